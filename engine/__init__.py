@@ -1,0 +1,16 @@
+"""weipian: policy-as-data validator for 卫片执法 patch data.
+
+Python API (the CLI only wraps it):
+
+    from engine import load_policies, check
+    policies = load_policies()                  # the bundled policies/, or a directory
+    result = check("datasets/sample_2023.csv", policies, as_of="2024-06-30")
+    result.findings, result.tasks, result.to_json()
+"""
+__version__ = "0.1.0"
+
+from .errors import InputError, PolicyError  # noqa: E402
+from .policyset import load_policies, load_policy  # noqa: E402
+from .runner import check, check_records  # noqa: E402
+
+__all__ = ["load_policies", "load_policy", "check", "check_records", "PolicyError", "InputError", "__version__"]
