@@ -9,19 +9,20 @@ from html import escape
 
 from .atomic import atomic_write
 from .report_xlsx import (
-    EXTRA_LABELS,
     LEVEL_ORDER,
+    Table,
+    assessments_table,
     catalog_index,
+    catalog_table,
     cell,
-    extra_keys,
-    flatten,
-    is_ratio_key,
+    findings_table,
     ratio_of,
     region_label_map,
     severity_label,
-    sorted_tasks,
+    tasks_table,
+    policy_years,
+    region_name,
     threshold_of,
-    value_label,
 )
 
 SEV_COLORS = {"error": "#d64545", "warning": "#e5a00d", "info": "#3d8fd1"}
@@ -39,7 +40,7 @@ def render_html(doc: dict, catalog: list[dict]) -> str:
     names = region_label_map()
     policy, inp, run = doc.get("policy") or {}, doc.get("input") or {}, doc.get("run") or {}
     findings, tasks, assessments = doc.get("findings") or [], doc.get("tasks") or [], doc.get("assessments") or []
-    title = f"卫片执法校验报告 · {policy.get('year', '')}年度"
+    title = f"卫片执法校验报告 · {policy_years(policy)}年度政策"
     parts = [
         "<!doctype html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
@@ -49,15 +50,16 @@ def render_html(doc: dict, catalog: list[dict]) -> str:
         f"<header><h1>{escape(title)}</h1>{_meta(policy, inp, run)}</header>",
         "<main>",
         _summary(findings, tasks, assessments),
+        _warnings(doc.get("warnings") or []),
         _by_rule(findings, cat),
     ]
     if assessments:
-        parts.append(_assessment_charts(assessments, names))
-    parts.append(_table_section("findings", "问题清单", *_findings_table(findings, cat)))
-    parts.append(_table_section("tasks", "核查任务", *_tasks_table(tasks, cat)))
+        parts.append(_assessment_charts(assessments, names, cat))
+    parts.append(_table_section("findings", "问题清单", findings_table(findings, cat)))
+    parts.append(_table_section("tasks", "核查任务", tasks_table(tasks, cat)))
     if assessments:
-        parts.append(_table_section("assessments", "区域评估", *_assessments_table(assessments, names)))
-    parts.append(_table_section("catalog", "规则说明", *_catalog_table(catalog or [])))
+        parts.append(_table_section("assessments", "区域评估", assessments_table(assessments, names, cat)))
+    parts.append(_table_section("catalog", "规则说明", catalog_table(catalog)))
     parts += ["</main>", '<noscript><p class="note">表格的排序与筛选需要启用 JavaScript。</p></noscript>',
               f"<script>{_JS}</script></body></html>"]
     return "\n".join(parts) + "\n"
@@ -72,6 +74,13 @@ def _meta(policy, inp, run) -> str:
              ("评估基准日", run.get("as_of")), ("引擎", run.get("engine")), ("DuckDB", run.get("duckdb"))]
     dl = "".join(f"<div><dt>{escape(k)}</dt><dd>{escape(str(cell(v)))}</dd></div>" for k, v in items if v is not None)
     return f'<dl class="meta">{dl}</dl>'
+
+
+def _warnings(warnings) -> str:
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{escape(str(w))}</li>" for w in warnings)
+    return f'<section id="warnings"><h2>读取与检查提示 <small>{len(warnings)} 条</small></h2><ul>{items}</ul></section>'
 
 
 def _short_hash(h):
@@ -102,17 +111,20 @@ def _by_rule(findings, cat) -> str:
     rows = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
     if not rows:
         return '<section id="by-rule"><h2>问题数（按规则）</h2><p class="note">没有发现问题。</p></section>'
-    bars = [(f"{rule} {cat.get(rule, {}).get('title', '')}".strip(), n,
-             SEV_COLORS.get(cat.get(rule, {}).get("severity") or sev_of.get(rule), BAR_BLUE),
-             f"{rule} {cat.get(rule, {}).get('title', '')}：{n} 条（{severity_label(cat.get(rule, {}).get('severity') or sev_of.get(rule))}，"
-             f"{cat.get(rule, {}).get('cite', '')}）") for rule, n in rows]
+    bars = []
+    for rule, n in rows:
+        entry = cat.get(rule, {})
+        sev = entry.get("severity") or sev_of.get(rule)
+        title = entry.get("title") or ""
+        tip = f"{rule} {title}：{n} 条（{severity_label(sev)}，{entry.get('cite', '')}）"
+        bars.append((title or str(rule), n, SEV_COLORS.get(sev, BAR_BLUE), tip))
     svg = _hbar_chart(bars, fmt=lambda v: str(int(v)), label="问题数（按规则）")
     legend = "".join(f'<span><i style="background:{c}"></i>{severity_label(s)}</span>' for s, c in SEV_COLORS.items())
     return (f'<section id="by-rule"><h2>问题数（按规则）</h2><div class="legend">{legend}</div>'
             f'<div class="chart">{svg}</div></section>')
 
 
-def _assessment_charts(assessments, names) -> str:
+def _assessment_charts(assessments, names, cat) -> str:
     groups: dict[tuple, list] = {}
     for a in assessments:
         if ratio_of(a) is None:
@@ -126,13 +138,13 @@ def _assessment_charts(assessments, names) -> str:
         bars, marks = [], []
         for a in entries:
             region = str(a.get("region", ""))
-            label = a.get("region_name") or names.get(region) or region
+            label = region_name(a, names) or region
             if len(periods) > 1:
                 label = f"{label} {a.get('period', '')}"
             ratio = ratio_of(a)
             tip = f"{label}：{_pct(ratio)}" + ("（预警/超限）" if a.get("flagged") else "")
             bars.append((label, ratio, BAR_RED if a.get("flagged") else BAR_BLUE, tip))
-            marks.append(threshold_of(a))
+            marks.append(threshold_of(a, cat.get(rule)))
         uniform = {m for m in marks}
         line = uniform.pop() if len(uniform) == 1 else None
         svg = _hbar_chart(bars, fmt=_pct, line=line, marks=None if len(set(marks)) <= 1 else marks,
@@ -153,7 +165,7 @@ def _pct(v) -> str:
 
 def _hbar_chart(bars, *, fmt, label: str, line: float | None = None, marks=None) -> str:
     """A horizontal bar chart as inline SVG. bars: (label, value, color, tooltip)."""
-    label_w, bar_w, row_h, top, right = 260, 440, 24, 26, 80
+    label_w, bar_w, row_h, top, right = 310, 440, 24, 26, 80
     width = label_w + bar_w + right
     height = top + row_h * len(bars) + 8
     values = [b[1] for b in bars] + ([line] if line is not None else []) + [m for m in (marks or []) if m is not None]
@@ -168,7 +180,7 @@ def _hbar_chart(bars, *, fmt, label: str, line: float | None = None, marks=None)
            f'<line x1="{label_w}" y1="{top - 6}" x2="{label_w}" y2="{height - 4}" stroke="#999"/>']
     for i, (text, v, color, tip) in enumerate(bars):
         y = top + i * row_h
-        shown = text if len(text) <= 22 else text[:21] + "…"
+        shown = text if len(text) <= 24 else text[:23] + "…"
         w = max(x(v) - label_w, 0 if v == 0 else 1)
         out.append(f'<g class="bar"><title>{escape(tip)}</title>'
                    f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(shown)}</text>'
@@ -189,61 +201,12 @@ def _hbar_chart(bars, *, fmt, label: str, line: float | None = None, marks=None)
 
 # --------------------------------------------------------------------------- tables (data as JSON, drawn by JS)
 
-def _findings_table(findings, cat):
-    known = ("patch", "rule", "severity", "message", "cite")
-    extras = extra_keys(findings, known)
-    cols = ["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"] + [EXTRA_LABELS.get(k, k) for k in extras]
-    rows = [[f.get("patch"), f.get("rule"), cat.get(f.get("rule"), {}).get("title", ""),
-             severity_label(f.get("severity")), f.get("message"), f.get("cite")] + [f.get(k) for k in extras]
-            for f in findings]
-    classes = [f"sev-{f.get('severity')}" for f in findings]
-    return cols, rows, classes, []
-
-
-def _tasks_table(tasks, cat):
-    known = ("patch", "rule", "level", "action", "cite")
-    tasks = sorted_tasks(tasks)
-    extras = extra_keys(tasks, known)
-    cols = ["核查级别", "任务", "图斑编号", "规则编号", "规则名称", "条款"] + [EXTRA_LABELS.get(k, k) for k in extras]
-    rows = [[t.get("level"), t.get("action"), t.get("patch"), t.get("rule"), cat.get(t.get("rule"), {}).get("title", ""),
-             t.get("cite")] + [t.get(k) for k in extras] for t in tasks]
-    return cols, rows, [""] * len(rows), []
-
-
-def _assessments_table(assessments, names):
-    known = ("rule", "kind", "level", "region", "period", "values", "flagged", "cite", "region_name")
-    flat = [flatten(a.get("values") or {}) for a in assessments]
-    keys: list[str] = []
-    for fv in flat:
-        keys += [k for k in fv if k not in keys]
-    extras = extra_keys(assessments, known)
-    cols = (["规则编号", "评估类型", "评估级别", "行政区代码", "行政区名称", "期间"] + [value_label(k) for k in keys]
-            + ["是否预警/超限", "条款"] + [EXTRA_LABELS.get(k, k) for k in extras])
-    pct_cols = [6 + i for i, k in enumerate(keys) if is_ratio_key(k)]
-    rows = []
-    for a, fv in zip(assessments, flat):
-        region = str(a.get("region", ""))
-        rows.append([a.get("rule"), a.get("kind"), a.get("level"), region,
-                     a.get("region_name") or names.get(region, ""), a.get("period")]
-                    + [fv.get(k) for k in keys] + [bool(a.get("flagged")), a.get("cite")] + [a.get(k) for k in extras])
-    classes = ["flagged" if a.get("flagged") else "" for a in assessments]
-    return cols, rows, classes, pct_cols
-
-
-def _catalog_table(catalog):
-    cols = ["规则编号", "类别", "名称", "严重程度/核查级别", "任务", "条款", "条件"]
-    rows = [[c.get("id"), c.get("kind"), c.get("title"),
-             severity_label(c.get("severity")) if c.get("severity") else c.get("level"),
-             c.get("action"), c.get("cite"), c.get("when")] for c in catalog]
-    return cols, rows, [""] * len(rows), []
-
-
-def _table_section(key: str, title: str, cols, rows, classes, pct_cols) -> str:
-    data = {"columns": cols, "rows": [[_json_cell(v) for v in r] for r in rows], "classes": classes,
-            "pct": pct_cols}
+def _table_section(key: str, title: str, table: Table) -> str:
+    data = {"columns": table.headers, "rows": [[_json_cell(v) for v in r] for r in table.rows],
+            "classes": table.classes, "pct": table.pct_cols}
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
-    return (f'<section id="{key}"><h2>{escape(title)} <small>{len(rows)} 条</small></h2>'
+    payload = payload.replace("<", "\\u003c")  # "<" only occurs inside JSON strings: nothing can close the script
+    return (f'<section id="{key}"><h2>{escape(title)} <small>{len(table.rows)} 条</small></h2>'
             f'<div class="datatable" data-source="data-{key}"></div>'
             f'<script type="application/json" id="data-{key}">{payload}</script></section>')
 

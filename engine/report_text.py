@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .result import Result
 
 SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}
+_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 
 def render(result: Result, console: Console, limit: int = 20) -> None:
@@ -33,21 +35,17 @@ def render(result: Result, console: Console, limit: int = 20) -> None:
             t.add_row(rule, titles.get(rule, {}).get("title", "数据格式错误" if rule == "数据格式" else ""),
                       SEVERITY_WORDS.get(sev[rule], sev[rule]), cites[rule], str(n))
         console.print(t)
-        t = Table(title=f"前 {min(limit, len(result.findings))} 条问题（共 {len(result.findings)} 条）")
-        for col in ("图斑编号", "规则", "级别", "说明", "条款"):
-            t.add_column(col)
+        console.print(f"[bold]前 {min(limit, len(result.findings))} 条问题（共 {len(result.findings)} 条）[/bold]")
         for f in result.findings[:limit]:
-            t.add_row(str(f["patch"]), f["rule"], SEVERITY_WORDS.get(f["severity"], f["severity"]), f["message"], f["cite"])
-        console.print(t)
+            console.print(f"  [{_STYLE.get(f['severity'], '')}]{SEVERITY_WORDS.get(f['severity'], f['severity'])}[/] "
+                          f"{f['rule']}（{f['cite']}）：{escape(f['message'])}", soft_wrap=True)
     tasks = result.tasks
     console.print("[bold]核查任务[/bold]：" + ("、".join(f"{lv} {n} 项" for lv, n in doc["summary"]["tasks_by_level"].items()) or "无"))
     if tasks:
-        t = Table(title=f"核查任务（前 {min(limit, len(tasks))} 项，共 {len(tasks)} 项）")
-        for col in ("层级", "任务", "图斑编号", "规则", "说明", "条款"):
-            t.add_column(col)
+        console.print(f"[bold]前 {min(limit, len(tasks))} 项任务（共 {len(tasks)} 项）[/bold]")
         for k in tasks[:limit]:
-            t.add_row(k["level"], k["action"], str(k["patch"]), k["rule"], k.get("message", ""), k["cite"])
-        console.print(t)
+            console.print(f"  {k['level']} {k['action']} {'区域 ' + k['region'] if k.get('region') else '图斑 ' + str(k['patch'])} ← {k['rule']}（{k['cite']}）"
+                          + (f"：{escape(k['message'])}" if k.get("message") else ""), soft_wrap=True)
     if result.assessments:
         flagged = sum(1 for a in result.assessments if a.get("flagged"))
         console.print(f"[bold]区域评估[/bold]：{len(result.assessments)} 项，其中达到标准（flagged）{flagged} 项；详见 weipian assess")

@@ -7,7 +7,9 @@ The label helpers are shared with report_html.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from dataclasses import dataclass, field
 
 import xlsxwriter
 
@@ -17,15 +19,24 @@ SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 LEVEL_ORDER = {"省级": 0, "市级": 1, "县级": 2}
 VALUE_LABELS = {
-    "numerator": "分子(亩)", "denominator": "分母(亩)", "ratio": "比例", "rate": "比率",
-    "count": "数量", "total": "总数", "area": "面积(亩)", "ratio_threshold": "比例阈值",
-    "numerator_threshold": "分子阈值(亩)", "threshold": "阈值", "near": "接近", "near_ratio": "接近比例",
+    "numerator": "分子", "denominator": "分母", "ratio": "比例", "rate": "比率",
+    "numerator_gross": "扣除前分子", "denominator_gross": "扣除前分母", "deductions": "扣除", "patches": "图斑数",
+    "count": "数量", "total": "总数", "area": "面积", "threshold": "阈值", "ratio_threshold": "比例阈值",
 }
 EXTRA_LABELS = {  # keys the core may add to findings/tasks/assessments beyond the contract
-    "source": "来源文件", "file": "来源文件", "line": "行号", "year": "监测年度", "region": "行政区代码",
-    "region_name": "行政区名称", "field": "字段", "value": "值", "values": "取值", "due": "截止日期",
-    "reason": "原因", "level": "级别", "period": "期间",
+    "source": "来源文件", "file": "来源文件", "line": "行号", "year": "年度", "region": "行政区代码",
+    "region_name": "行政区名称", "name": "行政区名称", "field": "字段", "value": "值", "values": "取值",
+    "due": "截止日期", "reason": "原因", "level": "级别", "period": "期间", "threshold": "阈值",
+    "thresholds": "阈值", "message": "说明", "title": "名称",
 }
+_RATIO_SUFFIXES = ("ratio", "rate", "率", "比例", "占比")
+# a comparison of the ratio with one name or a percentage, in a policy's `when` text
+_CMP = r"(>=|>|<=|<|≥|≤)"
+_OPERAND = r"([^\s()（）*/+\-<>=]+)"
+_END = r"(?=\s*(?:$|and\b|or\b|且|或|\)|）))"
+_RATIO_VS = re.compile(r"(?:^|[\s(（])(?:ratio|比例)\s*" + _CMP + r"\s*" + _OPERAND + _END)
+_VS_RATIO = re.compile(r"(?:^|[\s(（])" + _OPERAND + r"\s*" + _CMP + r"\s*(?:ratio|比例)" + _END)
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 EXCEL_MAX_ROWS = 1_048_576
 
 
@@ -69,27 +80,53 @@ def value_label(key: str) -> str:
 
 def is_ratio_key(key: str) -> bool:
     last = key.split(".")[-1].lower()
-    return last in ("ratio", "rate", "ratio_threshold", "near_ratio") or last.endswith(("_ratio", "_rate")) \
-        or last.endswith(("率", "比例"))
+    return last.endswith(_RATIO_SUFFIXES)
 
 
-def threshold_of(entry: dict) -> float | None:
-    """The ratio threshold an assessment entry carries, if any (never a default).
-    Looked up in: entry.threshold(s).ratio, entry.values.ratio_threshold / threshold_ratio / threshold.ratio,
-    a numeric entry.threshold."""
+def threshold_key(entry: dict, rule: dict | None = None) -> tuple[str | None, float | None]:
+    """The ratio threshold of an assessment entry: (the values key holding it or None, its value).
+    Never a default: it is read from the entry (threshold/thresholds.ratio, values.ratio_threshold),
+    else from the rule's flag condition in the catalog (`ratio >= 问责比例`: the entry's value of 问责比例;
+    `ratio > 10%`: the policy's literal). (None, None) when the entry does not say."""
     values = entry.get("values") or {}
-    for holder in (entry.get("thresholds"), entry.get("threshold"), values.get("threshold"),
-                   values.get("thresholds")):
-        if isinstance(holder, dict):
-            for k in ("ratio", "rate", "比例"):
-                if _is_number(holder.get(k)):
-                    return float(holder[k])
-    for k in ("ratio_threshold", "threshold_ratio", "rate_threshold", "比例阈值"):
-        if _is_number(values.get(k)):
-            return float(values[k])
+    for holder in (entry.get("thresholds"), entry.get("threshold"), values.get("threshold"), values.get("thresholds")):
+        if isinstance(holder, dict) and _is_number(holder.get("ratio")):
+            return None, float(holder["ratio"])
+    if _is_number(values.get("ratio_threshold")):
+        return "ratio_threshold", float(values["ratio_threshold"])
     if _is_number(entry.get("threshold")):
-        return float(entry["threshold"])
-    return None
+        return None, float(entry["threshold"])
+    when = str((rule or {}).get("when") or "")
+    for m in list(_RATIO_VS.finditer(when)) + [(m2, None) for m2 in _VS_RATIO.finditer(when)]:
+        name = m.group(2) if not isinstance(m, tuple) else m[0].group(1)
+        if _is_number(values.get(name)):
+            return name, float(values[name])
+        pct = _PERCENT.match(name)
+        if pct:
+            return None, float(pct.group(1)) / 100
+    return None, None
+
+
+def threshold_of(entry: dict, rule: dict | None = None) -> float | None:
+    return threshold_key(entry, rule)[1]
+
+
+def policy_years(policy: dict) -> str:
+    """"2023" for one policy, "2021、2023" for a run over several years."""
+    if policy.get("year") is not None:
+        return str(policy["year"])
+    return "、".join(str(y) for y in policy.get("years") or [])
+
+
+def region_name(entry: dict, names: dict[str, str]) -> str:
+    region = "" if entry.get("region") is None else str(entry.get("region"))
+    return entry.get("region_name") or entry.get("name") or names.get(region, "")
+
+
+def assessment_values(entry: dict) -> dict:
+    """values flattened to columns; a deduction's title and effect are catalog text, not values."""
+    return {k: v for k, v in flatten(entry.get("values") or {}).items()
+            if not (k.startswith("deductions.") and k.rsplit(".", 1)[-1] in ("title", "effect"))}
 
 
 def ratio_of(entry: dict) -> float | None:
@@ -109,13 +146,96 @@ def sorted_tasks(tasks) -> list[dict]:
                                               str(t.get("rule", "")), str(t.get("action", ""))))
 
 
-def extra_keys(items, known) -> list[str]:
-    keys: list[str] = []
+def extra_columns(items, known) -> list[str]:
+    """Flat keys (a.b) of whatever the items carry beyond the contract's keys, in first-seen order."""
+    keys: dict[str, None] = {}
     for it in items:
-        for k, v in it.items():
-            if k not in known and k not in keys and not isinstance(v, dict):
-                keys.append(k)
-    return keys
+        if any(k not in known for k in it):
+            keys.update(dict.fromkeys(flatten({k: v for k, v in it.items() if k not in known})))
+    return list(keys)
+
+
+def extra_label(key: str) -> str:
+    first, *rest = key.split(".")
+    return ".".join([EXTRA_LABELS.get(first, first)] + [VALUE_LABELS.get(p, p) for p in rest])
+
+
+def extra_values(item, known, keys) -> list:
+    if not keys:
+        return []
+    flat = flatten({k: v for k, v in item.items() if k not in known})
+    return [flat.get(k) for k in keys]
+
+
+@dataclass
+class Table:
+    """One table of the report, shared by the xlsx and HTML writers."""
+    headers: list[str]
+    rows: list[list]
+    classes: list[str]  # per row: "sev-error", "sev-warning", "sev-info", "flagged" or ""
+    pct_cols: list[int] = field(default_factory=list)  # columns holding ratios (shown as %)
+    flag_col: int | None = None
+
+
+def findings_table(findings, cat) -> Table:
+    known = ("patch", "rule", "severity", "message", "cite")
+    extras = extra_columns(findings, known)
+    headers = ["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"] + [extra_label(k) for k in extras]
+    rows = [[f.get("patch"), f.get("rule"), cat.get(f.get("rule"), {}).get("title", ""),
+             severity_label(f.get("severity")), f.get("message"), f.get("cite")] + extra_values(f, known, extras)
+            for f in findings]
+    classes = [f"sev-{f.get('severity')}" for f in findings]
+    pct = [6 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    return Table(headers, rows, classes, pct)
+
+
+def tasks_table(tasks, cat) -> Table:
+    known = ("patch", "rule", "level", "action", "cite")
+    tasks = sorted_tasks(tasks)
+    extras = extra_columns(tasks, known)
+    headers = ["核查级别", "任务", "图斑编号", "规则编号", "规则名称", "条款"] + [extra_label(k) for k in extras]
+    rows = [[t.get("level"), t.get("action"), t.get("patch"), t.get("rule"),
+             cat.get(t.get("rule"), {}).get("title", ""), t.get("cite")] + extra_values(t, known, extras)
+            for t in tasks]
+    pct = [6 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    return Table(headers, rows, [""] * len(rows), pct)
+
+
+def assessments_table(assessments, names, cat=None) -> Table:
+    cat = cat or {}
+    known = ("rule", "kind", "level", "region", "period", "values", "flagged", "cite", "region_name", "name")
+    flat = [assessment_values(a) for a in assessments]
+    keys: dict[str, None] = {}
+    for fv in flat:
+        keys.update(dict.fromkeys(fv))
+    value_keys = sorted(keys, key=lambda k: k.startswith("deductions."))  # stable: deductions last
+    ratio_keys = {k for k in value_keys if is_ratio_key(k)}
+    for a in assessments:
+        key, _ = threshold_key(a, cat.get(a.get("rule")))
+        if key:
+            ratio_keys.add(key)
+    extras = extra_columns(assessments, known)
+    headers = (["规则编号", "评估类型", "评估级别", "行政区代码", "行政区名称", "期间"]
+               + [value_label(k) for k in value_keys] + ["是否预警/超限", "条款"] + [extra_label(k) for k in extras])
+    rows = []
+    for a, fv in zip(assessments, flat):
+        region = "" if a.get("region") is None else str(a.get("region"))
+        rows.append([a.get("rule"), a.get("kind"), a.get("level"), region, region_name(a, names), a.get("period")]
+                    + [fv.get(k) for k in value_keys] + [bool(a.get("flagged")), a.get("cite")]
+                    + extra_values(a, known, extras))
+    n = 6 + len(value_keys)
+    pct = [6 + i for i, k in enumerate(value_keys) if k in ratio_keys]
+    pct += [n + 2 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    classes = ["flagged" if a.get("flagged") else "" for a in assessments]
+    return Table(headers, rows, classes, pct, flag_col=n)
+
+
+def catalog_table(catalog) -> Table:
+    headers = ["规则编号", "类别", "名称", "严重程度/核查级别", "任务", "条款", "条件"]
+    rows = [[c.get("id"), c.get("kind"), c.get("title"),
+             severity_label(c.get("severity")) if c.get("severity") else c.get("level"),
+             c.get("action"), c.get("cite"), c.get("when")] for c in catalog or []]
+    return Table(headers, rows, [""] * len(rows))
 
 
 def cell(v):
@@ -137,11 +257,11 @@ def write_xlsx(doc: dict, catalog: list[dict], path) -> None:
         fmt = _formats(wb)
         cat = catalog_index(catalog)
         _summary_sheet(wb, fmt, doc, cat)
-        _findings_sheet(wb, fmt, doc.get("findings") or [], cat)
-        _tasks_sheet(wb, fmt, doc.get("tasks") or [], cat)
+        _table_sheet(wb, fmt, "问题清单", findings_table(doc.get("findings") or [], cat))
+        _table_sheet(wb, fmt, "核查任务", tasks_table(doc.get("tasks") or [], cat))
         if doc.get("assessments"):
-            _assessments_sheet(wb, fmt, doc["assessments"], cat)
-        _catalog_sheet(wb, fmt, catalog or [])
+            _table_sheet(wb, fmt, "区域评估", assessments_table(doc["assessments"], region_label_map(), cat))
+        _table_sheet(wb, fmt, "规则说明", catalog_table(catalog))
         wb.close()
 
 
@@ -158,19 +278,23 @@ def _formats(wb):
         "flag": wb.add_format({**base, "bg_color": "#FFD7D7"}),
         "pct": wb.add_format({**base, "num_format": "0.00%"}),
         "pct_flag": wb.add_format({**base, "num_format": "0.00%", "bg_color": "#FFD7D7"}),
-        "num": wb.add_format({**base, "num_format": "#,##0.####"}),
-        "num_flag": wb.add_format({**base, "num_format": "#,##0.####", "bg_color": "#FFD7D7"}),
+        "pct_warning": wb.add_format({**base, "num_format": "0.00%", "bg_color": "#FFF2CC"}),
+        "num": wb.add_format({**base}),
+        "num_flag": wb.add_format({**base, "bg_color": "#FFD7D7"}),
+        "num_warning": wb.add_format({**base, "bg_color": "#FFF2CC"}),
     }
 
 
-def _write_table(wb, fmt, name: str, headers: list[str], rows, *, row_format=None, col_formats=None,
-                 widths=None) -> None:
-    """Rows as one sheet (or several when over Excel's row limit): header frozen, autofilter."""
-    rows = list(rows)
+def _write_table(wb, fmt, name: str, headers: list[str], rows: list[list], *, row_kinds=None,
+                 col_formats=None) -> None:
+    """Rows as one sheet (several when over Excel's row limit): header frozen, autofilter.
+    row_kinds[i] names a row format ("error", "warning", "flag") or None; col_formats[c](value, kind)
+    may return a cell format (numbers, percentages)."""
     per_sheet = EXCEL_MAX_ROWS - 1
-    chunks = [rows[i:i + per_sheet] for i in range(0, len(rows), per_sheet)] or [[]]
-    widths = widths or _widths(headers, rows)
-    for n, chunk in enumerate(chunks):
+    starts = range(0, len(rows), per_sheet) if rows else [0]
+    widths = _widths(headers, rows)
+    for n, start in enumerate(starts):
+        chunk = rows[start:start + per_sheet]
         ws = wb.add_worksheet(name if n == 0 else f"{name}({n + 1})")
         for c, w in enumerate(widths):
             ws.set_column(c, c, w)
@@ -178,10 +302,17 @@ def _write_table(wb, fmt, name: str, headers: list[str], rows, *, row_format=Non
         ws.set_row(0, 20)
         ws.write_row(0, 0, headers, fmt["head"])
         for r, row in enumerate(chunk, 1):
-            rf = row_format(row) if row_format else None
+            kind = row_kinds[start + r - 1] if row_kinds else None
+            row_fmt = fmt[kind] if kind else None
             for c, v in enumerate(row):
-                f = (col_formats[c](v, rf) if col_formats and col_formats[c] else None) or (fmt[rf] if rf else None)
-                ws.write(r, c, cell(v), f)
+                if v is None or v == "":
+                    if row_fmt:
+                        ws.write_blank(r, c, None, row_fmt)
+                elif v.__class__ is str:
+                    ws.write_string(r, c, v, row_fmt)
+                else:
+                    f = col_formats[c](v, kind) if col_formats and col_formats[c] else None
+                    ws.write(r, c, cell(v), f or row_fmt)
         ws.autofilter(0, 0, max(len(chunk), 1), len(headers) - 1)
 
 
@@ -204,7 +335,7 @@ def _summary_sheet(wb, fmt, doc, cat) -> None:
     policy, inp, run = doc.get("policy") or {}, doc.get("input") or {}, doc.get("run") or {}
     findings, tasks, assessments = doc.get("findings") or [], doc.get("tasks") or [], doc.get("assessments") or []
     r = 0
-    ws.write(r, 0, f"卫片执法校验结果（{policy.get('year', '')}年度政策）", fmt["title"])
+    ws.write(r, 0, f"卫片执法校验结果（{policy_years(policy)}年度政策）", fmt["title"])
     r += 2
     meta = [("政策来源", policy.get("source")), ("政策摘要", policy.get("digest")),
             ("输入文件", inp.get("path")), ("输入文件 SHA-256", inp.get("sha256")),
@@ -244,6 +375,14 @@ def _summary_sheet(wb, fmt, doc, cat) -> None:
     for (level, action), n in sorted(by_task.items(), key=lambda kv: (LEVEL_ORDER.get(kv[0][0], 9), str(kv[0][1]))):
         ws.write_row(r, 0, [level, action, n], fmt["text"])
         r += 1
+    warnings = doc.get("warnings") or []
+    if warnings:
+        r += 1
+        ws.write(r, 0, f"读取与检查提示（{len(warnings)} 条）", fmt["h2"])
+        r += 1
+        for w in warnings:
+            ws.write(r, 0, str(w), fmt["text"])
+            r += 1
     if assessments:
         r += 1
         ws.write(r, 0, "区域评估", fmt["h2"])
@@ -257,69 +396,18 @@ def _summary_sheet(wb, fmt, doc, cat) -> None:
             r += 1
 
 
-def _findings_sheet(wb, fmt, findings, cat) -> None:
-    known = ("patch", "rule", "severity", "message", "cite")
-    extras = extra_keys(findings, known)
-    headers = ["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"] + [EXTRA_LABELS.get(k, k) for k in extras]
-    rows = [[f.get("patch"), f.get("rule"), cat.get(f.get("rule"), {}).get("title", ""), severity_label(f.get("severity")),
-             f.get("message"), f.get("cite")] + [f.get(k) for k in extras] for f in findings]
-    sev = {v: k for k, v in SEVERITY_LABELS.items()}
-    _write_table(wb, fmt, "问题清单", headers, rows,
-                 row_format=lambda row: {"error": "error", "warning": "warning"}.get(sev.get(row[3])))
+def _table_sheet(wb, fmt, name: str, table: Table) -> None:
+    pct = set(table.pct_cols)
 
-
-def _tasks_sheet(wb, fmt, tasks, cat) -> None:
-    known = ("patch", "rule", "level", "action", "cite")
-    tasks = sorted_tasks(tasks)
-    extras = extra_keys(tasks, known)
-    headers = ["核查级别", "任务", "图斑编号", "规则编号", "规则名称", "条款"] + [EXTRA_LABELS.get(k, k) for k in extras]
-    rows = [[t.get("level"), t.get("action"), t.get("patch"), t.get("rule"), cat.get(t.get("rule"), {}).get("title", ""),
-             t.get("cite")] + [t.get(k) for k in extras] for t in tasks]
-    _write_table(wb, fmt, "核查任务", headers, rows)
-
-
-def _assessments_sheet(wb, fmt, assessments, cat) -> None:
-    names = region_label_map()
-    known = ("rule", "kind", "level", "region", "period", "values", "flagged", "cite", "region_name")
-    value_keys: list[str] = []
-    flat = []
-    for a in assessments:
-        fv = flatten(a.get("values") or {})
-        flat.append(fv)
-        value_keys += [k for k in fv if k not in value_keys]
-    extras = extra_keys(assessments, known)
-    headers = (["规则编号", "评估类型", "评估级别", "行政区代码", "行政区名称", "期间"]
-               + [value_label(k) for k in value_keys] + ["是否预警/超限", "条款"]
-               + [EXTRA_LABELS.get(k, k) for k in extras])
-    rows = []
-    for a, fv in zip(assessments, flat):
-        region = a.get("region")
-        rows.append([a.get("rule"), a.get("kind"), a.get("level"), region,
-                     a.get("region_name") or names.get(str(region), ""), a.get("period")]
-                    + [fv.get(k) for k in value_keys] + [bool(a.get("flagged")), a.get("cite")]
-                    + [a.get(k) for k in extras])
-    n_fixed = 6
-
-    def value_format(key):
-        def f(v, rf):
+    def number_format(col):
+        def f(v, kind):
             if not _is_number(v):
                 return None
-            if is_ratio_key(key):
-                return fmt["pct_flag"] if rf else fmt["pct"]
-            return fmt["num_flag"] if rf else fmt["num"]
+            suffix = {"flag": "_flag", "error": "_flag", "warning": "_warning"}.get(kind, "")
+            return fmt[("pct" if col in pct else "num") + suffix]
         return f
 
-    col_formats = [None] * n_fixed + [value_format(k) for k in value_keys] + [None] * (2 + len(extras))
-    flag_col = n_fixed + len(value_keys)
-    _write_table(wb, fmt, "区域评估", headers, rows, col_formats=col_formats,
-                 row_format=lambda row: "flag" if row[flag_col] else None)
-
-
-def _catalog_sheet(wb, fmt, catalog) -> None:
-    headers = ["规则编号", "类别", "名称", "严重程度/核查级别", "任务", "条款", "条件"]
-    rows = []
-    for c in catalog:
-        grade = severity_label(c.get("severity")) if c.get("severity") else (c.get("level") or "")
-        rows.append([c.get("id"), c.get("kind"), c.get("title"), grade, c.get("action") or "",
-                     c.get("cite"), c.get("when")])
-    _write_table(wb, fmt, "规则说明", headers, rows)
+    kinds = {"sev-error": "error", "sev-warning": "warning", "flagged": "flag"}
+    _write_table(wb, fmt, name, table.headers, table.rows,
+                 row_kinds=[kinds.get(c) for c in table.classes] if any(table.classes) else None,
+                 col_formats=[number_format(c) for c in range(len(table.headers))])

@@ -1,0 +1,121 @@
+"""The HTML report in headless Chromium: tables and SVG charts render, sorting and filtering work,
+no JavaScript error, no network request. CI needs the Debian package `chromium`."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from engine.report_html import write_html
+
+# the sample run of test_reports.py, loaded by path so this works under any pytest import mode
+_spec = importlib.util.spec_from_file_location("_weipian_report_samples", Path(__file__).with_name("test_reports.py"))
+_samples = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_samples)
+CATALOG, make_doc = _samples.CATALOG, _samples.make_doc
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="需要 headless Chromium（CI: apt-get install -y chromium）")
+
+PROBE_HEAD = """<script>window.__errors=[];
+window.addEventListener("error",function(e){window.__errors.push(String(e.message||e));});</script>"""
+
+PROBE_BODY = r"""<script>
+window.addEventListener("load", function(){
+  var out = {errors: window.__errors};
+  try {
+    function rows(id){ return document.querySelectorAll("#" + id + " tbody tr"); }
+    function firstCell(id){ var r = rows(id)[0]; return r ? r.children[0].textContent : null; }
+    out.tables = document.querySelectorAll("table").length;
+    out.rows = {findings: rows("findings").length, tasks: rows("tasks").length,
+                assessments: rows("assessments").length, catalog: rows("catalog").length};
+    out.headers = Array.prototype.map.call(document.querySelectorAll("#findings th"), function(t){ return t.textContent; });
+    out.svgs = document.querySelectorAll("svg").length;
+    out.bars = document.querySelectorAll("svg rect").length;
+    out.thresholds = document.querySelectorAll("svg .threshold").length;
+    out.errorRows = document.querySelectorAll("#findings tr.sev-error").length;
+    out.flaggedRows = document.querySelectorAll("#assessments tr.flagged").length;
+    var th = document.querySelector("#findings th");
+    th.click(); out.sortAsc = firstCell("findings"); out.ariaSort = th.getAttribute("aria-sort");
+    th.click(); out.sortDesc = firstCell("findings");
+    var input = document.querySelector("#findings input");
+    input.value = "P-003"; input.dispatchEvent(new Event("input"));
+    out.filtered = rows("findings").length; out.filteredFirst = firstCell("findings");
+    input.value = "错误 P-00"; input.dispatchEvent(new Event("input"));
+    out.filteredTwoTerms = rows("findings").length;
+    input.value = "没有这个"; input.dispatchEvent(new Event("input"));
+    out.filteredNone = rows("findings").length;
+    out.count = document.querySelector("#findings .count").textContent;
+    out.tasksFirst = firstCell("tasks");
+    out.assessText = document.querySelector("#assessments tbody").textContent;
+    input.value = ""; input.dispatchEvent(new Event("input"));
+    out.messages = Array.prototype.map.call(rows("findings"), function(r){ return r.children[4].textContent; });
+    out.resources = performance.getEntriesByType("resource").map(function(r){ return r.name; });
+  } catch (e) { out.errors.push("probe: " + e); }
+  var pre = document.createElement("pre"); pre.id = "__probe"; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def run_chromium(html_path, tmp_path):
+    profile = tmp_path / "profile"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+           "--virtual-time-budget=5000", "--dump-dom", html_path.as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    m = re.search(r'<pre id="__probe">(.*?)</pre>', proc.stdout, re.S)
+    assert m, f"probe result missing; rc={proc.returncode}\nstderr:\n{proc.stderr[-3000:]}"
+    text = m.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
+    return json.loads(text), proc.stderr
+
+
+def test_html_report_renders_in_chromium(tmp_path):
+    page = tmp_path / "报告.html"
+    write_html(make_doc(), CATALOG, page)
+    html = page.read_text(encoding="utf-8")
+    html = html.replace("</head>", PROBE_HEAD + "</head>", 1).replace("</body>", PROBE_BODY + "</body>", 1)
+    probe_page = tmp_path / "probe.html"
+    probe_page.write_text(html, encoding="utf-8")
+
+    out, stderr = run_chromium(probe_page, tmp_path)
+
+    assert out["errors"] == []
+    assert not re.search(r"Uncaught|SyntaxError|TypeError|ReferenceError", stderr), stderr[-3000:]
+    assert out["resources"] == []  # nothing fetched: no CDN, no font, no image
+    assert out["tables"] == 4
+    assert out["rows"] == {"findings": 4, "tasks": 3, "assessments": 3, "catalog": len(CATALOG)}
+    assert out["headers"][:4] == ["图斑编号", "规则编号", "规则名称", "严重程度"]
+    assert out["svgs"] >= 3 and out["bars"] >= 3 + 3
+    assert out["thresholds"] == 2  # 15% from the accountability entries, 10% from the error-rate entry
+    assert out["errorRows"] == 2 and out["flaggedRows"] == 1
+    assert (out["sortAsc"], out["ariaSort"], out["sortDesc"]) == ("P-001", "ascending", "P-004")
+    assert (out["filtered"], out["filteredFirst"]) == (1, "P-003")
+    assert out["filteredTwoTerms"] == 2 and out["filteredNone"] == 0
+    assert "共 4 条" in out["count"]
+    assert out["tasksFirst"] == "省级"
+    assert "20.00%" in out["assessText"] and "15.00%" in out["assessText"]  # ratio and its threshold as %
+    assert "</script><script>alert(1)</script><!--" in out["messages"]  # shown as text, not run
+    assert "P-002: <b>无照片</b> & \"引号\"" in out["messages"]
+
+
+def test_html_report_paginates_large_tables(tmp_path):
+    doc = make_doc()
+    doc["findings"] = [{"patch": f"P-{i:05d}", "rule": "T-R-evidence", "severity": "error", "message": "m",
+                        "cite": "三（二）"} for i in range(1234)]
+    page = tmp_path / "big.html"
+    write_html(doc, CATALOG, page)
+    html = page.read_text(encoding="utf-8").replace("</head>", PROBE_HEAD + "</head>", 1)
+    html = html.replace("</body>", PROBE_BODY + "</body>", 1)
+    page.write_text(html, encoding="utf-8")
+    out, _ = run_chromium(page, tmp_path)
+    assert out["errors"] == []
+    assert out["rows"]["findings"] == 500
+    assert "共 1234 条" in out["count"] or "1234" in out["count"]
