@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 
 from . import ast
@@ -221,11 +222,11 @@ class Checker:
             node.ref = ("builtin", n)
             return ASSESSMENT_BUILTINS[n]
         candidates = [*self.defs, *self.params, *self.dict.by_name, *BUILTINS, *scope.values]
-        hint = suggest(n, candidates)
-        if hint is None:
-            for word in ("非", "且", "或"):
-                if n.startswith(word) and (n[1:] in candidates):
-                    hint = f"关键字「{word}」后面要加空格：{word} {n[1:]}"
+        hint = None
+        for word in ("非", "且", "或"):  # 非重点类 is one name: a missing space, not a typo of 重点类
+            if n.startswith(word) and (n[1:] in candidates):
+                hint = f"关键字「{word}」后面要加空格：{word} {n[1:]}"
+        hint = hint or suggest(n, candidates)
         self.error("E040", f"未知名称「{n}」", scope.text, node, help=hint or "名称应为数据字典中的字段、参数或定义")
         return "error"
 
@@ -490,7 +491,11 @@ class Checker:
 
     def unused(self) -> list[Diagnostic]:
         out = []
+        own = self.src.dir.resolve()
         for name, key in {**self.src.param_keys, **self.src.def_keys}.items():
+            inherited = key.file is not None and Path(key.file).resolve().parent != own
+            if inherited:  # an inherited name may be unused because its rules were dropped: the parent's lint reports it
+                continue
             if name not in self.used and (name in self.src.parameters or name in self.src.definitions):
                 kind = "参数" if name in self.src.parameters else "定义"
                 out.append(Diagnostic("W002", f"{kind}「{name}」没有被任何规则使用", Loc(key.file, key.line, key.col, len(key)),
@@ -527,7 +532,7 @@ def check_policy(src: PolicySource, dictionary: Dictionary, assessment_checker=N
         assessments = assessment_checker(c, src.entries["assessments"])
     errors = [d for d in c.diags if d.severity == "error"]
     if errors:
-        raise PolicyError(errors + [d for d in c.diags if d.severity != "error"])
+        raise PolicyError(errors + [d for d in c.diags if d.severity != "error"] + c.unused())
     return Policy(
         year=src.year,
         title=src.title,
