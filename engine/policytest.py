@@ -25,14 +25,32 @@ from .policy import Policy
 from .yamlmarks import YamlProblem, load_yaml
 
 
+DEFAULT_AS_OF = "2099-12-31"  # cases without as_of: every deadline has passed
+
+
+@dataclass
+class Mismatch:
+    """An expectation about one patch and one rule that did not hold."""
+
+    patch: str
+    rule: str
+    expected: bool  # True: expected to fire
+    row: dict  # the patch as the test gave it (with defaults)
+    when: str | None  # the rule's condition
+    message: str = ""  # the line in CaseResult.failures
+    explain: list[str] = field(default_factory=list)  # the condition with the patch's values (engine.explain)
+
+
 @dataclass
 class CaseResult:
     file: str
     line: int | None
     name: str
     failures: list[str] = field(default_factory=list)
-    fired: dict[str, set[str]] = field(default_factory=dict)  # rule id -> patches it fired on
+    fired: dict[str, set[str]] = field(default_factory=dict)  # rule id -> patches (assessments: regions) it fired on
     exercised: set[str] = field(default_factory=set)  # rule ids evaluated on some patch of the case
+    silent: set[str] = field(default_factory=set)  # rule ids evaluated on some patch (region) without firing
+    mismatches: list[Mismatch] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -92,7 +110,7 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
 
     res = CaseResult(case.file, case.line, case.name)
     known = {c.id for c in policy.checks} | {getattr(a, "id", None) for a in policy.assessments}
-    result = check_records(case.patches, {policy.year: policy}, as_of=case.as_of or "2099-12-31", assess=bool(case.assessments))
+    result = check_records(case.patches, {policy.year: policy}, as_of=case.as_of or DEFAULT_AS_OF, assess=bool(case.assessments))
     bad = [f for f in result.findings if f["rule"] == "数据格式"]
     for f in bad:
         res.failures.append(f"测试数据有误：{f['message']}")
@@ -100,26 +118,68 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
     for f in [*result.findings, *result.tasks]:
         fired.setdefault(f["rule"], set()).add(str(f["patch"]))
     res.fired = fired
-    res.exercised = {c.id for c in policy.checks} if case.patches else set()
+    checked = {str(r["图斑编号"]) for r in case.patches} - {str(f["patch"]) for f in bad}
+    res.exercised = {c.id for c in policy.checks} if checked else set()
+    res.silent = {c.id for c in policy.checks if checked - fired.get(c.id, set())}
+    rows = {str(r["图斑编号"]): r for r in case.patches}
+    whens = {c.id: str(c.when_text) for c in policy.checks}
     for patch, exp in case.expect.items():
         exp = exp or {}
-        for rid in exp.get("fires") or []:
-            if rid not in known:
-                res.failures.append(f"未知规则编号「{rid}」")
-            elif str(patch) not in fired.get(rid, set()):
-                res.failures.append(f"图斑 {patch}：期望触发 {rid}，实际未触发")
-        for rid in exp.get("not_fires") or []:
-            if rid not in known:
-                res.failures.append(f"未知规则编号「{rid}」")
-            elif str(patch) in fired.get(rid, set()):
-                res.failures.append(f"图斑 {patch}：期望不触发 {rid}，实际触发了")
+        for want_fire, key in ((True, "fires"), (False, "not_fires")):
+            for rid in exp.get(key) or []:
+                if rid not in known:
+                    res.failures.append(f"未知规则编号「{rid}」")
+                elif (str(patch) in fired.get(rid, set())) != want_fire:
+                    msg = f"图斑 {patch}：期望{'触发' if want_fire else '不触发'} {rid}，实际{'未触发' if want_fire else '触发了'}"
+                    res.failures.append(msg)
+                    m = Mismatch(str(patch), rid, want_fire, rows.get(str(patch), {}), whens.get(rid), msg)
+                    m.explain = _explain(policy, rid, m.row, case.as_of or DEFAULT_AS_OF) if rid in whens else []
+                    res.mismatches.append(m)
     for want in case.assessments:
         res.failures += _compare_assessment(want, result.assessments)
-        res.exercised.add(str(want.get("rule")))
-        got = _find_assessment(want, result.assessments)
-        if got is not None and got.get("flagged"):
-            fired.setdefault(str(want.get("rule")), set()).add(str(want.get("region")))
+    for a in result.assessments if case.assessments else []:
+        # an assessment fires where a region is flagged; a deduction (扣除) where it removes some patch of a region
+        region = "/".join(str(a.get(k)) for k in ("level", "region", "period"))
+        outcomes = [(str(a.get("rule")), bool(a.get("flagged")))]
+        outcomes += [(str(did), bool(v.get("patches"))) for did, v in ((a.get("values") or {}).get("deductions") or {}).items()]
+        for rid, hit in outcomes:
+            res.exercised.add(rid)
+            if hit:
+                fired.setdefault(rid, set()).add(region)
+            else:
+                res.silent.add(rid)
     return res
+
+
+def _explain(policy: Policy, rule: str, row: dict, as_of: str) -> list[str]:
+    """The rule's condition with this patch's values substituted, clause by clause (as `weipian explain` shows it)."""
+    from .explain import explain_row
+    from .normalize import normalize
+    from .runner import _as_date, records_table
+
+    if not row:
+        return []
+    con, columns, _ = records_table([row], policy.dictionary)
+    normalize(con, "raw", policy.dictionary, columns, required=set())
+    rid, errors = con.execute("SELECT _rid, _errors FROM patches").fetchone()
+    if errors:
+        return []
+    check = next(c for c in policy.checks if c.id == rule)
+    return ["    " * d + text for d, text in explain_row(con, policy, rid, _as_date(as_of), checks=[check])[0].lines[1:]]
+
+
+def describe_failures(res: CaseResult, indent: str = "  ") -> list[str]:
+    """The failures of a case for people: expected vs got, the patch, and the rule's condition."""
+    detailed = {m.message for m in res.mismatches}
+    lines = [indent + f for f in res.failures if f not in detailed]
+    for m in res.mismatches:
+        lines.append(f"{indent}图斑 {m.patch}，规则 {m.rule}：期望 {'触发' if m.expected else '不触发'}，实际 {'未触发' if m.expected else '触发'}")
+        if m.row:
+            lines.append(f"{indent}  图斑：" + "，".join(f"{k}={v}" for k, v in m.row.items()))
+        if m.when:
+            lines.append(f"{indent}  条件：{m.when}")
+        lines += [f"{indent}  {text}" for text in m.explain]
+    return lines
 
 
 def _find_assessment(want: dict, got: list[dict]) -> dict | None:

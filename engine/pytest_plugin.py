@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .policytest import load_cases, policy_dir_of, run_case
+from .policytest import describe_failures, load_cases, policy_dir_of, run_case
 
 
 @lru_cache(maxsize=None)
@@ -42,7 +42,7 @@ class PolicyTestItem(pytest.Item):
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, PolicyCaseFailure):
             r = excinfo.value.result
-            return f"{r.file}:{r.line} 用例「{r.name}」失败：\n  " + "\n  ".join(r.failures)
+            return f"{r.file}:{r.line} 用例「{r.name}」失败：\n" + "\n".join(describe_failures(r))
         return super().repr_failure(excinfo)
 
     def reportinfo(self):
