@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_UNUSABLE
     console = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)  # no hard wrap: paths and carets stay intact
     try:
         return args.func(args, console)
     except PolicyError as exc:
@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNUSABLE
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # unwritable output, disk full …: a user's environment, not a bug
+        err.print(f"文件错误：{exc.strerror or exc}：{exc.filename or ''}", markup=False)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":

@@ -156,6 +156,10 @@ def load_source(directory: str | Path, _seen: tuple = ()) -> PolicySource:
                     Diagnostic("E012", f"extends 指向的目录不存在：{ext}", Loc(ext.file, ext.line, ext.col, len(ext)),
                                help="写相对于本目录的路径，如 ../2021")
                 )
+            elif target in (*_seen, resolved):
+                chain = " → ".join(str(p) for p in (*_seen, resolved, target))
+                diags.append(Diagnostic("E011", f"extends 形成循环：{chain}", Loc(ext.file, ext.line, ext.col, len(ext)),
+                                        help="政策只能沿一个方向继承（如 2023 继承 2021），去掉其中一个 extends"))
             else:
                 try:
                     parent = load_source(target, (*_seen, resolved))

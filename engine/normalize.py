@@ -11,7 +11,7 @@ import duckdb
 
 from .compiler import quote_ident as q
 from .compiler import quote_str as s
-from .dictionary import Dictionary, Field
+from .dictionary import _HEADER_UNIT, Dictionary, Field
 from .errors import InputError
 from .units import AREA_FACTORS
 
@@ -39,6 +39,10 @@ def map_headers(columns: list[str], d: Dictionary) -> tuple[dict[str, tuple[str,
             continue
         f, unit = d.match_header(col)
         if f is None:
+            m = _HEADER_UNIT.match(col.strip())
+            base = d.lookup(m.group("name").strip()) if m else None
+            if base is not None and base.type == "area":
+                raise InputError(f"列「{col}」的面积单位「{m.group('unit')}」无法识别（可用：{'、'.join(AREA_FACTORS)}）")
             unknown.append(col)
             continue
         if f.name in seen:
@@ -52,15 +56,17 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
     if f.type == "string":
         return raw
     if f.type == "int":
-        dbl = f"TRY_CAST({raw} AS DOUBLE)"
-        return f"(CASE WHEN {dbl} = floor({dbl}) AND abs({dbl}) < 1e15 THEN CAST({dbl} AS BIGINT) END)"
+        dbl = f"TRY_CAST({raw} AS DOUBLE)"  # '2023.0' (from Excel) is 2023; '2.023e3' is not an integer as written
+        return (f"(CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+(\\.0*)?') AND abs({dbl}) < 1e15 "
+                f"THEN CAST({dbl} AS BIGINT) END)")
     if f.type == "area":
         factor = AREA_FACTORS[unit or "亩"]
         return (f"CAST(round(TRY_CAST(replace({raw}, ',', '') AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {d.area_scale})"
                 f" AS DECIMAL(18,{d.area_scale}))")
     if f.type == "date":
         tries = ", ".join(f"TRY_STRPTIME({raw}, {s(fmt)})" for fmt in d.date_formats)
-        return f"CAST(COALESCE({tries}) AS DATE)"
+        parsed = f"CAST(COALESCE({tries}) AS DATE)"
+        return f"(CASE WHEN year({parsed}) >= 1000 THEN {parsed} END)"  # %Y means four digits: DuckDB reads '23-3-1' as year 23
     if f.type == "bool":
         t = ", ".join(s(v) for v in d.bool_true)
         fl = ", ".join(s(v) for v in d.bool_false)

@@ -58,6 +58,20 @@ def _open() -> duckdb.DuckDBPyConnection:
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
           sheet: str | None = None, encoding: str | None = None, assess: bool = True) -> Result:
     """Check a patch file (or folder) against the policies of each row's 监测年度."""
+    return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess)[0]
+
+
+def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
+                   encoding: str | None = None, assess: bool = True) -> list[Result]:
+    """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
+    variants = [v if isinstance(v, dict) else load_policies(v) for v in variants]
+    con, norm, d, meta, warnings = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding)
+    return [_evaluate(con, norm, d, dict(meta), warnings, v, _as_date(as_of), year, assess) for v in variants]
+
+
+def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet: str | None = None,
+            encoding: str | None = None):
+    """Read a patch file once into a DuckDB connection and normalize it into the typed table `patches`."""
     from .readers import InputError as ReaderError, read_input
 
     con = _open()
@@ -66,13 +80,22 @@ def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of
     except ReaderError as exc:
         raise InputError(str(exc)) from None
     meta = {"path": str(data), "sha256": info.sha256, "files": info.files}
-    return _run(con, "raw", info.columns, meta, info.warnings, policies, as_of, year, assess)
+    d = next(iter(policies.values())).dictionary if policies else load_dictionary()
+    norm = normalize(con, "raw", d, info.columns, required=set(), default_year=year)
+    return con, norm, d, meta, list(info.warnings) + norm.warnings
 
 
 def check_records(records: list[dict], policies: dict[int, Policy] | str | Path | None = None, *, as_of=None,
                   year: int | None = None, assess: bool = True, dictionary: Dictionary | None = None) -> Result:
     """Check patches given as dicts (field name or code -> value). Areas may carry units: '66666.67平方米'."""
     d = dictionary or load_dictionary()
+    con, columns, meta = records_table(records, d)
+    # fields the records do not give are empty; only given columns are parsed (fast for small test cases)
+    return _run(con, "raw", columns, meta, [], policies, as_of, year, assess, require_columns=False)
+
+
+def records_table(records: list[dict], d: Dictionary):
+    """Patches given as dicts, as the all-text table `raw` of a new connection: (con, columns, meta)."""
     canon = lambda k: d.lookup(k).name if d.lookup(k) is not None else k  # noqa: E731
     records = [{canon(k): v for k, v in r.items()} for r in records]
     columns: list[str] = []
@@ -80,8 +103,6 @@ def check_records(records: list[dict], policies: dict[int, Policy] | str | Path 
         for k in r:
             if k not in columns:
                 columns.append(k)
-    covered = {d.lookup(k).name for k in columns if d.lookup(k) is not None}
-    columns += [f.name for f in d.fields if f.name not in covered]  # fields not given are empty
     data = {c: [_text(d, c, r.get(c)) for r in records] for c in columns}
     data["_source"] = ["<records>"] * len(records)
     data["_line"] = list(range(1, len(records) + 1))
@@ -90,7 +111,7 @@ def check_records(records: list[dict], policies: dict[int, Policy] | str | Path 
     con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
     blob = json.dumps(records, ensure_ascii=False, sort_keys=True, default=str).encode()
     meta = {"path": "<records>", "sha256": hashlib.sha256(blob).hexdigest(), "files": []}
-    return _run(con, "raw", columns, meta, [], policies, as_of, year, assess)
+    return con, columns, meta
 
 
 def _text(d: Dictionary, column: str, value) -> str | None:
@@ -109,13 +130,20 @@ def _text(d: Dictionary, column: str, value) -> str | None:
     return text
 
 
-def _run(con, raw: str, columns: list[str], meta: dict, warnings: list[str], policies, as_of, year, assess) -> Result:
+def _run(con, raw: str, columns: list[str], meta: dict, warnings: list[str], policies, as_of, year, assess,
+         require_columns: bool = True) -> Result:
     as_of = _as_date(as_of)
     if not isinstance(policies, dict):
         policies = load_policies(policies)
     d = next(iter(policies.values())).dictionary if policies else load_dictionary()
     norm = normalize(con, raw, d, columns, required=set(), default_year=year)
-    warnings = list(warnings) + norm.warnings
+    return _evaluate(con, norm, d, meta, list(warnings) + norm.warnings, policies, as_of, year, assess, require_columns)
+
+
+def _evaluate(con, norm, d: Dictionary, meta: dict, warnings: list[str], policies: dict[int, Policy], as_of: date,
+              year, assess, require_columns: bool = True) -> Result:
+    """Run the policies on the normalized table `patches` (may be called again on the same connection)."""
+    warnings = list(warnings)
     year_col = q(d.key[1])
     years = dict(con.execute(f"SELECT {year_col}, count(*) FROM patches WHERE len(_errors) = 0 GROUP BY 1 ORDER BY 1").fetchall())
     unknown = {y: n for y, n in years.items() if y not in policies}
@@ -126,9 +154,10 @@ def _run(con, raw: str, columns: list[str], meta: dict, warnings: list[str], pol
     used = {y: policies[y] for y in years}
     needed = set().union(*(p.fields_used for p in used.values())) if used else set()
     missing = [f.name for f in d.fields if f.name in needed and f.name not in norm.mapping]
-    if missing:
+    if missing and require_columns:
         raise InputError("缺少本年度政策需要的列：" + "、".join(missing) + "（表头可用中文字段名或代码，如 耕地面积 / GDMJ）")
 
+    con.execute("DROP TABLE IF EXISTS hits; DROP TABLE IF EXISTS catalog")
     con.execute("CREATE TABLE hits (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")
     for y, policy in used.items():
         con.execute(f"INSERT INTO hits SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})")
@@ -141,7 +170,10 @@ def _run(con, raw: str, columns: list[str], meta: dict, warnings: list[str], pol
             run_assessments = None
         if run_assessments is not None:
             for y, policy in used.items():
-                assessments += run_assessments(con, "patches", policy, as_of)
+                for item in run_assessments(con, "patches", policy, as_of):  # dicts with an action are region tasks
+                    (tasks if "action" in item else assessments).append(item)
+            rank = {lv: i for i, lv in enumerate(list(d.levels)[::-1])}
+            tasks.sort(key=lambda t: rank.get(t["level"], 99))  # stable: keeps the order within a level
     checked = norm.rows - norm.rejected
     meta.update({"rows": norm.rows, "rejected": norm.rejected, "checked": checked, "years": sorted(years)})
     policies_used = used or ({year: policies[year]} if year in policies else {})

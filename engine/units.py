@@ -1,7 +1,7 @@
 """Area and ratio units of the DSL and of data headers. Areas are carried in 亩."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 # 1 亩 = 10000/15 平方米, so 1 平方米 = 0.0015 亩 exactly; 1 公顷 = 15 亩.
 AREA_FACTORS: dict[str, Decimal] = {
@@ -21,7 +21,7 @@ def to_mu(value: Decimal, unit: str) -> Decimal:
 
 
 def quantize_area(value: Decimal, scale: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-scale))
+    return value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)  # ties away from zero, as DuckDB round()
 
 
 def format_area(value) -> str:

@@ -148,6 +148,7 @@ def _yaml_words(problem: str) -> str:
         "did not find expected key": "缩进不一致，找不到预期的键",
         "found undefined alias": "未定义的别名",
         "expected <block end>, but found '-'": "列表项缩进不一致",
+        "expected <block end>": "缩进不一致",
         "did not find expected '-' indicator": "列表项缩进不一致",
     }
     for k, v in table.items():
@@ -157,6 +158,8 @@ def _yaml_words(problem: str) -> str:
 
 
 def _yaml_help(problem: str, text: str, mark) -> str | None:
+    if problem.startswith("mapping values are not allowed") and _deeper_than_previous(text, mark):
+        return "这一行比上一行缩进得多；同一层的键要对齐（用空格缩进）"
     if problem.startswith("mapping values are not allowed"):
         return "值里含有「: 」时请用引号把整个值括起来，例如 message: \"{图斑编号}: …\""
     if "\\t" in problem or "'\\t'" in problem:
@@ -164,3 +167,15 @@ def _yaml_help(problem: str, text: str, mark) -> str | None:
     if "indent" in problem or "expected key" in problem or "block end" in problem:
         return "检查这一行与上一行的缩进（用空格，同级对齐）"
     return None
+
+
+def _deeper_than_previous(text: str, mark) -> bool:
+    """The error line is indented more than the previous non-blank line, which is not a `key:` opening a block."""
+    lines = text.splitlines()
+    if mark is None or not 0 < mark.line < len(lines):
+        return False
+    prev = next((ln for ln in reversed(lines[: mark.line]) if ln.strip()), None)
+    if prev is None or prev.rstrip().endswith(":"):
+        return False
+    indent = lambda ln: len(ln) - len(ln.lstrip(" "))  # noqa: E731
+    return indent(lines[mark.line]) > indent(prev)

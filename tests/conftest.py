@@ -1,0 +1,80 @@
+"""Shared fixtures for the engine tests: temporary policy directories and data files written from strings."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from engine import load_policies
+from engine.dictionary import load_dictionary
+
+HEADER = "# yaml-language-server: $schema=../../schemas/policy.schema.json\n"
+
+
+def dedent(text: str) -> str:
+    return textwrap.dedent(text).lstrip("\n")
+
+
+def write_policy_dir(root: Path, year: int | str, files: dict[str, str], *, header: str | None = None) -> Path:
+    """Write policies/<year>/ under `root`: `files` maps file name -> YAML text (dedented).
+
+    Without a `policy.yaml` in `files`, a minimal one (`policy: <year>`) is written, plus `header` if given
+    (extra top-level lines for policy.yaml such as `extends: ../2021`)."""
+    d = Path(root) / str(year)
+    d.mkdir(parents=True, exist_ok=True)
+    if "policy.yaml" not in files:
+        body = f"policy: {year}\ntitle: 测试政策{year}\nsource: 测试\n" + (dedent(header) if header else "")
+        (d / "policy.yaml").write_text(body, encoding="utf-8")
+    for name, text in files.items():
+        (d / name).write_text(dedent(text), encoding="utf-8")
+    return d
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    """A UTF-8 CSV with the given header; None cells are written empty."""
+    lines = [",".join(header)]
+    for r in rows:
+        lines.append(",".join("" if v is None else str(v) for v in r))
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+# A small threshold policy, independent of the live policies/ tree.
+THRESHOLD_RULES = """
+parameters:
+  大面积阈值: {value: 100亩, cite: 测试条款 一, note: 测试用阈值}
+rules:
+  - id: T-R-big-farmland
+    title: 耕地面积达到阈值
+    cite: 测试条款 一
+    severity: error
+    when: 耕地面积 >= 大面积阈值
+    message: "{图斑编号}: 耕地面积 {耕地面积} 达到 {大面积阈值}"
+  - id: T-R-illegal-info
+    title: 违法用地提示
+    cite: 测试条款 二
+    severity: info
+    when: 判定结果 == "违法用地"
+    message: "{图斑编号}: 违法用地"
+"""
+
+
+@pytest.fixture
+def policy_root(tmp_path) -> Path:
+    """An empty directory to write policy year directories into."""
+    root = tmp_path / "policies"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def threshold_policies(policy_root):
+    """{2021: Policy} with the rule 耕地面积 >= 100亩 (and an info rule)."""
+    write_policy_dir(policy_root, 2021, {"rules.yaml": THRESHOLD_RULES})
+    return load_policies(policy_root)
+
+
+@pytest.fixture(scope="session")
+def dictionary():
+    return load_dictionary()
