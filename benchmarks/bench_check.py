@@ -3,7 +3,7 @@
     python benchmarks/bench_check.py                 # 1,000,000 rows of 2023, CSV input
     python benchmarks/bench_check.py --rows 200000 --format parquet --year 2021
 
-Data: `engine.generate.generate` (deterministic synthetic patches, 10% with an injected violation) when it exists,
+Data: `datasets/generator.py` (deterministic synthetic patches, 10% with an injected violation) when it exists,
 else a DuckDB-SQL synthetic table with the same Chinese headers. Timings are wall clock on this machine; each stage
 runs once on a fresh DuckDB connection (the file system cache is warm after generation).
 """
@@ -30,14 +30,15 @@ from engine.runner import row_sql  # noqa: E402
 
 def make_data(path: Path, rows: int, year: int, seed: int, synthetic: bool = False) -> str:
     try:
-        from engine.generate import generate
+        from engine.cmd_generate import load_generator
+        generate = load_generator().generate
     except ImportError:
         generate = None
     if generate is not None and not synthetic:
         generate(year, rows, seed, path, violation_share=0.1)
-        return "engine.generate"
+        return "datasets/generator.py"
     _fallback(path, rows, year)
-    return "DuckDB SQL 合成表" + ("" if synthetic else "（未找到 engine.generate）")
+    return "DuckDB SQL 合成表" + ("" if synthetic else "（未找到 datasets/generator.py）")
 
 
 def _fallback(path: Path, rows: int, year: int) -> None:
@@ -82,7 +83,7 @@ def main(argv=None) -> int:
     ap.add_argument("--as-of", default="2024-06-30")
     ap.add_argument("--no-assess", action="store_true", help="端到端不含区域评估")
     ap.add_argument("--keep", metavar="DIR", help="把生成的数据留在此目录")
-    ap.add_argument("--synthetic", action="store_true", help="不用 engine.generate，改用简单的 SQL 合成表")
+    ap.add_argument("--synthetic", action="store_true", help="不用 datasets/generator.py，改用简单的 SQL 合成表")
     args = ap.parse_args(argv)
 
     as_of = date.fromisoformat(args.as_of)

@@ -57,7 +57,7 @@ def _extra_commands():
     import importlib
 
     out = []
-    for name in ("generate", "cmd_assess", "cmd_lint", "cmd_test", "cmd_diff", "cmd_explain", "cmd_sql"):
+    for name in ("cmd_generate", "cmd_assess", "cmd_lint", "cmd_test", "cmd_diff", "cmd_explain", "cmd_sql"):
         try:
             mod = importlib.import_module(f"engine.{name}")
         except ModuleNotFoundError as exc:

@@ -1,4 +1,4 @@
-"""The synthetic patch generator (engine/generate.py), the bundled samples and the region table."""
+"""The synthetic patch generator (datasets/generator.py), the bundled samples and the region table."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine import generate as gen
+from engine.cmd_generate import load_generator
+
+gen = load_generator()
 from engine.paths import datasets_dir, schemas_dir
 from engine.regions import load_regions, region_names
 

@@ -100,8 +100,8 @@ from typing import Iterable, Sequence
 
 import yaml
 
-from .paths import schemas_dir
-from .regions import load_regions
+from engine.paths import schemas_dir
+from engine.regions import load_regions
 
 # --------------------------------------------------------------------------- kinds
 
@@ -850,7 +850,7 @@ def register(sub) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry point: python -m engine.generate ..."""
+    """Standalone entry point: python datasets/generator.py ..."""
     p = argparse.ArgumentParser(prog="weipian generate", description=DESCRIPTION, epilog=_epilog(),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(p)
