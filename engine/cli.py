@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_UNUSABLE
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 180)  # files and pipes get wide tables
     err = Console(stderr=True, highlight=False, soft_wrap=True)  # no hard wrap: paths and carets stay intact
     try:
         return args.func(args, console)

@@ -28,7 +28,9 @@ def register(subparsers) -> None:
                               epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_common(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="输出格式（默认 text）")
-    p.add_argument("--level", choices=["省级", "市级", "县级"], help="只看这一级的区域")
+    from .dictionary import load_dictionary
+
+    p.add_argument("--level", choices=list(load_dictionary().levels)[::-1], help="只看这一级的区域")
     p.set_defaults(func=cmd_assess)
 
 
