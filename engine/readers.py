@@ -282,11 +282,21 @@ def _detect_encoding(p: Path, start: int = 0) -> str:
         best = None
     if best is not None and best.encoding:
         enc = _normalize_encoding(best.encoding)
-        if _decodes(p, enc, start)[0] and _header_is_known(p, enc):
+        if _can_hold_chinese(enc) and _decodes(p, enc, start)[0] and _header_is_known(p, enc):
             return enc
     if gb_ok:
         return "gb18030"
     raise InputError(f"{p.name}：无法识别文件编码（不是 UTF-8，也不是 GBK/GB18030），请另存为 UTF-8 后重试")
+
+
+def _can_hold_chinese(enc: str) -> bool:
+    """A single-byte guess (latin-1, cp1252 …) decodes any bytes into mojibake: a patch table with
+    Chinese values cannot be in it, so such a guess is no evidence."""
+    try:
+        "耕地".encode(enc)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def _header_is_known(p: Path, enc: str) -> bool:

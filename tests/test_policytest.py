@@ -212,3 +212,13 @@ def test_help_has_example(capsys):
     with pytest.raises(SystemExit):
         main(["test", "--help"])
     assert "示例：" in capsys.readouterr().out
+
+
+def test_shipped_policies_reach_full_coverage(capsys):
+    """The bundled 2021 and 2023 policies: every rule, trigger, assessment and deduction both fires
+    and stays silent in some case of its own year's tests (issue 4: 100%)."""
+    from engine.paths import policies_dir
+
+    code, out = run(capsys, str(policies_dir()), "--coverage", "--min", "100")
+    assert code == 0, out
+    assert "100.0%" in out
