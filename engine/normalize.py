@@ -129,12 +129,13 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
             problems.append(f"CASE WHEN {col} IS NOT NULL AND NOT regexp_full_match({col}, {s(f.pattern)}) THEN "
                             + _problem(f.name, col, s("格式不对（" + f.description + "）" if f.description else "格式不对")) + " END")
         if f.type == "area":
-            problems.append(f"CASE WHEN {col} < 0 THEN " + _problem(f.name, col, s("面积不能为负数")) + " END")
+            problems.append(f"CASE WHEN {col} < 0 THEN " + _problem(f.name, f"COALESCE({q('_raw_' + f.name)}, CAST({col} AS VARCHAR))", s("面积不能为负数")) + " END")
         if f.minimum is not None:
-            problems.append(f"CASE WHEN {col} < {int(f.minimum)} THEN " + _problem(f.name, col, s(f"不能小于 {f.minimum}")) + " END")
+            problems.append(f"CASE WHEN {col} < {int(f.minimum)} THEN " + _problem(f.name, f"COALESCE({q('_raw_' + f.name)}, CAST({col} AS VARCHAR))", s(f"不能小于 {f.minimum}")) + " END")
         if f.max_field:
             problems.append(f"CASE WHEN {col} > {q(f.max_field)} THEN "
-                            + _problem(f.name, col, f"'大于' || {s(f.max_field)} || '（' || CAST({q(f.max_field)} AS VARCHAR) || '）'") + " END")
+                            + _problem(f.name, f"COALESCE({q('_raw_' + f.name)}, CAST({col} AS VARCHAR))",
+                                       f"'大于' || {s(f.max_field)} || '（' || COALESCE({q('_raw_' + f.max_field)}, CAST({q(f.max_field)} AS VARCHAR)) || '）'") + " END")
         if f.name in d.always_required:
             problems.append(f"CASE WHEN {q('_raw_' + f.name)} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", s("必填，不能为空")) + " END")
     key = ", ".join(q(k) for k in d.key)
