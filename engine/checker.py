@@ -161,7 +161,7 @@ class Checker:
     # ---- expressions -----------------------------------------------------
     def type_of_literal(self, node: ast.Node) -> str:
         if isinstance(node, ast.Number):
-            node.type = "area" if node.unit in ("亩", "平方米", "公顷") else "number"
+            node.type = "area" if node.unit in self.dict.area_units else "number"
         elif isinstance(node, ast.String):
             node.type = "string"
         elif isinstance(node, ast.DateLit):
@@ -263,7 +263,7 @@ class Checker:
         if isinstance(node, ast.Aggregate):
             if not scope.aggregates:
                 self.error("E036", f"{node.func}(…) 只能用在区域评估（assessments）中", scope.text, node,
-                           help="逐图斑的规则直接比较字段，例如 耕地面积 >= 100亩")
+                           help="逐图斑的规则直接比较字段的值，例如 字段名 >= 数值")
                 return "error"
             if node.where is not None:
                 self.want_bool(node.where, scope, "where 后面")
@@ -294,7 +294,7 @@ class Checker:
                 it = self.expr(item, scope)
                 if "error" not in (t, it) and it != t:
                     self.error("E052", f"列表中的{TYPE_WORDS.get(it, it)}不能与{TYPE_WORDS.get(t, t)}比较", scope.text, item,
-                               help=self._unit_help(t, it))
+                               help=self._unit_help(t, it, item))
                 if f is not None:
                     self._check_enum_literal(f, item, scope)
             return "bool"
@@ -316,11 +316,14 @@ class Checker:
             return "error"
         raise AssertionError(node)
 
-    def _unit_help(self, a: str, b: str) -> str | None:
+    def _unit_help(self, a: str, b: str, *nodes: ast.Node) -> str | None:
         if {a, b} == {"area", "number"}:
-            return "面积要带单位，例如 100亩、66666.67平方米、6.67公顷"
+            units = list(self.dict.area_units)
+            bare = next((n for n in nodes if isinstance(n, ast.Number) and n.unit is None), None)
+            example = f"写成 {bare.text}{units[0]}，" if bare is not None else ""
+            return f"面积要带单位：{example}可用单位 " + "、".join(units)
         if {a, b} == {"date", "string"}:
-            return "日期直接写 2021-01-01，不加引号"
+            return "日期直接写 YYYY-MM-DD，不加引号"
         if "null" in (a, b):
             return "判断是否为空请写 字段 is null / is not null"
         return None
@@ -329,7 +332,7 @@ class Checker:
         t = self.expr(node, scope)
         if t not in ("bool", "error"):
             self.error("E054", f"{where}应为条件（是/否），这里是{TYPE_WORDS.get(t, t)}", scope.text, node,
-                       help="例如 耕地面积 > 0亩 或 判定结果 == \"违法用地\"")
+                       help="例如 字段名 > 数值 或 字段名 == \"取值\"")
 
     def binary(self, node: ast.Binary, scope: Scope) -> str:
         op = node.op
@@ -347,7 +350,7 @@ class Checker:
                 return "bool"
             if a != b:
                 self.error("E056", f"{TYPE_WORDS.get(a, a)}不能与{TYPE_WORDS.get(b, b)}比较", scope.text, node,
-                           help=self._unit_help(a, b))
+                           help=self._unit_help(a, b, node.left, node.right))
                 return "bool"
             if op not in ("==", "!=") and a in ("string", "bool"):
                 self.error("E057", f"{TYPE_WORDS[a]}不能比较大小，只能用 == 或 !=", scope.text, node)
@@ -365,7 +368,8 @@ class Checker:
         if a in ("number", "area") and b in ("number", "area"):
             if op in "+-":
                 if a != b:
-                    self.error("E058", f"单位不一致：{TYPE_WORDS[a]} {op} {TYPE_WORDS[b]}", scope.text, node, help=self._unit_help(a, b))
+                    self.error("E058", f"单位不一致：{TYPE_WORDS[a]} {op} {TYPE_WORDS[b]}", scope.text, node,
+                               help=self._unit_help(a, b, node.left, node.right))
                     return "error"
                 return a
             if op == "*":

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Callable
 
 from . import ast
-from .units import AREA_FACTORS, quantize_area
+from .units import AREA_FACTORS, AREA_UNIT, quantize_area
 
 COMPARE = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 CALLS = {
@@ -147,12 +147,12 @@ class Compiler:
 
     # ---- messages ----
     def text(self, node: ast.Node) -> str:
-        """SQL rendering a value for people: areas as '12.5亩', dates ISO, booleans 是/否, null '空'."""
+        """SQL rendering a value for people: areas with the carried unit, dates ISO, booleans 是/否, null '空'."""
         sql = self.expr(node)
         t = node.type
         if t == "area":
             s = f"CAST({sql} AS VARCHAR)"
-            body = f"(CASE WHEN contains({s}, '.') THEN rtrim(rtrim({s}, '0'), '.') ELSE {s} END) || '亩'"
+            body = f"(CASE WHEN contains({s}, '.') THEN rtrim(rtrim({s}, '0'), '.') ELSE {s} END) || {quote_str(AREA_UNIT)}"
         elif t == "number":
             s = f"CAST({sql} AS VARCHAR)"
             body = f"(CASE WHEN contains({s}, '.') AND NOT contains({s}, 'e') THEN rtrim(rtrim({s}, '0'), '.') ELSE {s} END)"

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
 from .paths import schemas_dir
-from .units import AREA_FACTORS
 
 TYPES = ("string", "int", "date", "bool", "area", "enum")
 _HEADER_UNIT = re.compile(r"^(?P<name>.+?)\s*[(（]\s*(?P<unit>[^)）]+?)\s*[)）]\s*$")
@@ -42,12 +42,18 @@ class Dictionary:
     bool_false: list[str]
     date_formats: list[str]
     levels: dict[str, int]
+    area_units: dict[str, Decimal]  # unit -> factor to the carried unit (the first one)
+    region_field: str
     by_name: dict[str, Field] = field(default_factory=dict)
     by_code: dict[str, Field] = field(default_factory=dict)
 
     def __post_init__(self):
         self.by_name = {f.name: f for f in self.fields}
         self.by_code = {f.code.upper(): f for f in self.fields}
+
+    @property
+    def area_unit(self) -> str:
+        return next(iter(self.area_units))
 
     def lookup(self, name: str) -> Field | None:
         """A field by Chinese name or code (codes case-insensitive)."""
@@ -63,7 +69,7 @@ class Dictionary:
         if m:
             f = self.lookup(m.group("name").strip())
             unit = m.group("unit")
-            if f is not None and f.type == "area" and unit in AREA_FACTORS:
+            if f is not None and f.type == "area" and unit in self.area_units:
                 return f, unit
         return None, None
 
@@ -122,4 +128,6 @@ def _load(path: str) -> Dictionary:
         bool_false=[str(v) for v in bools[False]],
         date_formats=list(doc["date_formats"]),
         levels=dict(doc["levels"]),
+        area_units={str(k): Decimal(str(v)) for k, v in doc["area_units"].items()},
+        region_field=str(doc["region_field"]),
     )

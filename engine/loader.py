@@ -98,7 +98,7 @@ def _schema_message(err: jsonschema.ValidationError) -> tuple[str, str | None]:
     if v == "pattern":
         return f"{where} 的值「{err.instance}」格式不对", f"应匹配 {err.validator_value}"
     if v == "oneOf":
-        return f"{where} 的写法不对", "参数写成 15%、100亩、2021-01-01，或按级别写 {省级: 100亩, 市级: 50亩}"
+        return f"{where} 的写法不对", "参数写成数值、带单位的面积、百分比或日期（YYYY-MM-DD），或按级别写 {级别: 值, …}"
     return f"{where}：{err.message}", None
 
 

@@ -1,6 +1,7 @@
 """Parse DSL expressions (lark, LALR) into the AST of engine.ast, with errors for people."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -18,8 +19,8 @@ _GRAMMAR = Path(__file__).with_name("grammar.lark")
 _EXPECT_WORDS = {
     "NAME": "字段名或名称",
     "NUMBER": "数字",
-    "QUANTITY": "带单位的数值（如 100亩）",
-    "DATE": "日期（如 2021-01-01）",
+    "QUANTITY": "带单位的数值",
+    "DATE": "日期（YYYY-MM-DD）",
     "STRING": "带引号的文本",
     "COMP_OP": "比较运算符（== != < <= > >=）",
     "_RPAR": "右括号 )",
@@ -38,12 +39,12 @@ _EXPECT_WORDS = {
 
 # Typical mistakes, matched against the parser state (lark's match_examples).
 _EXAMPLES = {
-    ("比较运算符写错了", "大于等于请写 >=，小于等于请写 <="): ["耕地面积 => 1亩", "耕地面积 =< 1亩", "耕地面积 >== 1亩"],
-    ("括号不配对", "检查左右括号是否成对"): ["(耕地面积 > 1亩", "((a)", "f(a"],
+    ("比较运算符写错了", "大于等于请写 >=，小于等于请写 <="): ["a => 1", "a =< 1", "a >== 1"],
+    ("括号不配对", "检查左右括号是否成对"): ["(a > 1", "((a)", "f(a"],
     ("if 表达式不完整", "写成 if 条件 then 值 else 值"): ["if a then b", "if a b else c", "if a then"],
     ("表达式不完整", "运算符后面缺少内容"): ["a and", "a or", "a ==", "not", "a +", "a in"],
     ("in 后面需要列表", '写成 字段 in ["值1", "值2"]'): ["a in b", 'a in "x"'],
-    ("两个条件之间缺少 and / or", "用 and（且）或 or（或）连接条件"): ['a == "x" b == "y"', "a > 1亩 b > 1亩", 'a "x"', "a b"],
+    ("两个条件之间缺少 and / or", "用 and（且）或 or（或）连接条件"): ['a == "x" b == "y"', "a > 1 b > 1", 'a "x"', "a b"],
 }
 
 
@@ -53,9 +54,17 @@ class ParseFailure(Exception):
         self.offset, self.length, self.message, self.help = offset, length, message, help
 
 
+def _units() -> list[str]:
+    """Area units of the data dictionary, longest first (so 平方米 is not read as a shorter unit)."""
+    from .units import AREA_FACTORS
+
+    return sorted(AREA_FACTORS, key=len, reverse=True)
+
+
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
-    return Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    grammar = _GRAMMAR.read_text(encoding="utf-8").replace("%AREA_UNITS%", "|".join(re.escape(u) for u in _units()))
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
 
 def _span(meta) -> dict:
@@ -71,8 +80,8 @@ class _ToAst(Transformer):
     def quantity(self, meta, children):
         tok = children[0]
         text = str(tok)
-        num = "".join(ch for ch in text if ch.isdigit() or ch == ".")
-        unit = text[len(text.rstrip("亩平方米公顷%％")) :].strip()
+        unit = next(u for u in [*_units(), "%", "％"] if text.endswith(u))
+        num = text[: -len(unit)].strip()
         unit = "%" if unit == "％" else unit
         return ast.Number(Decimal(num), unit, text, **_span(meta))
 
@@ -161,7 +170,7 @@ class _ToAst(Transformer):
 def parse(text: str) -> ast.Node:
     """Parse one expression; raises ParseFailure with an offset into `text`."""
     if not text or not str(text).strip():
-        raise ParseFailure(0, 1, "表达式为空", "写一个条件，例如 耕地面积 >= 100亩")
+        raise ParseFailure(0, 1, "表达式为空", "写一个条件，例如 字段名 >= 数值")
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:

@@ -1,22 +1,18 @@
-"""Area and ratio units of the DSL and of data headers. Areas are carried in 亩."""
+"""Area units: the data dictionary's table (schemas/fields.yaml `area_units`) as Decimal arithmetic.
+Areas are carried in the dictionary's first unit; the engine itself names no unit."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-# 1 亩 = 10000/15 平方米, so 1 平方米 = 0.0015 亩 exactly; 1 公顷 = 15 亩.
-AREA_FACTORS: dict[str, Decimal] = {
-    "亩": Decimal(1),
-    "平方米": Decimal("0.0015"),
-    "m2": Decimal("0.0015"),
-    "㎡": Decimal("0.0015"),
-    "公顷": Decimal(15),
-    "hm2": Decimal(15),
-}
-PERCENT_UNITS = {"%", "％"}
-AREA_UNIT = "亩"
+from .dictionary import load_dictionary
+
+PERCENT_UNITS = {"%", "％"}  # DSL syntax: 15% is 0.15
+AREA_FACTORS: dict[str, Decimal] = load_dictionary().area_units
+AREA_UNIT: str = load_dictionary().area_unit
 
 
 def to_mu(value: Decimal, unit: str) -> Decimal:
+    """An area in `unit` expressed in the carried unit."""
     return value * AREA_FACTORS[unit]
 
 
@@ -25,9 +21,8 @@ def quantize_area(value: Decimal, scale: int) -> Decimal:
 
 
 def format_area(value) -> str:
-    """100.5000 -> '100.5亩' (used by text/JSON messages)."""
+    """Decimal('100.5000') -> '100.5' followed by the carried unit (used by text/JSON messages)."""
     if value is None:
         return "空"
     d = Decimal(str(value)).normalize()
-    text = format(d, "f")
-    return f"{text}亩"
+    return f"{format(d, 'f')}{AREA_UNIT}"
