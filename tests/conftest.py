@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine import load_policies
+from engine.cli import main
 from engine.dictionary import load_dictionary
 
 HEADER = "# yaml-language-server: $schema=../../schemas/policy.schema.json\n"
@@ -20,13 +21,15 @@ def write_policy_dir(root: Path, year: int | str, files: dict[str, str], *, head
     """Write policies/<year>/ under `root`: `files` maps file name -> YAML text (dedented).
 
     Without a `policy.yaml` in `files`, a minimal one (`policy: <year>`) is written, plus `header` if given
-    (extra top-level lines for policy.yaml such as `extends: ../2021`)."""
+    (extra top-level lines for policy.yaml such as `extends: ../2021`). A name may have a folder
+    (`tests/cases.yaml`); the folder is created."""
     d = Path(root) / str(year)
     d.mkdir(parents=True, exist_ok=True)
     if "policy.yaml" not in files:
         body = f"policy: {year}\ntitle: 测试政策{year}\nsource: 测试\n" + (dedent(header) if header else "")
         (d / "policy.yaml").write_text(body, encoding="utf-8")
     for name, text in files.items():
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
         (d / name).write_text(dedent(text), encoding="utf-8")
     return d
 
@@ -40,23 +43,68 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
     return Path(path)
 
 
-# A small threshold policy, independent of the live policies/ tree.
-THRESHOLD_RULES = """
-parameters:
-  大面积阈值: {value: 100亩, cite: 测试条款 一, note: 测试用阈值}
-rules:
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """Run `weipian *args` in-process (arguments str()-ed): (exit code, stdout, stderr)."""
+    code = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def run_command(capsys, *args) -> tuple[int, str]:
+    """run_cli with stdout and stderr joined: (exit code, everything the command printed)."""
+    code, out, err = run_cli(capsys, *args)
+    return code, out + err
+
+
+def help_output(capsys, command: str) -> str:
+    """What `weipian <command> --help` prints (argparse exits after printing)."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    return capsys.readouterr().out
+
+
+# The error rule 耕地面积 >= 大面积阈值, as an item of a `rules:` list (the policy defines 大面积阈值).
+BIG_FARMLAND_RULE = """\
   - id: T-R-big-farmland
     title: 耕地面积达到阈值
     cite: 测试条款 一
     severity: error
     when: 耕地面积 >= 大面积阈值
     message: "{图斑编号}: 耕地面积 {耕地面积} 达到 {大面积阈值}"
+"""
+
+# A small threshold policy, independent of the live policies/ tree.
+THRESHOLD_RULES = """
+parameters:
+  大面积阈值: {value: 100亩, cite: 测试条款 一, note: 测试用阈值}
+rules:
+""" + BIG_FARMLAND_RULE + """\
   - id: T-R-illegal-info
     title: 违法用地提示
     cite: 测试条款 二
     severity: info
     when: 判定结果 == "违法用地"
     message: "{图斑编号}: 违法用地"
+"""
+
+
+# A whole policy.yaml with one county-level accountability assessment: flagged when the illegal share of
+# farmland reaches 15%.
+ACCOUNTABILITY_POLICY = """\
+policy: 2021
+title: 测试政策
+parameters:
+  问责比例: {value: 15%, cite: 六}
+assessments:
+  - id: T-A-acc
+    kind: 问责评估
+    title: 违法占用耕地问责
+    cite: 六
+    levels: [县级]
+    period: 年度
+    numerator: sum(耕地面积 where 判定结果 == "违法用地")
+    denominator: sum(耕地面积)
+    flag: ratio >= 问责比例
 """
 
 

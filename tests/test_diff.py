@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main
 from engine.dictionary import load_dictionary
 from engine.paths import policies_dir
+
+from conftest import ACCOUNTABILITY_POLICY, help_output, run_command, write_policy_dir
 
 OLD_THRESHOLD = "{省级: 100亩, 市级: 50亩}"
 NEW_THRESHOLD = "{省级: 80亩, 市级: 50亩}"
@@ -48,9 +49,7 @@ def copies(tmp_path):
 
 
 def run(capsys, *argv):
-    code = main(["diff", *map(str, argv)])
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    return run_command(capsys, "diff", *argv)
 
 
 def test_threshold_100_to_80_gains_exactly_those_tasks(copies, capsys):
@@ -89,15 +88,11 @@ def test_reverse_direction_loses_tasks(copies, capsys):
 
 def test_rule_added_removed_changed(tmp_path, capsys):
     rule = ("  - id: {id}\n    title: {title}\n    cite: 一\n    severity: error\n    when: {when}\n")
-    old, new = tmp_path / "old", tmp_path / "new"
-    for d in (old, new):
-        d.mkdir()
-    (old / "policy.yaml").write_text("policy: 2021\nparameters:\n  面积: 5亩\nrules:\n"
-                                     + rule.format(id="R-keep", title="保留", when="耕地面积 > 面积")
-                                     + rule.format(id="R-gone", title="删除", when="耕地面积 > 1亩"), encoding="utf-8")
-    (new / "policy.yaml").write_text("policy: 2021\nparameters:\n  面积: 5亩\nrules:\n"
-                                     + rule.format(id="R-keep", title="保留", when="耕地面积 >= 面积")
-                                     + rule.format(id="R-new", title="新增", when="耕地面积 > 2亩"), encoding="utf-8")
+    head = "policy: 2021\nparameters:\n  面积: 5亩\nrules:\n"
+    old = write_policy_dir(tmp_path, "old", {"policy.yaml": head + rule.format(id="R-keep", title="保留", when="耕地面积 > 面积")
+                                             + rule.format(id="R-gone", title="删除", when="耕地面积 > 1亩")})
+    new = write_policy_dir(tmp_path, "new", {"policy.yaml": head + rule.format(id="R-keep", title="保留", when="耕地面积 >= 面积")
+                                             + rule.format(id="R-new", title="新增", when="耕地面积 > 2亩")})
     code, out = run(capsys, old, new)
     assert code == 0
     assert "2021年政策：3 处变化" in out
@@ -111,13 +106,19 @@ def git(cwd, *args):
                    capture_output=True)
 
 
-def test_base_revision_keeps_extends_working(copies, tmp_path, capsys):
-    old, new, data = copies
+def committed_repo(tmp_path, policies: Path) -> Path:
+    """A git repository at tmp_path/repo with `policies` committed as policies/; returns the repository."""
     repo = tmp_path / "repo"
-    shutil.copytree(old, repo / "policies")
+    shutil.copytree(policies, repo / "policies")
     git(repo, "init", "-q")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "base")
+    return repo
+
+
+def test_base_revision_keeps_extends_working(copies, tmp_path, capsys):
+    old, new, data = copies
+    repo = committed_repo(tmp_path, old)
     shutil.copy(new / "2023" / "policy.yaml", repo / "policies" / "2023" / "policy.yaml")  # working-tree change
     code, out = run(capsys, "--base", "HEAD", repo / "policies" / "2023", data, "--as-of", "2024-06-30", "--format", "json")
     assert code == 0, out
@@ -128,11 +129,7 @@ def test_base_revision_keeps_extends_working(copies, tmp_path, capsys):
 
 def test_base_bad_revision(copies, tmp_path, capsys):
     old, _, _ = copies
-    repo = tmp_path / "repo"
-    shutil.copytree(old, repo / "policies")
-    git(repo, "init", "-q")
-    git(repo, "add", ".")
-    git(repo, "commit", "-q", "-m", "base")
+    repo = committed_repo(tmp_path, old)
     code, out = run(capsys, "--base", "no-such-branch", repo / "policies" / "2023")
     assert code == 2 and "无法从 git 版本「no-such-branch」取出" in out
 
@@ -143,34 +140,12 @@ def test_wrong_argument_count(capsys):
 
 
 def test_help_has_example(capsys):
-    with pytest.raises(SystemExit):
-        main(["diff", "--help"])
-    assert "示例：" in capsys.readouterr().out
-
-
-ASSESS_POLICY = """\
-policy: 2021
-title: 测试政策
-parameters:
-  问责比例: {value: 15%, cite: 六}
-assessments:
-  - id: T-A-acc
-    kind: 问责评估
-    title: 违法占用耕地问责
-    cite: 六
-    levels: [县级]
-    period: 年度
-    numerator: sum(耕地面积 where 判定结果 == "违法用地")
-    denominator: sum(耕地面积)
-    flag: ratio >= 问责比例
-"""
+    assert "示例：" in help_output(capsys, "diff")
 
 
 def test_assessment_flagged_in(tmp_path, capsys):
-    old, new = tmp_path / "old", tmp_path / "new"
-    for d, ratio in ((old, "15%"), (new, "14.99%")):
-        d.mkdir()
-        (d / "policy.yaml").write_text(ASSESS_POLICY.replace("15%", ratio), encoding="utf-8")
+    old = write_policy_dir(tmp_path, "old", {"policy.yaml": ACCOUNTABILITY_POLICY})
+    new = write_policy_dir(tmp_path, "new", {"policy.yaml": ACCOUNTABILITY_POLICY.replace("15%", "14.99%")})
     row = {"监测年度": "2021", "判定结果": "违法用地"}
     # 610902: 15 / 100 = 15%, flagged under both; 610921: 14.99 / 100 = 14.99%, flagged only at 14.99%
     data = write_csv(tmp_path / "data.csv", [

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from engine.cli import main
+from conftest import help_output, run_command, write_policy_dir
 
 POLICY = """\
 policy: 2023
@@ -41,20 +41,21 @@ P2,2023,610902,2024-06-01,99.99,违法用地,,
 """
 
 
+def policy_and_data(tmp_path, year: int, policy: str, data: str):
+    """policies/<year>/policy.yaml and data.csv under tmp_path, from their texts: (policy dir, data file)."""
+    d = write_policy_dir(tmp_path / "policies", year, {"policy.yaml": policy})
+    csv = tmp_path / "data.csv"
+    csv.write_text(data, encoding="utf-8")
+    return d, csv
+
+
 @pytest.fixture
 def files(tmp_path):
-    d = tmp_path / "policies" / "2023"
-    d.mkdir(parents=True)
-    (d / "policy.yaml").write_text(POLICY, encoding="utf-8")
-    data = tmp_path / "data.csv"
-    data.write_text(DATA, encoding="utf-8")
-    return d, data
+    return policy_and_data(tmp_path, 2023, POLICY, DATA)
 
 
 def run(capsys, *argv):
-    code = main(["explain", *map(str, argv)])
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    return run_command(capsys, "explain", *argv)
 
 
 def test_substituted_values_and_result(files, capsys):
@@ -106,9 +107,7 @@ def test_unknown_patch_and_rule(files, capsys):
 
 
 def test_help_has_example(capsys):
-    with pytest.raises(SystemExit):
-        main(["explain", "--help"])
-    assert "示例：" in capsys.readouterr().out
+    assert "示例：" in help_output(capsys, "explain")
 
 
 ASSESS_POLICY = """\
@@ -151,12 +150,7 @@ B3,2021,610921,50,违法用地,已拆除复耕到位
 
 @pytest.fixture
 def assess_files(tmp_path):
-    d = tmp_path / "policies" / "2021"
-    d.mkdir(parents=True)
-    (d / "policy.yaml").write_text(ASSESS_POLICY, encoding="utf-8")
-    data = tmp_path / "data.csv"
-    data.write_text(ASSESS_DATA, encoding="utf-8")
-    return d, data
+    return policy_and_data(tmp_path, 2021, ASSESS_POLICY, ASSESS_DATA)
 
 
 def test_region_assessment(assess_files, capsys):

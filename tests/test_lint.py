@@ -1,25 +1,16 @@
 """weipian lint: every problem of every file in one run, located, with a summary and exit codes."""
 import json
 import re
-from pathlib import Path
 
-import pytest
-
-from engine.cli import main
+from conftest import help_output, run_command, write_policy_dir
 
 HEADER = "policy: 2021\ntitle: 测试政策\n"
-
-
-def write(d: Path, name: str, text: str) -> Path:
-    d.mkdir(parents=True, exist_ok=True)
-    (d / name).write_text(text, encoding="utf-8")
-    return d
+# a parameter no rule uses (W002), then a rules list for the test to complete
+UNUSED_PARAMETER = HEADER + "parameters:\n  没用的参数: 5亩\nrules:\n"
 
 
 def run(capsys, *argv):
-    code = main(["lint", *map(str, argv)])
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    return run_command(capsys, "lint", *argv)
 
 
 FIVE_MISTAKES = HEADER + """\
@@ -52,7 +43,7 @@ rules:
 
 
 def test_five_mistakes_five_located_messages(tmp_path, capsys):
-    d = write(tmp_path / "p", "policy.yaml", FIVE_MISTAKES)
+    d = write_policy_dir(tmp_path, "p", {"policy.yaml": FIVE_MISTAKES})
     code, out = run(capsys, d)
     assert code == 1
     f = str(d / "policy.yaml")
@@ -69,16 +60,13 @@ def test_five_mistakes_five_located_messages(tmp_path, capsys):
 
 
 def test_warnings_pass_unless_strict(tmp_path, capsys):
-    d = write(tmp_path / "p", "policy.yaml", HEADER + """\
-parameters:
-  没用的参数: 5亩
-rules:
+    d = write_policy_dir(tmp_path, "p", {"policy.yaml": UNUSED_PARAMETER + """\
   - id: R-never
     title: 永不成立
     cite: 一
     severity: warning
     when: 耕地面积 < 0亩
-""")
+"""})
     code, out = run(capsys, d)
     assert code == 0
     assert "警告[W001]" in out and "警告[W002]" in out and "0 处错误，2 处警告" in out
@@ -87,24 +75,21 @@ rules:
 
 
 def test_unused_reported_together_with_errors(tmp_path, capsys):
-    d = write(tmp_path / "p", "policy.yaml", HEADER + """\
-parameters:
-  没用的参数: 5亩
-rules:
+    d = write_policy_dir(tmp_path, "p", {"policy.yaml": UNUSED_PARAMETER + """\
   - id: R-typo
     title: 字段拼错
     cite: 一
     severity: error
     when: 耕地面识 > 1亩
-""")
+"""})
     code, out = run(capsys, d)
     assert code == 1 and "E040" in out and "W002" in out and "「没用的参数」" in out
 
 
 def test_yaml_and_schema_problems_in_two_files_at_once(tmp_path, capsys):
-    d = write(tmp_path / "p", "policy.yaml", HEADER)
-    write(d, "a.yaml", "rules:\n  - id: R-a\n    when: [unclosed\n")
-    write(d, "b.yaml", "rules:\n  - id: R-b\n    severty: error\n")
+    d = write_policy_dir(tmp_path, "p", {"policy.yaml": HEADER,
+                                         "a.yaml": "rules:\n  - id: R-a\n    when: [unclosed\n",
+                                         "b.yaml": "rules:\n  - id: R-b\n    severty: error\n"})
     code, out = run(capsys, d)
     assert code == 1
     assert re.search(r"--> .*a\.yaml:\d+:\d+", out)
@@ -114,24 +99,23 @@ def test_yaml_and_schema_problems_in_two_files_at_once(tmp_path, capsys):
 
 def test_duplicate_ids(tmp_path, capsys):
     rule = "  - id: R-dup\n    title: 重复\n    cite: 一\n    severity: error\n    when: 耕地面积 > 1亩\n"
-    d = write(tmp_path / "p", "policy.yaml", HEADER + "rules:\n" + rule)
-    write(d, "more.yaml", "rules:\n" + rule)
+    d = write_policy_dir(tmp_path, "p", {"policy.yaml": HEADER + "rules:\n" + rule, "more.yaml": "rules:\n" + rule})
     code, out = run(capsys, d)
     assert code == 1 and "E014" in out and "规则编号「R-dup」重复" in out and "more.yaml:2:9" in out
 
 
 def test_extends_cycle(tmp_path, capsys):
-    write(tmp_path / "a", "policy.yaml", "policy: 2021\nextends: ../b\n")
-    write(tmp_path / "b", "policy.yaml", "policy: 2022\nextends: ../a\n")
+    write_policy_dir(tmp_path, "a", {"policy.yaml": "policy: 2021\nextends: ../b\n"})
+    write_policy_dir(tmp_path, "b", {"policy.yaml": "policy: 2022\nextends: ../a\n"})
     code, out = run(capsys, tmp_path / "a")
     assert code == 1 and "E011" in out and "extends 形成循环" in out
 
 
 def test_override_and_drop_of_missing_ids(tmp_path, capsys):
-    write(tmp_path / "base", "policy.yaml", HEADER + "rules:\n  - id: R-base\n    title: 基础\n    cite: 一\n"
-                                             "    severity: error\n    when: 耕地面积 > 1亩\n")
-    write(tmp_path / "child", "policy.yaml", "policy: 2023\nextends: ../base\ndrop: [R-bsae]\n"
-                                              "rules:\n  - id: R-bass\n    override: true\n    cite: 二\n")
+    write_policy_dir(tmp_path, "base", {"policy.yaml": HEADER + "rules:\n  - id: R-base\n    title: 基础\n    cite: 一\n"
+                                                         "    severity: error\n    when: 耕地面积 > 1亩\n"})
+    write_policy_dir(tmp_path, "child", {"policy.yaml": "policy: 2023\nextends: ../base\ndrop: [R-bsae]\n"
+                                                          "rules:\n  - id: R-bass\n    override: true\n    cite: 二\n"})
     code, out = run(capsys, tmp_path / "child")
     assert code == 1
     assert "E015" in out and "override 的规则「R-bass」在继承的政策中不存在" in out
@@ -139,7 +123,7 @@ def test_override_and_drop_of_missing_ids(tmp_path, capsys):
 
 
 def test_json_format(tmp_path, capsys):
-    d = write(tmp_path / "p", "policy.yaml", FIVE_MISTAKES)
+    d = write_policy_dir(tmp_path, "p", {"policy.yaml": FIVE_MISTAKES})
     code, out = run(capsys, d, "--format", "json")
     doc = json.loads(out)
     assert code == 1 and doc["ok"] is False and doc["errors"] == 5
@@ -158,6 +142,4 @@ def test_bundled_policies_have_no_errors(capsys):
 
 
 def test_help_has_example(capsys):
-    with pytest.raises(SystemExit):
-        main(["lint", "--help"])
-    assert "示例：" in capsys.readouterr().out
+    assert "示例：" in help_output(capsys, "lint")

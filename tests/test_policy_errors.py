@@ -45,6 +45,12 @@ def one_error(root: Path):
     return errs[0]
 
 
+def rules_error(root: Path, text: str):
+    """Write `text` as the 2021 policy's rules.yaml under root and load it: (that file, its one error)."""
+    d = write_policy_dir(root, 2021, {"rules.yaml": text})
+    return d / "rules.yaml", one_error(root)
+
+
 def underlined(d) -> str:
     """The text that render() puts carets under (mapped back through terminal cell widths)."""
     lines = d.render().splitlines()
@@ -74,223 +80,198 @@ def assert_at(d, file: Path, line: int, col: int, text: str | None = None):
 
 
 def test_yaml_over_indented_key(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": """
+    f, e = rules_error(policy_root, """
         rules:
           - id: X-R-1
             title: 标题
              cite: 一
-        """})
-    e = one_error(policy_root)
+        """)
     assert e.code == "E004" and "YAML 语法错误" in e.message
     # YAML reads `标题 cite` as one value and trips on the `: ` after it (line 4, column 10)
-    assert_at(e, d / "rules.yaml", 4, 10, ":")
+    assert_at(e, f, 4, 10, ":")
     assert "缩进" in e.help
 
 
 def test_yaml_under_indented_key(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": """
+    f, e = rules_error(policy_root, """
         rules:
           - id: X-R-1
             title: 标题
            cite: 一
-        """})
-    e = one_error(policy_root)
+        """)
     assert e.code == "E004" and "缩进不一致" in e.message
-    assert_at(e, d / "rules.yaml", 4, 4, "c")
+    assert_at(e, f, 4, 4, "c")
 
 
 def test_yaml_colon_in_unquoted_value(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule('判定结果 == "违法用地"') + "    message: 违法: {图斑编号}\n"})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule('判定结果 == "违法用地"') + "    message: 违法: {图斑编号}\n")
     assert e.code == "E004" and "此处不能出现「: 」" in e.message
-    assert_at(e, d / "rules.yaml", 7, 16, ":")  # `    message: ` is 13 characters, 违法 is columns 14-15
+    assert_at(e, f, 7, 16, ":")  # `    message: ` is 13 characters, 违法 is columns 14-15
     assert "引号" in e.help
 
 
 def test_yaml_tab_indent(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": "rules:\n  - id: X-R-1\n\ttitle: 标题\n"})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, "rules:\n  - id: X-R-1\n\ttitle: 标题\n")
     assert e.code == "E004" and "Tab" in e.message
-    assert_at(e, d / "rules.yaml", 3, 1)
+    assert_at(e, f, 3, 1)
 
 
 def test_yaml_duplicate_key(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule('判定结果 == "违法用地"') + "    title: 又一个标题\n"})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule('判定结果 == "违法用地"') + "    title: 又一个标题\n")
     assert e.code == "E002" and "键「title」重复出现" in e.message
-    assert_at(e, d / "rules.yaml", 7, 5, "title")
+    assert_at(e, f, 7, 5, "title")
     assert "第 3 行" in e.help
 
 
 def test_unknown_top_level_key(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": RULE.replace("rules:", "rule:").format(when="是否矿产图斑")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, RULE.replace("rules:", "rule:").format(when="是否矿产图斑"))
     assert e.code == "E006" and "不认识的键「rule」" in e.message
-    assert_at(e, d / "rules.yaml", 1, 1, "r")
+    assert_at(e, f, 1, 1, "r")
     assert "rules" in e.help
 
 
 def test_unknown_key_in_rule(policy_root):
-    write_policy_dir(policy_root, 2021, {"rules.yaml": rule("是否矿产图斑") + "    serverity: error\n"})
-    e = one_error(policy_root)
+    _, e = rules_error(policy_root, rule("是否矿产图斑") + "    serverity: error\n")
     assert e.code == "E006" and "serverity" in e.message
     assert "severity" in e.help
 
 
 def test_missing_cite(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule("是否矿产图斑").replace("    cite: 一\n", "")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule("是否矿产图斑").replace("    cite: 一\n", ""))
     assert e.code == "E024" and e.message == "规则「X-R-1」缺少「cite」"
-    assert_at(e, d / "rules.yaml", 2, 9, "X-R-1")
+    assert_at(e, f, 2, 9, "X-R-1")
     assert "cite:" in e.help
 
 
 def test_bad_severity(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule("是否矿产图斑").replace("severity: error", "severity: fatal")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule("是否矿产图斑").replace("severity: error", "severity: fatal"))
     assert e.code == "E006" and "「fatal」不在可选范围内" in e.message
-    assert_at(e, d / "rules.yaml", 5, 15, "fatal")
+    assert_at(e, f, 5, 15, "fatal")
     assert "error、warning、info" in e.help
 
 
 def test_bad_rule_id(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule("是否矿产图斑").replace("X-R-1", "X R 1")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule("是否矿产图斑").replace("X-R-1", "X R 1"))
     assert e.code == "E006" and "格式不对" in e.message
-    assert_at(e, d / "rules.yaml", 2, 9, "X R 1")
+    assert_at(e, f, 2, 9, "X R 1")
 
 
 # ---------------------------------------------------------------- expressions
 
 
 def test_dsl_syntax_error(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule("耕地面积 => 1亩")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule("耕地面积 => 1亩"))
     assert e.code == "E030" and "比较运算符写错了" in e.message
     # `耕地面积 =` is 6 characters into the expression: the error is at the `>`
-    assert_at(e, d / "rules.yaml", WHEN_LINE, WHEN_COL + 6, ">")
+    assert_at(e, f, WHEN_LINE, WHEN_COL + 6, ">")
     assert ">=" in e.help
 
 
 def test_unknown_field_with_suggestion(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule("耕地面识 >= 1亩")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule("耕地面识 >= 1亩"))
     assert e.code == "E040" and e.message == "未知名称「耕地面识」"
-    assert_at(e, d / "rules.yaml", WHEN_LINE, WHEN_COL, "耕地面识")
+    assert_at(e, f, WHEN_LINE, WHEN_COL, "耕地面识")
     assert "耕地面积" in e.help
 
 
 def test_keyword_glued_to_name(policy_root):
     # 非重点类 is one name; the help says to put a space after 非
-    write_policy_dir(policy_root, 2021, {"rules.yaml": yaml("""
+    _, e = rules_error(policy_root, yaml("""
         definitions:
           重点类: {expr: '图斑类型 in ["新增非农建设类"]', cite: 三（一）}
-        """, rule("非重点类"))})
-    e = one_error(policy_root)
+        """, rule("非重点类")))
     assert e.code == "E040" and "非重点类" in e.message
     assert "非 重点类" in e.help
 
 
 def test_enum_literal_typo(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule('判定结果 == "违法用 地"')})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule('判定结果 == "违法用 地"'))
     assert e.code == "E041" and e.message == "「违法用 地」不是字段「判定结果」的取值"
-    assert_at(e, d / "rules.yaml", WHEN_LINE, WHEN_COL + 8, '"违法用 地"')  # `判定结果 == ` is 8 characters
+    assert_at(e, f, WHEN_LINE, WHEN_COL + 8, '"违法用 地"')  # `判定结果 == ` is 8 characters
     assert "违法用地" in e.help and "可选：合法用地、违法用地、其他用地" in e.help
 
 
 def test_enum_literal_typo_in_list(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule('判定结果 in ["合法用地", "违法用第"]')})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule('判定结果 in ["合法用地", "违法用第"]'))
     assert e.code == "E041" and "违法用第" in e.message
-    assert_at(e, d / "rules.yaml", WHEN_LINE, WHEN_COL + 17, '"违法用第"')  # `判定结果 in ["合法用地", ` is 17 characters
+    assert_at(e, f, WHEN_LINE, WHEN_COL + 17, '"违法用第"')  # `判定结果 in ["合法用地", ` is 17 characters
 
 
 def test_unit_mismatch(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule("耕地面积 >= 100")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule("耕地面积 >= 100"))
     assert e.code == "E056" and e.message == "面积不能与数字比较"
-    assert_at(e, d / "rules.yaml", WHEN_LINE, WHEN_COL, "耕地面积 >= 100")
+    assert_at(e, f, WHEN_LINE, WHEN_COL, "耕地面积 >= 100")
     assert "100亩" in e.help
 
 
 def test_date_compared_with_string(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule('下发日期 < "2023-01-01"')})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule('下发日期 < "2023-01-01"'))
     assert e.code == "E056" and e.message == "日期不能与文本比较"
-    assert_at(e, d / "rules.yaml", WHEN_LINE, WHEN_COL, '下发日期 < "2023-01-01"')
+    assert_at(e, f, WHEN_LINE, WHEN_COL, '下发日期 < "2023-01-01"')
     assert "不加引号" in e.help
 
 
 def test_when_is_not_a_condition(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule("耕地面积")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule("耕地面积"))
     assert e.code == "E054" and "这里是面积" in e.message
-    assert_at(e, d / "rules.yaml", WHEN_LINE, WHEN_COL, "耕地面积")
+    assert_at(e, f, WHEN_LINE, WHEN_COL, "耕地面积")
 
 
 def test_unknown_name_in_message(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule("是否矿产图斑") + '    message: "{图斑编号}: {耕地面识}"\n'})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule("是否矿产图斑") + '    message: "{图斑编号}: {耕地面识}"\n')
     assert e.code == "E040" and "耕地面识" in e.message
     # `    message: "` is 14 characters, then `{图斑编号}: {` is 9 more
-    assert_at(e, d / "rules.yaml", 7, 24, "耕地面识")
+    assert_at(e, f, 7, 24, "耕地面识")
 
 
 def test_per_level_parameter_without_level(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": yaml("""
+    f, e = rules_error(policy_root, yaml("""
         parameters:
           核查面积: {value: {省级: 100亩, 市级: 50亩}, cite: 三（五）}
-        """, rule("耕地面积 >= 核查面积"))})
-    e = one_error(policy_root)
+        """, rule("耕地面积 >= 核查面积")))
     assert e.code == "E032" and "按级别取值" in e.message
-    assert_at(e, d / "rules.yaml", 2 + WHEN_LINE, WHEN_COL + 8, "核查面积")  # `耕地面积 >= ` is 8 characters
+    assert_at(e, f, 2 + WHEN_LINE, WHEN_COL + 8, "核查面积")  # `耕地面积 >= ` is 8 characters
     assert "核查面积[省级]" in e.help
 
 
 def test_per_level_parameter_missing_level(policy_root):
-    write_policy_dir(policy_root, 2021, {"rules.yaml": yaml("""
+    _, e = rules_error(policy_root, yaml("""
         parameters:
           核查面积: {value: {省级: 100亩, 市级: 50亩}, cite: 三（五）}
-        """, rule("耕地面积 >= 核查面积[县级]"))})
-    e = one_error(policy_root)
+        """, rule("耕地面积 >= 核查面积[县级]")))
     assert e.code == "E033" and "没有「县级」的取值" in e.message
     assert "省级、市级" in e.help
 
 
 def test_aggregate_in_row_rule(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": rule("sum(耕地面积) > 100亩")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, rule("sum(耕地面积) > 100亩"))
     assert e.code == "E036" and "只能用在区域评估" in e.message
-    assert_at(e, d / "rules.yaml", WHEN_LINE, WHEN_COL, "sum(耕地面积)")
+    assert_at(e, f, WHEN_LINE, WHEN_COL, "sum(耕地面积)")
 
 
 def test_unknown_function(policy_root):
-    write_policy_dir(policy_root, 2021, {"rules.yaml": rule("mnth(下发日期) == 3")})
-    e = one_error(policy_root)
+    _, e = rules_error(policy_root, rule("mnth(下发日期) == 3"))
     assert e.code == "E060" and "mnth" in e.message
     assert "month" in e.help
 
 
 def test_definition_cycle(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": yaml("""
+    f, e = rules_error(policy_root, yaml("""
         definitions:
           甲: 乙 and 耕地面积 > 0亩
           乙: not 甲
-        """, rule("甲"))})
-    e = one_error(policy_root)
+        """, rule("甲")))
     assert e.code == "E031" and "引用了自身" in e.message
-    assert_at(e, d / "rules.yaml", 2, 6, "乙 and 耕地面积 > 0亩")
+    assert_at(e, f, 2, 6, "乙 and 耕地面积 > 0亩")
 
 
 def test_bad_parameter_value(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": yaml("""
+    f, e = rules_error(policy_root, yaml("""
         parameters:
           阈值: {value: 100 mu, cite: 一}
-        """, rule("耕地面积 > 阈值"))})
-    e = one_error(policy_root)
+        """, rule("耕地面积 > 阈值")))
     assert e.code == "E020" and "阈值" in e.message
-    assert_at(e, d / "rules.yaml", 2, 19, "mu")
+    assert_at(e, f, 2, 19, "mu")
 
 
 # ---------------------------------------------------------------- ids, extends, override, drop
@@ -357,10 +338,9 @@ def test_drop_of_missing_id(policy_root):
 
 
 def test_header_key_outside_policy_yaml(policy_root):
-    d = write_policy_dir(policy_root, 2021, {"rules.yaml": "extends: ../2020\n" + rule("是否矿产图斑")})
-    e = one_error(policy_root)
+    f, e = rules_error(policy_root, "extends: ../2020\n" + rule("是否矿产图斑"))
     assert e.code == "E008" and "只能写在 policy.yaml 中" in e.message
-    assert_at(e, d / "rules.yaml", 1, 1, "extends")
+    assert_at(e, f, 1, 1, "extends")
 
 
 # ---------------------------------------------------------------- several mistakes at once

@@ -2,9 +2,7 @@
 import json
 from pathlib import Path
 
-import pytest
-
-from engine.cli import main
+from conftest import ACCOUNTABILITY_POLICY, help_output, run_command, write_policy_dir
 
 POLICY = """\
 policy: 2021
@@ -53,17 +51,11 @@ HEAD = 'defaults: {行政区代码: "140923"}\ncases:\n'
 
 
 def make_policy(root: Path, cases: str) -> Path:
-    d = root / "2021"
-    (d / "tests").mkdir(parents=True)
-    (d / "policy.yaml").write_text(POLICY, encoding="utf-8")
-    (d / "tests" / "rules_test.yaml").write_text(HEAD + cases, encoding="utf-8")
-    return d
+    return write_policy_dir(root, 2021, {"policy.yaml": POLICY, "tests/rules_test.yaml": HEAD + cases})
 
 
 def run(capsys, *argv):
-    code = main(["test", *map(str, argv)])
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    return run_command(capsys, "test", *argv)
 
 
 def test_all_pass_and_full_coverage(tmp_path, capsys):
@@ -132,27 +124,12 @@ def test_json(tmp_path, capsys):
 
 
 def test_no_tests_found_fails(tmp_path, capsys):
-    (tmp_path / "2021").mkdir()
-    (tmp_path / "2021" / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    write_policy_dir(tmp_path, 2021, {"policy.yaml": POLICY})
     code, out = run(capsys, tmp_path)
     assert code == 1 and "没有找到政策测试" in out
 
 
-ASSESS_POLICY = """\
-policy: 2021
-title: 测试政策
-parameters:
-  问责比例: {value: 15%, cite: 六}
-assessments:
-  - id: T-A-acc
-    kind: 问责评估
-    title: 违法占用耕地问责
-    cite: 六
-    levels: [县级]
-    period: 年度
-    numerator: sum(耕地面积 where 判定结果 == "违法用地")
-    denominator: sum(耕地面积)
-    flag: ratio >= 问责比例
+ASSESS_POLICY = ACCOUNTABILITY_POLICY + """\
   - id: T-A-acc-restored
     kind: 扣除
     of: T-A-acc
@@ -180,10 +157,7 @@ cases:
 
 
 def test_assessment_and_deduction_coverage(tmp_path, capsys):
-    d = tmp_path / "2021"
-    (d / "tests").mkdir(parents=True)
-    (d / "policy.yaml").write_text(ASSESS_POLICY, encoding="utf-8")
-    (d / "tests" / "acc_test.yaml").write_text(ASSESS_CASE, encoding="utf-8")
+    d = write_policy_dir(tmp_path, 2021, {"policy.yaml": ASSESS_POLICY, "tests/acc_test.yaml": ASSESS_CASE})
     code, out = run(capsys, d, "--coverage", "--min", "100", "-v")
     assert code == 0, out
     assert "评估 T-A-acc（违法占用耕地问责）已覆盖" in out
@@ -209,9 +183,7 @@ def test_same_files_are_pytest_items(tmp_path, pytester):
 
 
 def test_help_has_example(capsys):
-    with pytest.raises(SystemExit):
-        main(["test", "--help"])
-    assert "示例：" in capsys.readouterr().out
+    assert "示例：" in help_output(capsys, "test")
 
 
 def test_shipped_policies_reach_full_coverage(capsys):

@@ -1,7 +1,7 @@
 """weipian sql prints the one-scan SELECT a policy compiles to, without running it."""
-import pytest
-
 from engine.cli import main
+
+from conftest import help_output, write_policy_dir
 
 POLICY = """\
 policy: 2021
@@ -17,9 +17,7 @@ triggers:
 
 
 def test_sql_prints_select(tmp_path, capsys):
-    d = tmp_path / "2021"
-    d.mkdir()
-    (d / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    d = write_policy_dir(tmp_path, 2021, {"policy.yaml": POLICY})
     assert main(["sql", str(d), "--as-of", "2024-06-30"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("-- 2021年政策：测试政策")
@@ -36,6 +34,4 @@ def test_bundled_policies_compile(capsys):
 
 
 def test_help_has_example(capsys):
-    with pytest.raises(SystemExit):
-        main(["sql", "--help"])
-    assert "示例：" in capsys.readouterr().out
+    assert "示例：" in help_output(capsys, "sql")

@@ -30,19 +30,17 @@ def test_factors():
 
 
 @pytest.mark.parametrize(
-    "value, unit",
+    "value, unit, expected",
     [
-        ("100", "亩"),
-        ("66666.67", "平方米"),  # 66666.67 * 0.0015 = 100.000005 -> 100.0000
-        ("66666.66", "平方米"),  # 66666.66 * 0.0015 = 99.99999 -> 100.0000
-        ("6.6666667", "公顷"),  # 6.6666667 * 15 = 100.0000005 -> 100.0000
-        ("6.67", "公顷"),  # no: 6.67 * 15 = 100.05
+        ("100", "亩", "100.0000"),
+        ("66666.67", "平方米", "100.0000"),  # 66666.67 * 0.0015 = 100.000005 -> 100.0000
+        ("66666.66", "平方米", "100.0000"),  # 66666.66 * 0.0015 = 99.99999 -> 100.0000
+        ("6.6666667", "公顷", "100.0000"),  # 6.6666667 * 15 = 100.0000005 -> 100.0000
+        ("6.67", "公顷", "100.0500"),  # no: 6.67 * 15 = 100.05
     ],
 )
-def test_conversions_quantize_to_scale_4(value, unit):
-    mu = quantize_area(to_mu(Decimal(value), unit), 4)
-    expected = Decimal("100.0500") if value == "6.67" else Decimal("100.0000")
-    assert mu == expected
+def test_conversions_quantize_to_scale_4(value, unit, expected):
+    assert quantize_area(to_mu(Decimal(value), unit), 4) == Decimal(expected)
 
 
 def test_literals_compile_to_the_same_decimal():
