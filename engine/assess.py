@@ -33,10 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import ast
-from .checker import Checker, Scope
+from .checker import TYPE_WORDS, Checker, Scope
 from .errors import Diagnostic, Loc, suggest
 from .parser import ParseFailure, parse
-from .regions import load_regions
+from .regions import COLUMNS, load_regions
 from .yamlmarks import YDict, YStr
 
 KIND_DEDUCTION = "扣除"
@@ -54,8 +54,6 @@ def region_attr_types() -> dict[str, str]:
     """Region data usable in assessment expressions: every regions.csv column but the identity ones."""
     rows = load_regions()
     out: dict[str, str] = {}
-    from .regions import COLUMNS
-
     for col in COLUMNS:
         if col in REGION_KEYS:
             continue
@@ -386,8 +384,6 @@ class _AssessChecker:
 
 
 def _type_word(t: str) -> str:
-    from .checker import TYPE_WORDS
-
     return TYPE_WORDS.get(t, t)
 
 
@@ -422,10 +418,3 @@ def check_assessments(checker: Checker, entries: list[YDict]) -> list:
         if basis is not None and not a.deductions and str(basis) in known:
             a.deductions = list(known[str(basis)].deductions)
     return [x for _, x in sorted(found, key=lambda t: t[0])]
-
-
-def run_assessments(con, table: str, policy, as_of) -> list[dict]:
-    """Run every assessment of `policy` (see engine/assess_sql.py)."""
-    from .assess_sql import run_assessments as run
-
-    return run(con, table, policy, as_of)

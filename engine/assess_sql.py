@@ -20,8 +20,6 @@ from .compiler import Compiler, SqlContext, quote_ident as q, quote_str
 from .policy import Policy
 from .regions import load_regions
 
-REGION_FIELD = "行政区代码"  # the data dictionary's county-level code; each level's region code is its prefix
-
 # which patches an aggregate counts, by the deduction (`_eff`) its row carries
 NET_NUMERATOR = "_eff IS NULL"
 NET_DENOMINATOR = "(_eff IS NULL OR _eff = 'numerator')"
@@ -177,15 +175,16 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
     agg_cols = "".join(f", {sql} AS {alias}" for sql, alias in aggs.cols.items())
     attr_cols = "".join(f", r.{q('_ra_' + n)}" for n in attrs)
     out_cols = "".join(f",\n  {sql} AS _c{i}" for i, (_, sql, _) in enumerate(cols))
-    needed = fields_of(a.nodes()) | {REGION_FIELD}
+    region_field = d.region_field  # the county-level code; each level's region code is its prefix
+    needed = fields_of(a.nodes()) | {region_field}
     cols_in = ", ".join(f"p.{q(f.name)}" for f in d.fields if f.name in needed)
     sql = f"""
 WITH _lv(_level, _n) AS (VALUES {lv_rows}),
 _rows AS (
-  SELECT {cols_in}, _lv._level, rpad(substr(p.{q(REGION_FIELD)}, 1, _lv._n), {full}, '0') AS _region,
+  SELECT {cols_in}, _lv._level, rpad(substr(p.{q(region_field)}, 1, _lv._n), {full}, '0') AS _region,
          {period_sql} AS _period, {pidx_sql} AS _pidx
   FROM {q(table)} p CROSS JOIN _lv
-  WHERE p.{q(d.key[1])} = {year} AND len(p._errors) = 0 AND p.{q(REGION_FIELD)} IS NOT NULL
+  WHERE p.{q(d.key[1])} = {year} AND len(p._errors) = 0 AND p.{q(region_field)} IS NOT NULL
 ),
 _j AS (SELECT _rows.*, r.名称 AS _name{attr_cols} FROM _rows LEFT JOIN _assess_regions r ON r.代码 = _rows._region),
 _t AS (SELECT *, {ded_case} AS _ded, {eff_case} AS _eff FROM _j WHERE {scope_sql}),

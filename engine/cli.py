@@ -69,6 +69,11 @@ def _extra_commands():
     return out
 
 
+def plain_printer(console: Console):
+    """say(text=""): print without rich markup, highlighting or hard wrapping (ids, paths and carets stay intact)."""
+    return lambda text="": console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def load_policies_or_exit(path: str | None):
     from .policyset import load_policies
 

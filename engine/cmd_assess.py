@@ -8,6 +8,8 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
+from .units import AREA_UNIT
+
 EXAMPLE = """示例：
   weipian assess datasets/sample_2023.csv --as-of 2024-06-30
   weipian assess 月报.xlsx --level 县级
@@ -42,7 +44,7 @@ def _fmt(v, typ: str | None) -> str:
     if typ == "percent":
         return f"{float(v) * 100:.2f}".rstrip("0").rstrip(".") + "%"
     if isinstance(v, float):
-        return _num(v) + ("亩" if typ == "area" else "")
+        return _num(v) + (AREA_UNIT if typ == "area" else "")
     return str(v)
 
 
@@ -54,7 +56,7 @@ def _types(policy, rule: str) -> dict[str, str]:
 
 
 def _deductions_text(ded: dict, area: bool) -> str:
-    unit = "亩" if area else ""
+    unit = AREA_UNIT if area else ""
     parts = []
     for rid, x in ded.items():
         if not x.get("patches"):

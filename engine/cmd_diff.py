@@ -74,6 +74,7 @@ def cmd_diff(args, console) -> int:
 
 
 def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
+    from .cli import plain_printer
     from .diff import data_diff, pair_sources, policy_changes
     from .policyset import load_policies
 
@@ -93,7 +94,7 @@ def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
             doc["data"] = dd.to_json()
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
         return 0
-    say = lambda text="": console.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+    say = plain_printer(console)
     say(f"旧版：{old_label}")
     say(f"新版：{new_dir}")
     for y in years:

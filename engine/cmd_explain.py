@@ -19,6 +19,7 @@ EXAMPLE = """示例：
 
 
 def cmd_explain(args, console) -> int:
+    from .cli import plain_printer
     from .compiler import quote_ident as q
     from .explain import explain_row
     from .policyset import load_policies
@@ -28,7 +29,8 @@ def cmd_explain(args, console) -> int:
         raise InputError("请用 --patch 图斑编号 或 --region 行政区代码 指定要解释的对象（二选一）")
     policies = load_policies(args.policies)
     as_of = _as_date(args.as_of)
-    con, _, d, _, _ = prepare(args.data, policies, year=args.year, sheet=args.sheet, encoding=args.encoding)
+    prepared = prepare(args.data, policies, year=args.year, sheet=args.sheet, encoding=args.encoding)
+    con, d = prepared.con, prepared.dictionary
     key, year_col = q(d.key[0]), q(d.key[1])
     if args.region is not None:
         return _explain_region(args, console, con, policies, year_col, as_of)
@@ -40,7 +42,7 @@ def cmd_explain(args, console) -> int:
             f"ORDER BY jaro_winkler_similarity({key}, ?) DESC, {key} LIMIT 3", [args.patch]).fetchall()]
         hint = f"；相近的图斑编号：{'、'.join(near)}" if near else ""
         raise InputError(f"数据中没有图斑编号为「{args.patch}」的图斑{hint}")
-    docs, say = [], (lambda text="": console.print(text, markup=False, highlight=False, soft_wrap=True))
+    docs, say = [], plain_printer(console)
     for rid, year, source, line, errors in rows:
         where = f"{source} 第 {line} 行" if source else f"第 {line} 行"
         if errors:
@@ -79,10 +81,11 @@ def cmd_explain(args, console) -> int:
 
 
 def _explain_region(args, console, con, policies, year_col, as_of) -> int:
+    from .cli import plain_printer
     from .explain import explain_region
 
     years = [y for (y,) in con.execute(f"SELECT DISTINCT {year_col} FROM patches WHERE len(_errors) = 0 ORDER BY 1").fetchall()]
-    docs, say = [], (lambda text="": console.print(text, markup=False, highlight=False, soft_wrap=True))
+    docs, say = [], plain_printer(console)
     for year in years:
         policy = policies.get(year)
         if policy is None:
@@ -106,18 +109,15 @@ def _explain_region(args, console, con, policies, year_col, as_of) -> int:
 
 
 def register(sub) -> None:
+    from .cli import _add_common
+
     p = sub.add_parser("explain", help="解释某个图斑为什么触发（或未触发）各条规则",
                        description="逐条列出图斑所属年度政策的规则与触发条件：代入该图斑的取值，标出每个子条件的真假、结果与条款。",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("data", help="图斑数据：CSV、Excel、Parquet、Shapefile 文件或文件夹")
+    _add_common(p)
     p.add_argument("--patch", metavar="图斑编号", help="要解释的图斑编号")
     p.add_argument("--region", metavar="行政区代码", help="改为解释该地区的区域评估（县级、市级或省级代码）")
     p.add_argument("--rule", action="append", metavar="规则编号", help="只解释这条规则（可写多次）")
     p.add_argument("--only-fired", action="store_true", help="只列出触发的规则（--region 时：只列出被列入的评估）")
-    p.add_argument("--policies", help="政策目录（默认：内置的 policies/）")
-    p.add_argument("--year", type=int, help="数据缺少监测年度时按此年度")
-    p.add_argument("--as-of", dest="as_of", help="评估日期（默认今天），如 2024-06-30")
-    p.add_argument("--sheet", help="Excel 工作表名（默认第一个）")
-    p.add_argument("--encoding", help="CSV/Shapefile 编码（默认自动识别）")
     p.add_argument("--format", choices=["text", "json"], default="text", help="输出格式（默认 text）")
     p.set_defaults(func=cmd_explain)

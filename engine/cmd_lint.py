@@ -65,6 +65,7 @@ def summary(diags: list[Diagnostic], dirs: int) -> str:
 
 
 def cmd_lint(args, console) -> int:
+    from .cli import plain_printer
     from .paths import policies_dir
 
     paths = args.paths or [policies_dir()]
@@ -75,10 +76,11 @@ def cmd_lint(args, console) -> int:
         doc = {"ok": not failed, "errors": errors, "warnings": len(diags) - errors, "diagnostics": [d.to_json() for d in diags]}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
+        say = plain_printer(console)
         for d in diags:
-            console.print(d.render(), markup=False, highlight=False, soft_wrap=True)
-            console.print()
-        console.print(summary(diags, dirs), markup=False, highlight=False, soft_wrap=True)
+            say(d.render())
+            say()
+        say(summary(diags, dirs))
     return 1 if failed else 0
 
 

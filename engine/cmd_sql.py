@@ -11,6 +11,7 @@ EXAMPLE = """示例：
 
 
 def cmd_sql(args, console) -> int:
+    from .cli import plain_printer
     from .policyset import load_policies
     from .runner import _as_date, row_sql
 
@@ -23,7 +24,7 @@ def cmd_sql(args, console) -> int:
         lines = [f"-- {year}年政策：{p.title}（{p.source}），评估日期 {as_of.isoformat()}"]
         lines += [f"-- 序号 {i}: {c.id}  {c.title}" for i, c in enumerate(p.checks)]
         lines.append(row_sql(p, as_of) + ";")
-        console.print("\n".join(lines) + "\n", markup=False, highlight=False, soft_wrap=True)
+        plain_printer(console)("\n".join(lines) + "\n")
     return 0
 
 

@@ -44,6 +44,7 @@ def _rel(path) -> str:
 
 
 def cmd_test(args, console) -> int:
+    from .cli import plain_printer
     from .paths import policies_dir
 
     root = Path(args.path) if args.path else policies_dir()
@@ -73,7 +74,7 @@ def cmd_test(args, console) -> int:
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return 1 if failed else 0
 
-    say = lambda text="": console.print(text, markup=False, highlight=False, soft_wrap=True)  # noqa: E731
+    say = plain_printer(console)
     for policy, files in groups:
         for f, rs in files:
             if args.quiet and all(r.passed for r in rs):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .assess import Deduction
 from .policy import Policy
 from .policytest import CaseResult
 
@@ -43,11 +44,9 @@ def _where(entry) -> str:
 
 def items_of(policy: Policy) -> list[CoverageItem]:
     out = [CoverageItem(c.id, c.kind, c.title, _where(c.entry)) for c in policy.checks]
-    for a in policy.assessments:
-        get = a.get if isinstance(a, dict) else (lambda k, a=a: getattr(a, k, None))
-        if get("id"):
-            kind = "deduction" if get("of") is not None else "assessment"  # a deduction (扣除) names the assessment it is of
-            out.append(CoverageItem(str(get("id")), kind, str(get("title") or ""), _where(get("entry") or a)))
+    for a in policy.assessments:  # engine.assess.Assessment and Deduction objects
+        kind = "deduction" if isinstance(a, Deduction) else "assessment"
+        out.append(CoverageItem(a.id, kind, a.title, _where(a.entry)))
     return out
 
 

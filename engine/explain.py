@@ -11,6 +11,8 @@ from datetime import date
 from . import ast
 from .compiler import Compiler, SqlContext
 from .policy import Check, Policy
+from .units import AREA_UNIT
+
 
 @dataclass
 class Explanation:
@@ -184,7 +186,7 @@ def _show(value, typ: str | None) -> str:
     if isinstance(value, (Decimal, float, int)):
         d = Decimal(str(value))
         text = format(d.normalize(), "f") if d != d.to_integral() else str(int(d))
-        return text + ("亩" if typ == "area" else "")
+        return text + (AREA_UNIT if typ == "area" else "")
     return str(value)
 
 

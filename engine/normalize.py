@@ -13,7 +13,6 @@ from .compiler import quote_ident as q
 from .compiler import quote_str as s
 from .dictionary import _HEADER_UNIT, Dictionary, Field
 from .errors import InputError
-from .units import AREA_FACTORS
 
 FORMAT_RULE = "数据格式"
 FORMAT_CITE = "数据字典 schemas/fields.yaml"
@@ -42,7 +41,7 @@ def map_headers(columns: list[str], d: Dictionary) -> tuple[dict[str, tuple[str,
             m = _HEADER_UNIT.match(col.strip())
             base = d.lookup(m.group("name").strip()) if m else None
             if base is not None and base.type == "area":
-                raise InputError(f"列「{col}」的面积单位「{m.group('unit')}」无法识别（可用：{'、'.join(AREA_FACTORS)}）")
+                raise InputError(f"列「{col}」的面积单位「{m.group('unit')}」无法识别（可用：{'、'.join(d.area_units)}）")
             unknown.append(col)
             continue
         if f.name in seen:
@@ -60,7 +59,7 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
         return (f"(CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+(\\.0*)?') AND abs({dbl}) < 1e15 "
                 f"THEN CAST({dbl} AS BIGINT) END)")
     if f.type == "area":
-        factor = AREA_FACTORS[unit or "亩"]
+        factor = d.area_units[unit or d.area_unit]
         return (f"CAST(round(TRY_CAST(replace({raw}, ',', '') AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {d.area_scale})"
                 f" AS DECIMAL(18,{d.area_scale}))")
     if f.type == "date":
@@ -97,9 +96,10 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     warnings = []
     if unknown:
         warnings.append("以下列不在数据字典中，未使用：" + "、".join(unknown))
+    year_field = d.key[1]  # 监测年度: --year fills it where the data leaves it empty
     need = set(required) | set(d.always_required)
     if default_year is not None:
-        need.discard("监测年度")
+        need.discard(year_field)
     missing = [f.name for f in d.fields if f.name in need and f.name not in mapping]
     if missing:
         raise InputError("缺少必需的列：" + "、".join(missing) + "（表头可用中文字段名或代码，如 耕地面积 / GDMJ）")
@@ -110,7 +110,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
             header, unit = mapping[f.name]
             rawcol = f"NULLIF(trim(CAST({q(header)} AS VARCHAR)), '')"
             typed = _cast(f, rawcol, unit, d)
-            if f.name == "监测年度" and default_year is not None:
+            if f.name == year_field and default_year is not None:
                 typed = f"COALESCE({typed}, {int(default_year)})"
             selects.append(f"{typed} AS {q(f.name)}")
             selects.append(f"{rawcol} AS {q('_raw_' + f.name)}")
@@ -121,20 +121,21 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         else:
             sqltype = {"string": "VARCHAR", "enum": "VARCHAR", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN",
                        "area": f"DECIMAL(18,{d.area_scale})"}[f.type]
-            value = str(int(default_year)) if (f.name == "监测年度" and default_year is not None) else "NULL"
+            value = str(int(default_year)) if (f.name == year_field and default_year is not None) else "NULL"
             selects.append(f"CAST({value} AS {sqltype}) AS {q(f.name)}")
             selects.append(f"CAST(NULL AS VARCHAR) AS {q('_raw_' + f.name)}")
         col = q(f.name)
+        shown = f"COALESCE({q('_raw_' + f.name)}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
         if f.pattern:
             problems.append(f"CASE WHEN {col} IS NOT NULL AND NOT regexp_full_match({col}, {s(f.pattern)}) THEN "
                             + _problem(f.name, col, s("格式不对（" + f.description + "）" if f.description else "格式不对")) + " END")
         if f.type == "area":
-            problems.append(f"CASE WHEN {col} < 0 THEN " + _problem(f.name, f"COALESCE({q('_raw_' + f.name)}, CAST({col} AS VARCHAR))", s("面积不能为负数")) + " END")
+            problems.append(f"CASE WHEN {col} < 0 THEN " + _problem(f.name, shown, s("面积不能为负数")) + " END")
         if f.minimum is not None:
-            problems.append(f"CASE WHEN {col} < {int(f.minimum)} THEN " + _problem(f.name, f"COALESCE({q('_raw_' + f.name)}, CAST({col} AS VARCHAR))", s(f"不能小于 {f.minimum}")) + " END")
+            problems.append(f"CASE WHEN {col} < {int(f.minimum)} THEN " + _problem(f.name, shown, s(f"不能小于 {f.minimum}")) + " END")
         if f.max_field:
             problems.append(f"CASE WHEN {col} > {q(f.max_field)} THEN "
-                            + _problem(f.name, f"COALESCE({q('_raw_' + f.name)}, CAST({col} AS VARCHAR))",
+                            + _problem(f.name, shown,
                                        f"'大于' || {s(f.max_field)} || '（' || COALESCE({q('_raw_' + f.max_field)}, CAST({q(f.max_field)} AS VARCHAR)) || '）'") + " END")
         if f.name in d.always_required:
             problems.append(f"CASE WHEN {q('_raw_' + f.name)} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", s("必填，不能为空")) + " END")

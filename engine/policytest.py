@@ -154,13 +154,11 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
 def _explain(policy: Policy, rule: str, row: dict, as_of: str) -> list[str]:
     """The rule's condition with this patch's values substituted, clause by clause (as `weipian explain` shows it)."""
     from .explain import explain_row
-    from .normalize import normalize
-    from .runner import _as_date, records_table
+    from .runner import _as_date, prepare_records
 
     if not row:
         return []
-    con, columns, _ = records_table([row], policy.dictionary)
-    normalize(con, "raw", policy.dictionary, columns, required=set())
+    con = prepare_records([row], {policy.year: policy}).con
     rid, errors = con.execute("SELECT _rid, _errors FROM patches").fetchone()
     if errors:
         return []

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import yaml
 
+from .compiler import quote_ident as _q
+from .compiler import quote_str as _sql_str
+from .dictionary import load_dictionary
 from .errors import InputError as _InputError
-from .paths import schemas_dir
 
 
 class InputError(_InputError):
@@ -126,15 +127,12 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
         for t in parts:
             con.execute(f"DROP TABLE IF EXISTS {_q(t)}")
     files = [f for info in infos for f in info.files]
-    digest = hashlib.sha256()
-    for name, info in sorted(zip(names, infos)):
-        digest.update(f"{name}\t{info.sha256}\n".encode())
     warnings = [w for info in infos for w in info.warnings]
     for info in infos:
         missing = [c for c in columns if c not in info.columns]
         if missing and len(infos) > 1:
             warnings.append(f"{Path(info.path).name}：缺少其他文件中的列 {'、'.join(missing)}，这些列记为空")
-    return InputInfo(path=given, sha256=digest.hexdigest(), files=files, rows=sum(i.rows for i in infos),
+    return InputInfo(path=given, sha256=_digest((n, info.sha256) for n, info in zip(names, infos)), files=files, rows=sum(i.rows for i in infos),
                      columns=columns, warnings=warnings)
 
 
@@ -201,14 +199,8 @@ def _check_headers(name: str, headers: list, where: str = "") -> tuple[list[str]
 
 @lru_cache(maxsize=1)
 def _known_names() -> frozenset[str]:
-    with open(schemas_dir() / "fields.yaml", encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
-    names: set[str] = set()
-    for f in doc.get("fields", []):
-        names.add(str(f["name"]).casefold())
-        if f.get("code"):
-            names.add(str(f["code"]).casefold())
-    return frozenset(names)
+    """Field names and codes of the data dictionary, casefolded."""
+    return frozenset(n.casefold() for f in load_dictionary().fields for n in (f.name, f.code) if n)
 
 
 def _is_known(header) -> bool:
@@ -748,9 +740,14 @@ def _detect_dbf_encoding(dbf: Path) -> str:
 
 
 def _sha256_of(files: list[Path]) -> str:
+    return _digest((f.name, _sha256(f)) for f in files)
+
+
+def _digest(named) -> str:
+    """One SHA-256 over several files: their (unique) names and SHA-256s, by name."""
     digest = hashlib.sha256()
-    for f in sorted(files, key=lambda f: f.name):
-        digest.update(f"{f.name}\t{_sha256(f)}\n".encode())
+    for name, sha in sorted(named):
+        digest.update(f"{name}\t{sha}\n".encode())
     return digest.hexdigest()
 
 
@@ -768,16 +765,6 @@ def _register_as_table(con, tab: pa.Table, name: str) -> None:
 def _short(e: Exception) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return text[:200]
-
-
-# --------------------------------------------------------------------------- SQL helpers
-
-def _q(name: str) -> str:
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-def _sql_str(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
 
 
 def _duck_msg(e: Exception) -> str:

@@ -5,9 +5,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .result import Result
+from .result import SEVERITY_WORDS, Result
 
-SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}
 _STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 
 

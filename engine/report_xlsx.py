@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import xlsxwriter
 
 from .atomic import atomic_write
+from .dictionary import load_dictionary
+from .result import SEVERITY_WORDS
 
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-LEVEL_ORDER = {"省级": 0, "市级": 1, "县级": 2}
+LEVEL_ORDER = {lv: i for i, lv in enumerate(reversed(load_dictionary().levels))}  # the widest level (省级) first
 VALUE_LABELS = {
     "numerator": "分子", "denominator": "分母", "ratio": "比例", "rate": "比率",
     "numerator_gross": "扣除前分子", "denominator_gross": "扣除前分母", "deductions": "扣除", "patches": "图斑数",
@@ -43,7 +43,7 @@ EXCEL_MAX_ROWS = 1_048_576
 # --------------------------------------------------------------------------- shared presentation helpers
 
 def severity_label(s) -> str:
-    return SEVERITY_LABELS.get(s, str(s or ""))
+    return SEVERITY_WORDS.get(s, str(s or ""))
 
 
 def catalog_index(catalog) -> dict[str, dict]:

@@ -11,7 +11,7 @@ import duckdb
 from . import __version__
 from .policy import Policy
 
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}  # for people (text, xlsx, html reports)
 
 
 @dataclass

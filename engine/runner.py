@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -10,15 +11,16 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from .compiler import Compiler, SqlContext, quote_ident as q, quote_str
+from .assess_sql import run_assessments
+from .compiler import Compiler, SqlContext
+from .compiler import quote_ident as q
 from .dictionary import Dictionary, load_dictionary
 from .errors import InputError
-from .normalize import format_findings_sql, normalize
+from .normalize import Normalized, format_findings_sql, normalize
 from .policy import Check, Policy
 from .policyset import load_policies
 from .result import Result
-from .units import AREA_FACTORS, quantize_area
-
+from .units import quantize_area
 
 
 def _as_date(value) -> date:
@@ -55,6 +57,25 @@ def _open() -> duckdb.DuckDBPyConnection:
     return con
 
 
+@dataclass
+class Prepared:
+    """An input read and normalized once into the typed table `patches` of `con`; `evaluate` may run on it many times."""
+
+    con: duckdb.DuckDBPyConnection
+    dictionary: Dictionary
+    norm: Normalized
+    meta: dict
+    warnings: list[str]
+
+
+def _policies(policies) -> dict[int, Policy]:
+    return policies if isinstance(policies, dict) else load_policies(policies)
+
+
+def _dictionary(policies: dict[int, Policy]) -> Dictionary:
+    return next(iter(policies.values())).dictionary if policies else load_dictionary()
+
+
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
           sheet: str | None = None, encoding: str | None = None, assess: bool = True) -> Result:
     """Check a patch file (or folder) against the policies of each row's 监测年度."""
@@ -64,34 +85,44 @@ def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of
 def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
                    encoding: str | None = None, assess: bool = True) -> list[Result]:
     """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
-    variants = [v if isinstance(v, dict) else load_policies(v) for v in variants]
-    con, norm, d, meta, warnings = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding)
-    return [_evaluate(con, norm, d, dict(meta), warnings, v, _as_date(as_of), year, assess) for v in variants]
-
-
-def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet: str | None = None,
-            encoding: str | None = None):
-    """Read a patch file once into a DuckDB connection and normalize it into the typed table `patches`."""
-    from .readers import InputError as ReaderError, read_input
-
-    con = _open()
-    try:
-        info = read_input(con, data, "raw", sheet=sheet, encoding=encoding)
-    except ReaderError as exc:
-        raise InputError(str(exc)) from None
-    meta = {"path": str(data), "sha256": info.sha256, "files": info.files}
-    d = next(iter(policies.values())).dictionary if policies else load_dictionary()
-    norm = normalize(con, "raw", d, info.columns, required=set(), default_year=year)
-    return con, norm, d, meta, list(info.warnings) + norm.warnings
+    variants = [_policies(v) for v in variants]
+    prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding)
+    as_of = _as_date(as_of)
+    return [evaluate(prepared, v, as_of, year=year, assess=assess) for v in variants]
 
 
 def check_records(records: list[dict], policies: dict[int, Policy] | str | Path | None = None, *, as_of=None,
                   year: int | None = None, assess: bool = True, dictionary: Dictionary | None = None) -> Result:
     """Check patches given as dicts (field name or code -> value). Areas may carry units: '66666.67平方米'."""
-    d = dictionary or load_dictionary()
-    con, columns, meta = records_table(records, d)
+    as_of = _as_date(as_of)
+    policies = _policies(policies)
+    prepared = prepare_records(records, policies, year=year, dictionary=dictionary)
     # fields the records do not give are empty; only given columns are parsed (fast for small test cases)
-    return _run(con, "raw", columns, meta, [], policies, as_of, year, assess, require_columns=False)
+    return evaluate(prepared, policies, as_of, year=year, assess=assess, require_columns=False)
+
+
+def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet: str | None = None,
+            encoding: str | None = None) -> Prepared:
+    """Read a patch file once into a DuckDB connection and normalize it into the typed table `patches`."""
+    from .readers import read_input  # its InputError is an engine.errors.InputError
+
+    con = _open()
+    info = read_input(con, data, "raw", sheet=sheet, encoding=encoding)
+    meta = {"path": str(data), "sha256": info.sha256, "files": info.files}
+    return _normalized(con, info.columns, meta, info.warnings, _dictionary(policies), year)
+
+
+def prepare_records(records: list[dict], policies: dict[int, Policy], *, year: int | None = None,
+                    dictionary: Dictionary | None = None) -> Prepared:
+    """Patches given as dicts, normalized into the typed table `patches` of a new connection."""
+    d = _dictionary(policies)
+    con, columns, meta = records_table(records, dictionary or d)
+    return _normalized(con, columns, meta, [], d, year)
+
+
+def _normalized(con, columns: list[str], meta: dict, warnings: list[str], d: Dictionary, year: int | None) -> Prepared:
+    norm = normalize(con, "raw", d, columns, required=set(), default_year=year)
+    return Prepared(con, d, norm, meta, list(warnings) + norm.warnings)
 
 
 def records_table(records: list[dict], d: Dictionary):
@@ -124,26 +155,16 @@ def _text(d: Dictionary, column: str, value) -> str | None:
     f = d.lookup(column)
     text = str(value).strip()
     if f is not None and f.type == "area":
-        for unit in sorted(AREA_FACTORS, key=len, reverse=True):
+        for unit in sorted(d.area_units, key=len, reverse=True):
             if text.endswith(unit):
-                return str(quantize_area(Decimal(text[: -len(unit)].strip()) * AREA_FACTORS[unit], d.area_scale))
+                return str(quantize_area(Decimal(text[: -len(unit)].strip()) * d.area_units[unit], d.area_scale))
     return text
 
 
-def _run(con, raw: str, columns: list[str], meta: dict, warnings: list[str], policies, as_of, year, assess,
-         require_columns: bool = True) -> Result:
-    as_of = _as_date(as_of)
-    if not isinstance(policies, dict):
-        policies = load_policies(policies)
-    d = next(iter(policies.values())).dictionary if policies else load_dictionary()
-    norm = normalize(con, raw, d, columns, required=set(), default_year=year)
-    return _evaluate(con, norm, d, meta, list(warnings) + norm.warnings, policies, as_of, year, assess, require_columns)
-
-
-def _evaluate(con, norm, d: Dictionary, meta: dict, warnings: list[str], policies: dict[int, Policy], as_of: date,
-              year, assess, require_columns: bool = True) -> Result:
+def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, year: int | None = None,
+             assess: bool = True, require_columns: bool = True) -> Result:
     """Run the policies on the normalized table `patches` (may be called again on the same connection)."""
-    warnings = list(warnings)
+    con, d, norm = prepared.con, prepared.dictionary, prepared.norm
     year_col = q(d.key[1])
     years = dict(con.execute(f"SELECT {year_col}, count(*) FROM patches WHERE len(_errors) = 0 GROUP BY 1 ORDER BY 1").fetchall())
     unknown = {y: n for y, n in years.items() if y not in policies}
@@ -161,23 +182,18 @@ def _evaluate(con, norm, d: Dictionary, meta: dict, warnings: list[str], policie
     con.execute("CREATE TABLE hits (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")
     for y, policy in used.items():
         con.execute(f"INSERT INTO hits SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})")
-    findings, tasks = _collect(con, used, d)
+    findings, tasks = _collect(con, used, d)  # tasks by patch; ordered by level below, with the region tasks
     assessments: list[dict] = []
     if assess:
-        try:
-            from .assess import run_assessments
-        except ImportError:
-            run_assessments = None
-        if run_assessments is not None:
-            for y, policy in used.items():
-                for item in run_assessments(con, "patches", policy, as_of):  # dicts with an action are region tasks
-                    (tasks if "action" in item else assessments).append(item)
-            rank = {lv: i for i, lv in enumerate(list(d.levels)[::-1])}
-            tasks.sort(key=lambda t: rank.get(t["level"], 99))  # stable: keeps the order within a level
-    checked = norm.rows - norm.rejected
-    meta.update({"rows": norm.rows, "rejected": norm.rejected, "checked": checked, "years": sorted(years)})
+        for y, policy in used.items():
+            for item in run_assessments(con, "patches", policy, as_of):  # dicts with an action are region tasks
+                (tasks if "action" in item else assessments).append(item)
+    rank = {lv: i for i, lv in enumerate(list(d.levels)[::-1])}  # 省级 first
+    tasks.sort(key=lambda t: rank.get(t["level"], 99))  # stable: keeps the order within a level
+    meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
+            "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})
-    return Result(policies_used, meta, as_of, findings, tasks, assessments, warnings)
+    return Result(policies_used, meta, as_of, findings, tasks, assessments, list(prepared.warnings))
 
 
 def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[dict], list[dict]]:
@@ -188,8 +204,6 @@ def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[dict], l
     con.execute("CREATE TABLE catalog (year INTEGER, idx INTEGER, rule VARCHAR, kind VARCHAR, severity VARCHAR, level VARCHAR, action VARCHAR, cite VARCHAR)")
     if rows:
         con.executemany("INSERT INTO catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    levels = list(d.levels)[::-1]  # 省级 first
-    level_rank = "CASE c.level " + " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(levels)) + " ELSE 99 END"
     findings = con.execute(f"""
         SELECT patch, rule, severity, message, cite FROM (
             SELECT h.patch, c.rule, c.severity, h.message, c.cite, h._rid FROM hits h JOIN catalog c USING (year, idx) WHERE c.kind = 'rule'
@@ -197,9 +211,9 @@ def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[dict], l
             SELECT patch, rule, severity, message, cite, _rid FROM ({format_findings_sql('patches', d.key[0])})
         ) ORDER BY patch, rule, _rid, message
     """).fetchall()
-    tasks = con.execute(f"""
+    tasks = con.execute("""
         SELECT h.patch, c.rule, c.level, c.action, c.cite, h.message FROM hits h JOIN catalog c USING (year, idx)
-        WHERE c.kind = 'trigger' ORDER BY {level_rank}, h.patch, c.rule, h._rid
+        WHERE c.kind = 'trigger' ORDER BY h.patch, c.rule, h._rid
     """).fetchall()
     fkeys = ("patch", "rule", "severity", "message", "cite")
     tkeys = ("patch", "rule", "level", "action", "cite", "message")
