@@ -1,28 +1,29 @@
-"""Region assessments (问责评估, 差错率, 复检真实性, 耕地指标冻结, …): check the `assessments:` entries of a policy.
+"""Region assessments (grouped numerators, denominators, ratios and flags per region and period): check the `assessments:` entries of a policy.
 
 An entry is either an assessment or a deduction (kind 扣除) attached to one by `of:`.
 
-    - id: Y21-A-accountability
-      kind: 问责评估
-      title: 违法占用耕地问责评估
-      cite: 六（三）；附件5
-      levels: [县级, 市级, 省级]
-      period: 年度                      # 年度 | 季度 | 月度 (季度/月度 need period_date: 下发日期)
-      scope: 问责图斑                    # which patches count (row condition; may use 评估级别 and region data)
-      numerator: sum(耕地面积 where 问责判定结果 == "违法用地")
-      denominator: sum(耕地面积)        # ratio = numerator / denominator is then available
+    - id: <assessment id>
+      kind: <label shown in the output>
+      title: …
+      cite: …
+      levels: [<levels of schemas/fields.yaml>]
+      period: 年度                      # 年度 | 季度 | 月度 (季度/月度 need period_date: <a date field>)
+      scope: <row condition>            # which patches count (may use 评估级别 and region data)
+      numerator: sum(<area field> where <condition>)
+      denominator: sum(<area field>)    # ratio = numerator / denominator is then available
       values: {…}                       # more named values (aggregates, earlier values, region data)
-      rollup: {超限县数: {of: <earlier assessment id>, count: regions}}   # regions | periods | consecutive_periods
-      flag: ratio >= 问责比例 and numerator > 问责面积
-      task: {level: 省级, action: 全面核查, title: …, cite: …}   # one task per flagged region
-    - id: Y21-A-accountability-rebuilt
+      rollup: {<name>: {of: <earlier assessment id>, count: regions}}   # regions | periods | consecutive_periods
+      flag: <condition on numerator, denominator, ratio, values, parameters>
+      task: {level: …, action: …, title: …, cite: …}   # one task per flagged region
+    - id: <deduction id>
       kind: 扣除
-      of: Y21-A-accountability
+      of: <assessment id>
       effect: 分子分母同时扣除            # 只扣分子 | 分子分母同时扣除 | 分子分母均不计入
       title: …
-      cite: 附件5 一2
-      when: 整改状态 == "已拆除复耕到位"
+      cite: …
+      when: <row condition>
 
+The live examples are policies/2021/assessments.yaml and policies/2023/assessments.yaml.
 Deduction precedence (a patch matched by several deductions is attributed to exactly one): the strongest
 effect wins — 分子分母均不计入, then 分子分母同时扣除, then 只扣分子 — and among equal effects the first listed.
 `basis: <id>` makes an assessment reuse another's levels, period, scope, numerator, denominator, values and
@@ -195,7 +196,7 @@ class _AssessChecker:
 
     def parse(self, text) -> ast.Node | None:
         if not isinstance(text, str) or not text.strip():
-            self.diag("E030", "表达式为空", text, help="写一个表达式，例如 sum(耕地面积 where 判定结果 == \"违法用地\")")
+            self.diag("E030", "表达式为空", text, help="写一个表达式，例如 sum(面积字段 where 条件)")
             return None
         try:
             return parse(str(text))
@@ -247,7 +248,7 @@ class _AssessChecker:
             t = self.c.expr(node, scope)
             if want and t not in (*want, "error"):
                 self.c.error("E101", f"{what}应为数值或面积，这里是{_type_word(t)}", text, node,
-                             help="例如 sum(耕地面积 where 判定结果 == \"违法用地\") 或 count(where 明显填报不合理)")
+                             help="例如 sum(面积字段 where 条件) 或 count(where 条件)")
         self._outside_aggregates(node, text, set(values), inside=False)
         self.levels_used(node, text, levels)
         return node

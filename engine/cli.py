@@ -74,12 +74,6 @@ def plain_printer(console: Console):
     return lambda text="": console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def load_policies_or_exit(path: str | None):
-    from .policyset import load_policies
-
-    return load_policies(path)
-
-
 def write_outputs(result, outputs: list[str]) -> None:
     from .outputs import write_output
 
@@ -91,7 +85,9 @@ def cmd_check(args, console: Console) -> int:
     from .report_text import render
     from .runner import check
 
-    policies = load_policies_or_exit(args.policies)
+    from .policyset import load_policies
+
+    policies = load_policies(args.policies)
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess)
     write_outputs(result, args.output)

@@ -123,10 +123,10 @@ def render(result, console: Console, level: str | None = None) -> None:
 
 
 def cmd_assess(args, console: Console) -> int:
-    from .cli import load_policies_or_exit
+    from .policyset import load_policies
     from .runner import check
 
-    policies = load_policies_or_exit(args.policies)
+    policies = load_policies(args.policies)
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding)
     rows = [a for a in result.assessments if args.level is None or a["level"] == args.level]
     if args.format == "json":
