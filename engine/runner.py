@@ -93,7 +93,7 @@ def check_variants(data, variants: list, *, as_of=None, year: int | None = None,
 
 def check_records(records: list[dict], policies: dict[int, Policy] | str | Path | None = None, *, as_of=None,
                   year: int | None = None, assess: bool = True, dictionary: Dictionary | None = None) -> Result:
-    """Check patches given as dicts (field name or code -> value). Areas may carry units: '66666.67平方米'."""
+    """Check patches given as dicts (field name or code -> value). Areas may carry a unit of the dictionary's area_units, e.g. '12.5' followed by the unit."""
     as_of = _as_date(as_of)
     policies = _policies(policies)
     prepared = prepare_records(records, policies, year=year, dictionary=dictionary)

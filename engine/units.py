@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .dictionary import load_dictionary
 
-PERCENT_UNITS = {"%", "％"}  # DSL syntax: 15% is 0.15
+PERCENT_UNITS = {"%", "％"}  # DSL syntax: N% is N/100
 AREA_FACTORS: dict[str, Decimal] = load_dictionary().area_units
 AREA_UNIT: str = load_dictionary().area_unit
 
