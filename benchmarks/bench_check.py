@@ -23,14 +23,14 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import check, load_policies  # noqa: E402
-from engine.normalize import normalize  # noqa: E402
-from engine.readers import read_input  # noqa: E402
-from engine.runner import row_sql  # noqa: E402
+from engine.data.normalize import normalize  # noqa: E402
+from engine.data.readers import read_input  # noqa: E402
+from engine.run.runner import row_sql  # noqa: E402
 
 
 def make_data(path: Path, rows: int, year: int, seed: int, synthetic: bool = False) -> str:
     try:
-        from engine.cmd_generate import load_generator
+        from engine.cli.generate import load_generator
         generate = load_generator().generate
     except ImportError:
         generate = None
@@ -43,7 +43,7 @@ def make_data(path: Path, rows: int, year: int, seed: int, synthetic: bool = Fal
 
 def _fallback(path: Path, rows: int, year: int) -> None:
     """A plain synthetic table: every dictionary column (most empty), a few filled so that rules fire."""
-    from engine.dictionary import load_dictionary
+    from engine.data.dictionary import load_dictionary
 
     filled = {
         "图斑编号": "'T' || lpad(i::VARCHAR, 8, '0')",

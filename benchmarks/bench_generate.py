@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.cmd_generate import load_generator  # noqa: E402
+from engine.cli.generate import load_generator  # noqa: E402
 
 generate = load_generator().generate
 

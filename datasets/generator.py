@@ -101,7 +101,7 @@ from typing import Iterable, Sequence
 import yaml
 
 from engine.paths import schemas_dir
-from engine.regions import load_regions
+from engine.data.regions import load_regions
 
 # --------------------------------------------------------------------------- kinds
 
@@ -842,7 +842,7 @@ def _run(args, say) -> int:
 
 
 def register(sub) -> None:
-    """`weipian generate` (engine.cli picks this up)."""
+    """`weipian generate` (engine.cli.main picks this up)."""
     p = sub.add_parser("generate", help="生成可复现的图斑模拟数据", description=DESCRIPTION, epilog=_epilog(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(p)

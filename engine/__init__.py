@@ -9,8 +9,8 @@ Python API (the CLI only wraps it):
 """
 __version__ = "0.1.0"
 
-from .errors import InputError, PolicyError  # noqa: E402
-from .policyset import load_policies, load_policy  # noqa: E402
-from .runner import check, check_records  # noqa: E402
+from engine.errors import InputError, PolicyError  # noqa: E402
+from engine.policy.policyset import load_policies, load_policy  # noqa: E402
+from engine.run.runner import check, check_records  # noqa: E402
 
 __all__ = ["load_policies", "load_policy", "check", "check_records", "PolicyError", "InputError", "__version__"]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine import load_policies
-from engine.cli import main
-from engine.dictionary import load_dictionary
+from engine.cli.main import main
+from engine.data.dictionary import load_dictionary
 
 HEADER = "# yaml-language-server: $schema=../../schemas/policy.schema.json\n"
 

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from engine import InputError, PolicyError, check, check_records, load_policies
-from engine.result import Result
+from engine.run.result import Result
 
 from conftest import BIG_FARMLAND_RULE, dedent, run_cli, write_csv, write_policy_dir
 
@@ -249,7 +249,7 @@ def test_cli_json_is_byte_identical_across_runs(tmp_path, policies_dir):
     rows = [["A", 2021, "140923", "违法用地", "120", "200"], ["B", 2023, "610902", "违法用地", "60", "200"],
             ["C", 2023, "610902", "合法用地", "x", "200"]]
     f = data(tmp_path, rows)
-    cmd = [sys.executable, "-m", "engine.cli", "check", str(f), "--policies", str(policies_dir), "--format", "json", "--as-of", AS_OF]
+    cmd = [sys.executable, "-m", "engine.cli.main", "check", str(f), "--policies", str(policies_dir), "--format", "json", "--as-of", AS_OF]
     a = subprocess.run(cmd, capture_output=True)
     b = subprocess.run(cmd, capture_output=True)
     assert a.returncode == b.returncode == 1

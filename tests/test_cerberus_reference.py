@@ -15,8 +15,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from engine.dictionary import load_dictionary
-from engine.normalize import normalize
+from engine.data.dictionary import load_dictionary
+from engine.data.normalize import normalize
 
 D = load_dictionary()
 SCHEMA = D.cerberus_schema()

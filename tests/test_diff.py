@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.dictionary import load_dictionary
+from engine.data.dictionary import load_dictionary
 from engine.paths import policies_dir
 
 from conftest import ACCOUNTABILITY_POLICY, help_output, run_command, write_policy_dir

@@ -8,13 +8,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from engine import ast
-from engine.checker import Checker, Scope
-from engine.compiler import Compiler, SqlContext
-from engine.dictionary import load_dictionary
-from engine.loader import PolicySource
-from engine.parser import ParseFailure, parse
-from engine.yamlmarks import YStr
+from engine.lang import ast
+from engine.policy.checker import Checker, Scope
+from engine.lang.compiler import Compiler, SqlContext
+from engine.data.dictionary import load_dictionary
+from engine.policy.loader import PolicySource
+from engine.lang.parser import ParseFailure, parse
+from engine.policy.marks import YStr
 
 D = load_dictionary()
 AS_OF = date(2024, 6, 30)

@@ -10,7 +10,7 @@ import pytest
 import xlsxwriter
 
 from engine import check, load_policies
-from engine.dictionary import load_dictionary
+from engine.data.dictionary import load_dictionary
 from engine.paths import datasets_dir
 
 SAMPLE = datasets_dir() / "sample_2023.csv"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.cmd_generate import load_generator
+from engine.cli.generate import load_generator
 
 gen = load_generator()
 from engine.paths import datasets_dir, schemas_dir
-from engine.regions import load_regions, region_names
+from engine.data.regions import load_regions, region_names
 
 DATASETS = datasets_dir()
 # the exact parameters of datasets/README.md

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.report_html import write_html
+from engine.report.html import write_html
 
 # the sample run of test_reports.py, loaded by path so this works under any pytest import mode
 _spec = importlib.util.spec_from_file_location("_weipian_report_samples", Path(__file__).with_name("test_reports.py"))

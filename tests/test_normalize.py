@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from engine import InputError, check, load_policies
-from engine.normalize import FORMAT_RULE, map_headers, normalize
+from engine.data.normalize import FORMAT_RULE, map_headers, normalize
 
 from conftest import THRESHOLD_RULES, write_csv, write_policy_dir
 

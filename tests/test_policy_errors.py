@@ -9,7 +9,7 @@ import pytest
 from rich.cells import cell_len
 
 from engine import PolicyError, load_policies
-from engine.cli import main
+from engine.cli.main import main
 
 from conftest import dedent, write_csv, write_policy_dir
 
@@ -394,7 +394,7 @@ def test_mistakes_in_several_files_reported_at_once(policy_root):
 def test_cli_bad_policy_exits_2_without_traceback(policy_root, tmp_path):
     write_policy_dir(policy_root, 2021, {"rules.yaml": SEVERAL})
     data = write_csv(tmp_path / "d.csv", ["图斑编号", "监测年度", "行政区代码"], [["A", 2021, "140923"]])
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(data), "--policies", str(policy_root),
+    proc = subprocess.run([sys.executable, "-m", "engine.cli.main", "check", str(data), "--policies", str(policy_root),
                            "--as-of", "2024-06-30"], capture_output=True, text=True, encoding="utf-8")
     assert proc.returncode == 2
     assert proc.stdout == ""

@@ -1,4 +1,4 @@
-"""engine.readers: every supported format gives the same raw table; every bad input a Chinese InputError."""
+"""engine.data.readers: every supported format gives the same raw table; every bad input a Chinese InputError."""
 from __future__ import annotations
 
 import csv
@@ -12,7 +12,7 @@ import pyogrio
 import pytest
 import xlsxwriter
 
-from engine.readers import InputError, InputInfo, read_input
+from engine.data.readers import InputError, InputInfo, read_input
 
 # Headers fit a GBK .dbf (<= 10 bytes): short Chinese names, codes for the long ones.
 HEADERS = ["图斑编号", "监测年度", "XZQDM", "下发日期", "图斑类型", "监测面积", "GDMJ", "判定结果", "WFLX",

@@ -1,4 +1,4 @@
-"""engine.report_xlsx, engine.report_html (static checks) and engine.atomic."""
+"""engine.report.xlsx, engine.report.html (static checks) and engine.report.atomic."""
 from __future__ import annotations
 
 import re
@@ -7,9 +7,9 @@ import zipfile
 import pytest
 from python_calamine import CalamineWorkbook
 
-from engine.atomic import atomic_write
-from engine.report_html import render_html, write_html
-from engine.report_xlsx import threshold_of, write_xlsx
+from engine.report.atomic import atomic_write
+from engine.report.html import render_html, write_html
+from engine.report.xlsx import threshold_of, write_xlsx
 
 CATALOG = [
     {"id": "T-R-evidence", "kind": "规则", "title": "已拆除复耕到位需有现场照片", "cite": "三（二）", "severity": "error",

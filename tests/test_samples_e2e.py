@@ -6,7 +6,7 @@ import json
 import pytest
 
 from engine import load_policies
-from engine.cli import main
+from engine.cli.main import main
 from engine.paths import datasets_dir
 
 AS_OF = {2021: "2022-06-30", 2023: "2024-06-30"}

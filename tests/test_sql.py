@@ -1,5 +1,5 @@
 """weipian sql prints the one-scan SELECT a policy compiles to, without running it."""
-from engine.cli import main
+from engine.cli.main import main
 
 from conftest import help_output, write_policy_dir
 

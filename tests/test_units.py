@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 
 from engine import check, check_records, load_policies
-from engine.compiler import Compiler, SqlContext
-from engine.parser import parse
-from engine.units import AREA_FACTORS, format_area, quantize_area, to_mu
+from engine.lang.compiler import Compiler, SqlContext
+from engine.lang.parser import parse
+from engine.lang.units import AREA_FACTORS, format_area, quantize_area, to_mu
 
 from conftest import write_csv, write_policy_dir
 

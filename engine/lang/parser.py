@@ -1,0 +1,226 @@
+"""Parse DSL expressions (lark, LALR) into the AST of engine.lang.ast, with errors for people."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from engine.lang import ast
+
+_GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+# What a parser state expects, said in words.
+_EXPECT_WORDS = {
+    "NAME": "字段名或名称",
+    "NUMBER": "数字",
+    "QUANTITY": "带单位的数值",
+    "DATE": "日期（YYYY-MM-DD）",
+    "STRING": "带引号的文本",
+    "COMP_OP": "比较运算符（== != < <= > >=）",
+    "_RPAR": "右括号 )",
+    "_LPAR": "左括号 (",
+    "RSQB": "右方括号 ]",
+    "LSQB": "左方括号 [",
+    "_THEN_EN": "then（则）",
+    "_ELSE_EN": "else（否则）",
+    "_NULL": "null",
+    "_IN": "in",
+    "_AND_EN": "and（且）",
+    "_OR_EN": "or（或）",
+    "_COMMA": "逗号",
+    "_WHERE": "where",
+}
+
+# Typical mistakes, matched against the parser state (lark's match_examples).
+_EXAMPLES = {
+    ("比较运算符写错了", "大于等于请写 >=，小于等于请写 <="): ["a => 1", "a =< 1", "a >== 1"],
+    ("括号不配对", "检查左右括号是否成对"): ["(a > 1", "((a)", "f(a"],
+    ("if 表达式不完整", "写成 if 条件 then 值 else 值"): ["if a then b", "if a b else c", "if a then"],
+    ("表达式不完整", "运算符后面缺少内容"): ["a and", "a or", "a ==", "not", "a +", "a in"],
+    ("in 后面需要列表", '写成 字段 in ["值1", "值2"]'): ["a in b", 'a in "x"'],
+    ("两个条件之间缺少 and / or", "用 and（且）或 or（或）连接条件"): ['a == "x" b == "y"', "a > 1 b > 1", 'a "x"', "a b"],
+}
+
+
+class ParseFailure(Exception):
+    def __init__(self, offset: int, length: int, message: str, help: str | None = None):
+        super().__init__(message)
+        self.offset, self.length, self.message, self.help = offset, length, message, help
+
+
+def _units() -> list[str]:
+    """Area units of the data dictionary, longest first (so 平方米 is not read as a shorter unit)."""
+    from engine.lang.units import AREA_FACTORS
+
+    return sorted(AREA_FACTORS, key=len, reverse=True)
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = _GRAMMAR.read_text(encoding="utf-8").replace("%AREA_UNITS%", "|".join(re.escape(u) for u in _units()))
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def _span(meta) -> dict:
+    return {"start": meta.start_pos, "end": meta.end_pos}
+
+
+def _tok_span(tok: Token) -> dict:
+    return {"start": tok.start_pos, "end": tok.end_pos}
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def quantity(self, meta, children):
+        tok = children[0]
+        text = str(tok)
+        unit = next(u for u in [*_units(), "%", "％"] if text.endswith(u))
+        num = text[: -len(unit)].strip()
+        unit = "%" if unit == "％" else unit
+        return ast.Number(Decimal(num), unit, text, **_span(meta))
+
+    def number(self, meta, children):
+        return ast.Number(Decimal(str(children[0])), None, str(children[0]), **_span(meta))
+
+    def date(self, meta, children):
+        y, m, d = (int(p) for p in str(children[0]).split("-"))
+        try:
+            value = date(y, m, d)
+        except ValueError:
+            raise ParseFailure(meta.start_pos, meta.end_pos - meta.start_pos, f"日期 {children[0]} 不存在", "检查年、月、日")
+        return ast.DateLit(value, **_span(meta))
+
+    def string(self, meta, children):
+        return ast.String(str(children[0])[1:-1], **_span(meta))
+
+    def true(self, meta, children):
+        return ast.Bool(True, **_span(meta))
+
+    def false(self, meta, children):
+        return ast.Bool(False, **_span(meta))
+
+    def null(self, meta, children):
+        return ast.Null(**_span(meta))
+
+    def name(self, meta, children):
+        return ast.Name(str(children[0]), **_span(meta))
+
+    def index(self, meta, children):
+        base, key = children
+        return ast.Index(ast.Name(str(base), **_tok_span(base)), str(key), **_span(meta))
+
+    def call(self, meta, children):
+        func, *args = children
+        return ast.Call(str(func), [a for a in args if a is not None], **_span(meta))
+
+    def sum_agg(self, meta, children):
+        arg, where = children
+        return ast.Aggregate("sum", arg, where, **_span(meta))
+
+    def count_agg(self, meta, children):
+        (where,) = children
+        return ast.Aggregate("count", None, where, **_span(meta))
+
+    def neg(self, meta, children):
+        return ast.Unary("neg", children[0], **_span(meta))
+
+    def not_(self, meta, children):
+        return ast.Unary("not", children[-1], **_span(meta))
+
+    def and_(self, meta, children):
+        return ast.Binary("and", children[0], children[-1], **_span(meta))
+
+    def or_(self, meta, children):
+        return ast.Binary("or", children[0], children[-1], **_span(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        op = {"=": "==", "≥": ">=", "≤": "<=", "≠": "!="}.get(str(op), str(op))
+        return ast.Binary(op, left, right, **_span(meta))
+
+    def binop(self, meta, children):
+        left, op, right = children
+        return ast.Binary(str(op), left, right, **_span(meta))
+
+    def list(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def in_(self, meta, children):
+        return ast.InList(children[0], children[-1], False, **_span(meta))
+
+    def not_in(self, meta, children):
+        return ast.InList(children[0], children[-1], True, **_span(meta))
+
+    def is_null(self, meta, children):
+        return ast.IsNull(children[0], False, **_span(meta))
+
+    def is_not_null(self, meta, children):
+        return ast.IsNull(children[0], True, **_span(meta))
+
+    def if_expr(self, meta, children):
+        return ast.If(*children, **_span(meta))
+
+
+def parse(text: str) -> ast.Node:
+    """Parse one expression; raises ParseFailure with an offset into `text`."""
+    if not text or not str(text).strip():
+        raise ParseFailure(0, 1, "表达式为空", "写一个条件，例如 字段名 >= 数值")
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _explain(text, exc) from None
+    try:
+        return _ToAst().transform(tree)
+    except Exception as exc:  # lark wraps errors raised in callbacks
+        inner = getattr(exc, "orig_exc", exc)
+        if isinstance(inner, ParseFailure):
+            raise inner from None
+        raise
+
+
+def _expected(exc) -> str:
+    names = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+    words = []
+    for n in names:
+        w = _EXPECT_WORDS.get(n)
+        if w and w not in words:
+            words.append(w)
+    return "、".join(words[:6])
+
+
+def _explain(text: str, exc: UnexpectedInput) -> ParseFailure:
+    offset = exc.pos_in_stream if exc.pos_in_stream is not None else len(text)
+    length = 1
+    if isinstance(exc, UnexpectedToken) and exc.token is not None and exc.token.type != "$END":
+        length = max(len(str(exc.token)), 1)
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        offset = len(text.rstrip())
+    label = None
+    try:
+        label = exc.match_examples(_parser().parse, _EXAMPLES, use_accepts=True)
+    except Exception:
+        label = None
+    expected = _expected(exc)
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[offset] if offset < len(text) else ""
+        hint = None
+        if ch in "‘’":
+            hint = '文本请用英文双引号 "…" 或中文引号 “…”'
+        elif ch == "=":
+            hint = "比较相等请写 =="
+        elif ch in "&|!":
+            hint = "逻辑运算请写 and / or / not（或 且 / 或 / 非）"
+        elif ch == '"' or ch == "“":
+            hint = "文本缺少结尾的引号"
+        return ParseFailure(offset, 1, f"无法识别的字符「{ch}」", hint or (f"此处应为：{expected}" if expected else None))
+    if label:
+        message, hint = label
+        return ParseFailure(offset, length, message, hint + (f"；此处应为：{expected}" if expected else ""))
+    found = "表达式结尾" if length == 1 and offset >= len(text.rstrip()) else f"「{text[offset:offset+length]}」"
+    return ParseFailure(offset, length, f"此处不应出现{found}", f"此处应为：{expected}" if expected else None)

@@ -1,0 +1,181 @@
+"""Load YAML keeping where every value came from (file, line, column)."""
+from __future__ import annotations
+
+import yaml
+
+from engine.errors import Diagnostic, Loc, remember_source
+
+
+class _Marked:
+    file: str | None = None
+    line: int | None = None  # 1-based
+    col: int | None = None  # 1-based
+    style: str | None = None  # YAML scalar style: None (plain), '"', "'", '|', '>'
+
+    def loc(self, offset: int = 0, length: int = 1) -> Loc:
+        """Location of character `offset` inside this scalar's text."""
+        if self.line is None:
+            return Loc(self.file)
+        if self.style in ("|", ">") and isinstance(self, str):
+            before = str.__str__(self)[:offset]
+            line_no = before.count("\n")
+            col_in_line = offset - (before.rfind("\n") + 1)
+            return Loc(self.file, self.line + 1 + line_no, self._block_indent + 1 + col_in_line, length)
+        shift = 1 if self.style in ('"', "'") else 0
+        if isinstance(self, str) and "\n" not in str.__str__(self)[:offset]:
+            return Loc(self.file, self.line, self.col + shift + offset, length)
+        return Loc(self.file, self.line, self.col, length)
+
+    _block_indent: int = 0
+
+
+class YStr(str, _Marked):
+    pass
+
+
+class YInt(int, _Marked):
+    pass
+
+
+class YFloat(float, _Marked):
+    pass
+
+
+class YDict(dict, _Marked):
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.key_marks: dict = {}
+
+
+class YList(list, _Marked):
+    pass
+
+
+def _mark(obj, node, file):
+    obj.file = file
+    obj.line = node.start_mark.line + 1
+    obj.col = node.start_mark.column + 1
+    obj.style = getattr(node, "style", None)
+    return obj
+
+
+class YamlProblem(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _construct(node, file, text_lines):
+    if isinstance(node, yaml.MappingNode):
+        out = _mark(YDict(), node, file)
+        for key_node, value_node in node.value:
+            key = _construct(key_node, file, text_lines)
+            if isinstance(key, (dict, list)):
+                raise YamlProblem(Diagnostic("E001", "键必须是简单文本", Loc(file, key.line, key.col)))
+            if key in out:
+                raise YamlProblem(
+                    Diagnostic(
+                        "E002",
+                        f"键「{key}」重复出现",
+                        Loc(file, key.line, key.col, len(str(key))),
+                        help=f"第一次出现在第 {out.key_marks[key].line} 行；删除其中一个",
+                    )
+                )
+            out[key] = _construct(value_node, file, text_lines)
+            out.key_marks[key] = key
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        out = _mark(YList(), node, file)
+        out.extend(_construct(v, file, text_lines) for v in node.value)
+        return out
+    tag = node.tag
+    value = node.value
+    if node.style is None and tag == "tag:yaml.org,2002:int":
+        try:
+            return _mark(YInt(int(value.replace("_", ""), 0) if value.startswith("0") and len(value) > 1 else int(value.replace("_", ""))), node, file)
+        except ValueError:
+            pass
+    if node.style is None and tag == "tag:yaml.org,2002:float":
+        try:
+            return _mark(YFloat(float(value)), node, file)
+        except ValueError:
+            pass
+    if node.style is None and tag == "tag:yaml.org,2002:bool":
+        return value.lower() in ("true", "yes", "on")
+    if node.style is None and tag == "tag:yaml.org,2002:null":
+        return None
+    s = _mark(YStr(value), node, file)
+    if node.style in ("|", ">"):
+        first = node.start_mark.line + 1  # first content line (0-based index into lines)
+        if first < len(text_lines):
+            line = text_lines[first]
+            s._block_indent = len(line) - len(line.lstrip(" "))
+    return s
+
+
+def load_yaml(path: str) -> object:
+    """Load one YAML file into Y* objects carrying marks; raises YamlProblem on syntax errors."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except UnicodeDecodeError as exc:
+        raise YamlProblem(Diagnostic("E003", "文件不是 UTF-8 编码", Loc(path), help="用 UTF-8 保存政策文件")) from None
+    remember_source(path, text)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "YAML 语法错误"
+        help_text = _yaml_help(problem, text, mark)
+        raise YamlProblem(
+            Diagnostic(
+                "E004",
+                f"YAML 语法错误：{_yaml_words(problem)}",
+                Loc(path, mark.line + 1 if mark else None, mark.column + 1 if mark else None),
+                help=help_text,
+            )
+        ) from None
+    if node is None:
+        return None
+    return _construct(node, path, text.splitlines())
+
+
+def _yaml_words(problem: str) -> str:
+    table = {
+        "mapping values are not allowed here": "此处不能出现「: 」",
+        "could not find expected ':'": "缺少「:」",
+        "found character '\\t' that cannot start any token": "不能用 Tab 缩进",
+        "did not find expected key": "缩进不一致，找不到预期的键",
+        "found undefined alias": "未定义的别名",
+        "expected <block end>, but found '-'": "列表项缩进不一致",
+        "expected <block end>": "缩进不一致",
+        "did not find expected '-' indicator": "列表项缩进不一致",
+    }
+    for k, v in table.items():
+        if problem.startswith(k):
+            return v
+    return problem
+
+
+def _yaml_help(problem: str, text: str, mark) -> str | None:
+    if problem.startswith("mapping values are not allowed") and _deeper_than_previous(text, mark):
+        return "这一行比上一行缩进得多；同一层的键要对齐（用空格缩进）"
+    if problem.startswith("mapping values are not allowed"):
+        return "值里含有「: 」时请用引号把整个值括起来，例如 message: \"{图斑编号}: …\""
+    if "\\t" in problem or "'\\t'" in problem:
+        return "用空格缩进"
+    if "indent" in problem or "expected key" in problem or "block end" in problem:
+        return "检查这一行与上一行的缩进（用空格，同级对齐）"
+    return None
+
+
+def _deeper_than_previous(text: str, mark) -> bool:
+    """The error line is indented more than the previous non-blank line, which is not a `key:` opening a block."""
+    lines = text.splitlines()
+    if mark is None or not 0 < mark.line < len(lines):
+        return False
+    prev = next((ln for ln in reversed(lines[: mark.line]) if ln.strip()), None)
+    if prev is None or prev.rstrip().endswith(":"):
+        return False
+    indent = lambda ln: len(ln) - len(ln.lstrip(" "))  # noqa: E731
+    return indent(lines[mark.line]) > indent(prev)

@@ -1,0 +1,99 @@
+"""The checked, typed policy: parameters, definitions, rules, triggers (what the compiler consumes)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.lang import ast
+from engine.data.dictionary import Dictionary, Field
+from engine.errors import Diagnostic
+from engine.policy.marks import YDict, YStr
+
+
+@dataclass(eq=False)
+class Param:
+    name: str
+    value: ast.Node | None  # literal, when not per level
+    by_level: dict[str, ast.Node] | None  # per-level literals
+    type: str
+    key: YStr
+    cite: str | None = None
+    note: str | None = None
+    text: str = ""
+
+
+@dataclass(eq=False)
+class Definition:
+    name: str
+    expr: ast.Node
+    text: YStr
+    key: YStr
+    cite: str | None = None
+    note: str | None = None
+
+    @property
+    def type(self) -> str | None:
+        return self.expr.type
+
+
+@dataclass(eq=False)
+class Check:
+    """A row rule (kind 'rule') or a trigger (kind 'trigger'): evaluated on every patch."""
+
+    id: str
+    kind: str
+    title: str
+    cite: str
+    when: ast.Node
+    when_text: YStr
+    message: list  # str pieces and (ast.Node, YStr, offset) placeholders
+    entry: YDict
+    severity: str | None = None  # rules
+    level: str | None = None  # triggers
+    action: str | None = None  # triggers
+
+    def catalog(self) -> dict:
+        out = {"id": self.id, "kind": "规则" if self.kind == "rule" else "触发", "title": self.title, "cite": self.cite, "when": str(self.when_text)}
+        if self.kind == "rule":
+            out["severity"] = self.severity
+        else:
+            out["level"], out["action"] = self.level, self.action
+        return out
+
+
+@dataclass(eq=False)
+class Policy:
+    year: int
+    title: str
+    source: str
+    dir: Path
+    files: list[Path]
+    digest: str
+    file_hashes: dict[str, str]
+    dictionary: Dictionary
+    params: dict[str, Param]
+    definitions: dict[str, Definition]
+    rules: list[Check]
+    triggers: list[Check]
+    assessments: list = field(default_factory=list)  # raw entries; compiled by engine.policy.assessments
+    fields_used: set[str] = field(default_factory=set)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    region: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Policy({self.year}, {self.source}, rules={len(self.rules)}, triggers={len(self.triggers)}, assessments={len(self.assessments)})"
+
+    @property
+    def checks(self) -> list[Check]:
+        return [*self.rules, *self.triggers]
+
+    def field(self, name: str) -> Field | None:
+        return self.dictionary.lookup(name)
+
+    def catalog(self) -> list[dict]:
+        items = [c.catalog() for c in self.checks]
+        for a in self.assessments:
+            cat = getattr(a, "catalog", None)
+            if cat:
+                items.append(cat())
+        return items

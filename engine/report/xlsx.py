@@ -1,0 +1,413 @@
+"""The Excel ledger (台账) of a run: 汇总, 问题清单, 核查任务, 区域评估, 规则说明 (XlsxWriter).
+
+Input is the JSON contract of a run (DESIGN.md) plus the rule catalog. Nothing here knows the law:
+labels translate the contract's own keys; thresholds are whatever the assessment entries carry.
+The label helpers are shared with report_html.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import xlsxwriter
+
+from engine.report.atomic import atomic_write
+from engine.data.dictionary import load_dictionary
+from engine.run.result import SEVERITY_WORDS
+
+LEVEL_ORDER = {lv: i for i, lv in enumerate(reversed(load_dictionary().levels))}  # the widest level (省级) first
+VALUE_LABELS = {
+    "numerator": "分子", "denominator": "分母", "ratio": "比例", "rate": "比率",
+    "numerator_gross": "扣除前分子", "denominator_gross": "扣除前分母", "deductions": "扣除", "patches": "图斑数",
+    "count": "数量", "total": "总数", "area": "面积", "threshold": "阈值", "ratio_threshold": "比例阈值",
+}
+EXTRA_LABELS = {  # keys the core may add to findings/tasks/assessments beyond the contract
+    "source": "来源文件", "file": "来源文件", "line": "行号", "year": "年度", "region": "行政区代码",
+    "region_name": "行政区名称", "name": "行政区名称", "field": "字段", "value": "值", "values": "取值",
+    "due": "截止日期", "reason": "原因", "level": "级别", "period": "期间", "threshold": "阈值",
+    "thresholds": "阈值", "message": "说明", "title": "名称",
+}
+_RATIO_SUFFIXES = ("ratio", "rate", "率", "比例", "占比")
+# a comparison of the ratio with one name or a percentage, in a policy's `when` text
+_CMP = r"(>=|>|<=|<|≥|≤)"
+_OPERAND = r"([^\s()（）*/+\-<>=]+)"
+_END = r"(?=\s*(?:$|and\b|or\b|且|或|\)|）))"
+_RATIO_VS = re.compile(r"(?:^|[\s(（])(?:ratio|比例)\s*" + _CMP + r"\s*" + _OPERAND + _END)
+_VS_RATIO = re.compile(r"(?:^|[\s(（])" + _OPERAND + r"\s*" + _CMP + r"\s*(?:ratio|比例)" + _END)
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+EXCEL_MAX_ROWS = 1_048_576
+
+
+# --------------------------------------------------------------------------- shared presentation helpers
+
+def severity_label(s) -> str:
+    return SEVERITY_WORDS.get(s, str(s or ""))
+
+
+def catalog_index(catalog) -> dict[str, dict]:
+    return {c.get("id"): c for c in catalog or []}
+
+
+def region_label_map() -> dict[str, str]:
+    """{code: name} from the region reference table; empty when it cannot be loaded."""
+    try:
+        from engine.data.regions import region_names
+        return dict(region_names())
+    except Exception:  # noqa: BLE001 - names are a nicety; codes are always shown
+        return {}
+
+
+def flatten(d, prefix: str = "") -> dict:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists become JSON text."""
+    out: dict = {}
+    for k, v in (d or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, key + "."))
+        elif isinstance(v, (list, tuple)):
+            out[key] = json.dumps(v, ensure_ascii=False)
+        else:
+            out[key] = v
+    return out
+
+
+def value_label(key: str) -> str:
+    parts = key.split(".")
+    return ".".join(VALUE_LABELS.get(p, p) for p in parts)
+
+
+def is_ratio_key(key: str) -> bool:
+    last = key.split(".")[-1].lower()
+    return last.endswith(_RATIO_SUFFIXES)
+
+
+def threshold_key(entry: dict, rule: dict | None = None) -> tuple[str | None, float | None]:
+    """The ratio threshold of an assessment entry: (the values key holding it or None, its value).
+    Never a default: it is read from the entry (threshold/thresholds.ratio, values.ratio_threshold),
+    else from the rule's flag condition in the catalog (`ratio >= 问责比例`: the entry's value of 问责比例;
+    `ratio > 10%`: the policy's literal). (None, None) when the entry does not say."""
+    values = entry.get("values") or {}
+    for holder in (entry.get("thresholds"), entry.get("threshold"), values.get("threshold"), values.get("thresholds")):
+        if isinstance(holder, dict) and _is_number(holder.get("ratio")):
+            return None, float(holder["ratio"])
+    if _is_number(values.get("ratio_threshold")):
+        return "ratio_threshold", float(values["ratio_threshold"])
+    if _is_number(entry.get("threshold")):
+        return None, float(entry["threshold"])
+    when = str((rule or {}).get("when") or "")
+    for m in list(_RATIO_VS.finditer(when)) + [(m2, None) for m2 in _VS_RATIO.finditer(when)]:
+        name = m.group(2) if not isinstance(m, tuple) else m[0].group(1)
+        if _is_number(values.get(name)):
+            return name, float(values[name])
+        pct = _PERCENT.match(name)
+        if pct:
+            return None, float(pct.group(1)) / 100
+    return None, None
+
+
+def threshold_of(entry: dict, rule: dict | None = None) -> float | None:
+    return threshold_key(entry, rule)[1]
+
+
+def policy_years(policy: dict) -> str:
+    """"2023" for one policy, "2021、2023" for a run over several years."""
+    if policy.get("year") is not None:
+        return str(policy["year"])
+    return "、".join(str(y) for y in policy.get("years") or [])
+
+
+def region_name(entry: dict, names: dict[str, str]) -> str:
+    region = "" if entry.get("region") is None else str(entry.get("region"))
+    return entry.get("region_name") or entry.get("name") or names.get(region, "")
+
+
+def assessment_values(entry: dict) -> dict:
+    """values flattened to columns; a deduction's title and effect are catalog text, not values."""
+    return {k: v for k, v in flatten(entry.get("values") or {}).items()
+            if not (k.startswith("deductions.") and k.rsplit(".", 1)[-1] in ("title", "effect"))}
+
+
+def ratio_of(entry: dict) -> float | None:
+    values = entry.get("values") or {}
+    for k in ("ratio", "rate"):
+        if _is_number(values.get(k)):
+            return float(values[k])
+    return None
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def sorted_tasks(tasks) -> list[dict]:
+    return sorted(tasks or [], key=lambda t: (LEVEL_ORDER.get(t.get("level"), 9), str(t.get("patch", "")),
+                                              str(t.get("rule", "")), str(t.get("action", ""))))
+
+
+def extra_columns(items, known) -> list[str]:
+    """Flat keys (a.b) of whatever the items carry beyond the contract's keys, in first-seen order."""
+    keys: dict[str, None] = {}
+    for it in items:
+        if any(k not in known for k in it):
+            keys.update(dict.fromkeys(flatten({k: v for k, v in it.items() if k not in known})))
+    return list(keys)
+
+
+def extra_label(key: str) -> str:
+    first, *rest = key.split(".")
+    return ".".join([EXTRA_LABELS.get(first, first)] + [VALUE_LABELS.get(p, p) for p in rest])
+
+
+def extra_values(item, known, keys) -> list:
+    if not keys:
+        return []
+    flat = flatten({k: v for k, v in item.items() if k not in known})
+    return [flat.get(k) for k in keys]
+
+
+@dataclass
+class Table:
+    """One table of the report, shared by the xlsx and HTML writers."""
+    headers: list[str]
+    rows: list[list]
+    classes: list[str]  # per row: "sev-error", "sev-warning", "sev-info", "flagged" or ""
+    pct_cols: list[int] = field(default_factory=list)  # columns holding ratios (shown as %)
+    flag_col: int | None = None
+
+
+def findings_table(findings, cat) -> Table:
+    known = ("patch", "rule", "severity", "message", "cite")
+    extras = extra_columns(findings, known)
+    headers = ["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"] + [extra_label(k) for k in extras]
+    rows = [[f.get("patch"), f.get("rule"), cat.get(f.get("rule"), {}).get("title", ""),
+             severity_label(f.get("severity")), f.get("message"), f.get("cite")] + extra_values(f, known, extras)
+            for f in findings]
+    classes = [f"sev-{f.get('severity')}" for f in findings]
+    pct = [6 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    return Table(headers, rows, classes, pct)
+
+
+def tasks_table(tasks, cat) -> Table:
+    known = ("patch", "rule", "level", "action", "cite")
+    tasks = sorted_tasks(tasks)
+    extras = extra_columns(tasks, known)
+    headers = ["核查级别", "任务", "图斑编号", "规则编号", "规则名称", "条款"] + [extra_label(k) for k in extras]
+    rows = [[t.get("level"), t.get("action"), t.get("patch"), t.get("rule"),
+             cat.get(t.get("rule"), {}).get("title", ""), t.get("cite")] + extra_values(t, known, extras)
+            for t in tasks]
+    pct = [6 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    return Table(headers, rows, [""] * len(rows), pct)
+
+
+def assessments_table(assessments, names, cat=None) -> Table:
+    cat = cat or {}
+    known = ("rule", "kind", "level", "region", "period", "values", "flagged", "cite", "region_name", "name")
+    flat = [assessment_values(a) for a in assessments]
+    keys: dict[str, None] = {}
+    for fv in flat:
+        keys.update(dict.fromkeys(fv))
+    value_keys = sorted(keys, key=lambda k: k.startswith("deductions."))  # stable: deductions last
+    ratio_keys = {k for k in value_keys if is_ratio_key(k)}
+    for a in assessments:
+        key, _ = threshold_key(a, cat.get(a.get("rule")))
+        if key:
+            ratio_keys.add(key)
+    extras = extra_columns(assessments, known)
+    headers = (["规则编号", "评估类型", "评估级别", "行政区代码", "行政区名称", "期间"]
+               + [value_label(k) for k in value_keys] + ["是否预警/超限", "条款"] + [extra_label(k) for k in extras])
+    rows = []
+    for a, fv in zip(assessments, flat):
+        region = "" if a.get("region") is None else str(a.get("region"))
+        rows.append([a.get("rule"), a.get("kind"), a.get("level"), region, region_name(a, names), a.get("period")]
+                    + [fv.get(k) for k in value_keys] + [bool(a.get("flagged")), a.get("cite")]
+                    + extra_values(a, known, extras))
+    n = 6 + len(value_keys)
+    pct = [6 + i for i, k in enumerate(value_keys) if k in ratio_keys]
+    pct += [n + 2 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    classes = ["flagged" if a.get("flagged") else "" for a in assessments]
+    return Table(headers, rows, classes, pct, flag_col=n)
+
+
+def catalog_table(catalog) -> Table:
+    headers = ["规则编号", "类别", "名称", "严重程度/核查级别", "任务", "条款", "条件"]
+    rows = [[c.get("id"), c.get("kind"), c.get("title"),
+             severity_label(c.get("severity")) if c.get("severity") else c.get("level"),
+             c.get("action"), c.get("cite"), c.get("when")] for c in catalog or []]
+    return Table(headers, rows, [""] * len(rows))
+
+
+def cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, (list, tuple, dict)):
+        return json.dumps(v, ensure_ascii=False)
+    return v
+
+
+# --------------------------------------------------------------------------- workbook
+
+def write_xlsx(doc: dict, catalog: list[dict], path) -> None:
+    with atomic_write(path, mode=None) as tmp:
+        wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_numbers": False,
+                                       "strings_to_formulas": False, "strings_to_urls": False})
+        fmt = _formats(wb)
+        cat = catalog_index(catalog)
+        _summary_sheet(wb, fmt, doc, cat)
+        _table_sheet(wb, fmt, "问题清单", findings_table(doc.get("findings") or [], cat))
+        _table_sheet(wb, fmt, "核查任务", tasks_table(doc.get("tasks") or [], cat))
+        if doc.get("assessments"):
+            _table_sheet(wb, fmt, "区域评估", assessments_table(doc["assessments"], region_label_map(), cat))
+        _table_sheet(wb, fmt, "规则说明", catalog_table(catalog))
+        wb.close()
+
+
+def _formats(wb):
+    base = {"font_name": "等线", "font_size": 10.5, "valign": "top"}
+    return {
+        "title": wb.add_format({**base, "bold": True, "font_size": 14}),
+        "h2": wb.add_format({**base, "bold": True, "font_size": 11, "font_color": "#1F4E79"}),
+        "key": wb.add_format({**base, "bold": True, "font_color": "#555555"}),
+        "head": wb.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}),
+        "text": wb.add_format({**base}),
+        "error": wb.add_format({**base, "bg_color": "#FFD7D7"}),
+        "warning": wb.add_format({**base, "bg_color": "#FFF2CC"}),
+        "flag": wb.add_format({**base, "bg_color": "#FFD7D7"}),
+        "pct": wb.add_format({**base, "num_format": "0.00%"}),
+        "pct_flag": wb.add_format({**base, "num_format": "0.00%", "bg_color": "#FFD7D7"}),
+        "pct_warning": wb.add_format({**base, "num_format": "0.00%", "bg_color": "#FFF2CC"}),
+        "num": wb.add_format({**base}),
+        "num_flag": wb.add_format({**base, "bg_color": "#FFD7D7"}),
+        "num_warning": wb.add_format({**base, "bg_color": "#FFF2CC"}),
+    }
+
+
+def _write_table(wb, fmt, name: str, headers: list[str], rows: list[list], *, row_kinds=None,
+                 col_formats=None) -> None:
+    """Rows as one sheet (several when over Excel's row limit): header frozen, autofilter.
+    row_kinds[i] names a row format ("error", "warning", "flag") or None; col_formats[c](value, kind)
+    may return a cell format (numbers, percentages)."""
+    per_sheet = EXCEL_MAX_ROWS - 1
+    starts = range(0, len(rows), per_sheet) if rows else [0]
+    widths = _widths(headers, rows)
+    for n, start in enumerate(starts):
+        chunk = rows[start:start + per_sheet]
+        ws = wb.add_worksheet(name if n == 0 else f"{name}({n + 1})")
+        for c, w in enumerate(widths):
+            ws.set_column(c, c, w)
+        ws.freeze_panes(1, 0)
+        ws.set_row(0, 20)
+        ws.write_row(0, 0, headers, fmt["head"])
+        for r, row in enumerate(chunk, 1):
+            kind = row_kinds[start + r - 1] if row_kinds else None
+            row_fmt = fmt[kind] if kind else None
+            for c, v in enumerate(row):
+                if v is None or v == "":
+                    if row_fmt:
+                        ws.write_blank(r, c, None, row_fmt)
+                elif v.__class__ is str:
+                    ws.write_string(r, c, v, row_fmt)
+                else:
+                    f = col_formats[c](v, kind) if col_formats and col_formats[c] else None
+                    ws.write(r, c, cell(v), f or row_fmt)
+        ws.autofilter(0, 0, max(len(chunk), 1), len(headers) - 1)
+
+
+def _widths(headers, rows, sample: int = 2000) -> list[float]:
+    def w(v) -> float:
+        s = str(cell(v))
+        return sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in s[:80])
+    out = []
+    for c, h in enumerate(headers):
+        longest = max([w(h) + 2] + [w(r[c]) for r in rows[:sample] if c < len(r)])
+        out.append(min(max(longest + 1, 6), 60))
+    return out
+
+
+def _summary_sheet(wb, fmt, doc, cat) -> None:
+    ws = wb.add_worksheet("汇总")
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 44)
+    ws.set_column(2, 5, 14)
+    policy, inp, run = doc.get("policy") or {}, doc.get("input") or {}, doc.get("run") or {}
+    findings, tasks, assessments = doc.get("findings") or [], doc.get("tasks") or [], doc.get("assessments") or []
+    r = 0
+    ws.write(r, 0, f"卫片执法校验结果（{policy_years(policy)}年度政策）", fmt["title"])
+    r += 2
+    meta = [("政策来源", policy.get("source")), ("政策摘要", policy.get("digest")),
+            ("输入文件", inp.get("path")), ("输入文件 SHA-256", inp.get("sha256")),
+            ("数据行数", inp.get("rows")), ("无法读取的行", inp.get("rejected")),
+            ("评估基准日", run.get("as_of")), ("引擎版本", run.get("engine")), ("DuckDB 版本", run.get("duckdb"))]
+    for k, v in meta:
+        ws.write(r, 0, k, fmt["key"])
+        ws.write(r, 1, cell(v), fmt["text"])
+        r += 1
+    r += 1
+    ws.write(r, 0, "问题数（按严重程度）", fmt["h2"])
+    r += 1
+    by_sev = Counter(f.get("severity") for f in findings)
+    for sev in ("error", "warning", "info"):
+        ws.write(r, 0, severity_label(sev), fmt[sev] if sev in fmt else fmt["text"])
+        ws.write(r, 1, by_sev.get(sev, 0), fmt["text"])
+        r += 1
+    ws.write(r, 0, "合计", fmt["key"])
+    ws.write(r, 1, len(findings), fmt["text"])
+    r += 2
+    ws.write(r, 0, "问题数（按规则）", fmt["h2"])
+    r += 1
+    ws.write_row(r, 0, ["规则编号", "规则名称", "严重程度", "问题数", "条款"], fmt["head"])
+    r += 1
+    by_rule = Counter(f.get("rule") for f in findings)
+    for rule, n in sorted(by_rule.items(), key=lambda kv: (-kv[1], str(kv[0]))):
+        c = cat.get(rule, {})
+        sev = c.get("severity") or next((f.get("severity") for f in findings if f.get("rule") == rule), None)
+        ws.write_row(r, 0, [rule, c.get("title", ""), severity_label(sev), n, c.get("cite", "")], fmt["text"])
+        r += 1
+    r += 1
+    ws.write(r, 0, "核查任务（按级别）", fmt["h2"])
+    r += 1
+    ws.write_row(r, 0, ["级别", "任务", "数量"], fmt["head"])
+    r += 1
+    by_task = Counter((t.get("level"), t.get("action")) for t in tasks)
+    for (level, action), n in sorted(by_task.items(), key=lambda kv: (LEVEL_ORDER.get(kv[0][0], 9), str(kv[0][1]))):
+        ws.write_row(r, 0, [level, action, n], fmt["text"])
+        r += 1
+    warnings = doc.get("warnings") or []
+    if warnings:
+        r += 1
+        ws.write(r, 0, f"读取与检查提示（{len(warnings)} 条）", fmt["h2"])
+        r += 1
+        for w in warnings:
+            ws.write(r, 0, str(w), fmt["text"])
+            r += 1
+    if assessments:
+        r += 1
+        ws.write(r, 0, "区域评估", fmt["h2"])
+        r += 1
+        ws.write_row(r, 0, ["评估类型", "评估数", "预警/超限数"], fmt["head"])
+        r += 1
+        kinds = Counter(a.get("kind") for a in assessments)
+        flagged = Counter(a.get("kind") for a in assessments if a.get("flagged"))
+        for kind, n in kinds.items():
+            ws.write_row(r, 0, [kind, n, flagged.get(kind, 0)], fmt["flag"] if flagged.get(kind) else fmt["text"])
+            r += 1
+
+
+def _table_sheet(wb, fmt, name: str, table: Table) -> None:
+    pct = set(table.pct_cols)
+
+    def number_format(col):
+        def f(v, kind):
+            if not _is_number(v):
+                return None
+            suffix = {"flag": "_flag", "error": "_flag", "warning": "_warning"}.get(kind, "")
+            return fmt[("pct" if col in pct else "num") + suffix]
+        return f
+
+    kinds = {"sev-error": "error", "sev-warning": "warning", "flagged": "flag"}
+    _write_table(wb, fmt, name, table.headers, table.rows,
+                 row_kinds=[kinds.get(c) for c in table.classes] if any(table.classes) else None,
+                 col_formats=[number_format(c) for c in range(len(table.headers))])

@@ -1,0 +1,248 @@
+"""Run region assessments as grouped DuckDB queries.
+
+One query per assessment: every patch row is paired with each assessed level (its region code at that level is
+the prefix of the county code, per schemas/fields.yaml `levels`), joined with the region reference table, tagged
+with the deduction that applies to it (precedence: see engine/assess.py), then grouped by level, region and
+period. Values and the flag are computed from the group's aggregates. Results go to the `_assess_out` table so a
+later assessment can roll them up (count of flagged sub-regions or periods). No Python loop over rows or regions.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pyarrow as pa
+
+from engine.lang import ast
+from engine.policy.assessments import Assessment, region_attr_types
+from engine.policy.checker import fields_of
+from engine.lang.compiler import Compiler, SqlContext, quote_ident as q, quote_str
+from engine.policy.model import Policy
+from engine.data.regions import load_regions
+
+# which patches an aggregate counts, by the deduction (`_eff`) its row carries
+NET_NUMERATOR = "_eff IS NULL"
+NET_DENOMINATOR = "(_eff IS NULL OR _eff = 'numerator')"
+GROSS = "_eff IS DISTINCT FROM 'excluded'"
+
+
+def _region_table(con) -> list[str]:
+    """Create `_assess_regions` once per connection: code, name, and region data (inherited from the nearest
+    ancestor that has a value, so a county sees its province's 用地审批权委托试点省)."""
+    attrs = region_attr_types()
+    rows = load_regions()
+    by_code = {r["代码"]: r for r in rows}
+
+    def inherited(code, col):
+        seen = set()
+        while code and code not in seen:
+            seen.add(code)
+            r = by_code.get(code)
+            if r is None:
+                return None
+            if r[col] is not None:
+                return r[col]
+            code = r["上级代码"]
+        return None
+
+    arrow_type = {"number": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
+    columns = {"代码": pa.array([r["代码"] for r in rows], pa.string()), "名称": pa.array([r["名称"] for r in rows], pa.string())}
+    for a, t in attrs.items():
+        columns["_ra_" + a] = pa.array([inherited(r["代码"], a) for r in rows], arrow_type[t])
+    con.register("_assess_regions_arrow", pa.table(columns))
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _assess_regions AS SELECT * FROM _assess_regions_arrow")
+    con.unregister("_assess_regions_arrow")
+    return list(attrs)
+
+
+class _Aggregates:
+    """Collects the aggregates of the final stage: each distinct (aggregate, filter) becomes one column of `a`."""
+
+    def __init__(self, row: Compiler):
+        self.row = row
+        self.cols: dict[str, str] = {}
+
+    def add(self, sql: str) -> str:
+        alias = self.cols.setdefault(sql, f"_a{len(self.cols)}")
+        return f"a.{alias}"
+
+    def hook(self, filt: str):
+        def compile_aggregate(_final: Compiler, node: ast.Aggregate) -> str:
+            where = self.row.cond(node.where) if node.where is not None else "TRUE"
+            cond = f"({where}) AND {filt}"
+            if node.func == "count":
+                return self.add(f"count(*) FILTER (WHERE {cond})")
+            return self.add(f"COALESCE(sum({self.row.expr(node.arg)}) FILTER (WHERE {cond}), 0)")
+
+        return compile_aggregate
+
+
+def _period_sql(a: Assessment, year: int) -> tuple[str, str]:
+    if a.period == "year" or a.period_date is None:
+        return quote_str(str(year)), str(int(year))
+    col = q(a.period_date.ref[1].name)
+    if a.period == "quarter":
+        return (f"COALESCE(strftime({col}, '%Y') || 'Q' || quarter({col}), '未知')",
+                f"year({col}) * 4 + quarter({col}) - 1")
+    return f"COALESCE(strftime({col}, '%Y-%m'), '未知')", f"year({col}) * 12 + month({col}) - 1"
+
+
+def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs: list[str]) -> tuple[str, list[tuple]]:
+    """SQL of one assessment and its output columns [(path, type)], path = ("numerator",) or ("deductions", id, key)."""
+    d = policy.dictionary
+    full = max(d.levels.values())
+    year = int(policy.year)
+    lv_rows = ", ".join(f"({quote_str(lv)}, {int(d.levels[lv])})" for lv in a.levels)
+    level_n = "CASE a._level " + " ".join(f"WHEN {quote_str(lv)} THEN {int(n)}" for lv, n in d.levels.items()) + " END"
+    rank = "CASE a._level " + " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(a.levels)) + " END"
+    period_sql, pidx_sql = _period_sql(a, year)
+
+    row = Compiler(SqlContext(d.area_scale, as_of, level_sql="_level", value_sql={n: q("_ra_" + n) for n in attrs}))
+    scope_sql = row.cond(a.scope) if a.scope is not None else "TRUE"
+    deds = a.ordered_deductions()
+    if deds:
+        ded_case = "CASE " + " ".join(f"WHEN {row.cond(x.when)} THEN {quote_str(x.id)}" for x in deds) + " END"
+        eff_case = "CASE " + " ".join(f"WHEN {row.cond(x.when)} THEN {quote_str(x.effect)}" for x in deds) + " END"
+    else:
+        ded_case = eff_case = "CAST(NULL AS VARCHAR)"
+
+    aggs = _Aggregates(row)
+    values_sql: dict[str, str] = {n: f"a.{q('_ra_' + n)}" for n in attrs}
+
+    def final(filt: str) -> Compiler:
+        return Compiler(SqlContext(d.area_scale, as_of, level_sql="a._level", value_sql=values_sql, aggregate=aggs.hook(filt)))
+
+    cols: list[tuple[tuple, str, str]] = []  # (path, sql, type)
+
+    def value(name: str, sql: str, typ: str, into: list | None = None):
+        values_sql[name] = f"({sql})"
+        (cols if into is None else into).append(((name,), sql, typ))
+
+    rollup_cols: list[tuple[tuple, str, str]] = []  # shown after numerator/denominator/ratio
+
+    ctes: list[str] = []
+    joins: list[str] = []
+    for i, r in enumerate(a.rollups):
+        child = next(x for x in policy.assessments if getattr(x, "id", None) == r.of and isinstance(x, Assessment))
+        finest = max(child.levels, key=lambda lv: d.levels[lv])
+        base = (f"SELECT a._level, a._region, a._period, c.region AS _child, c.period AS _cp, c.pidx AS _cpidx "
+                f"FROM a JOIN _assess_out c ON c.year = {year} AND c.rule = {quote_str(r.of)} AND c.flagged "
+                f"AND c.level = {quote_str(finest)} AND rpad(substr(c.region, 1, {level_n}), {full}, '0') = a._region "
+                f"AND starts_with(c.period, a._period)")
+        if r.count == "regions":
+            body = f"SELECT _level, _region, _period, count(DISTINCT _child) AS n FROM ({base}) GROUP BY ALL"
+        elif r.count == "periods":
+            body = f"SELECT _level, _region, _period, count(DISTINCT _cp) AS n FROM ({base}) GROUP BY ALL"
+        else:
+            body = (f"SELECT _level, _region, _period, max(run) AS n FROM ("
+                    f"SELECT _level, _region, _period, isl, count(*) AS run FROM ("
+                    f"SELECT *, _cpidx - row_number() OVER (PARTITION BY _level, _region, _period ORDER BY _cpidx) AS isl "
+                    f"FROM (SELECT DISTINCT _level, _region, _period, _cpidx FROM ({base}) WHERE _cpidx IS NOT NULL)) "
+                    f"GROUP BY ALL) GROUP BY ALL")
+        ctes.append(f"_r{i} AS ({body})")
+        joins.append(f"LEFT JOIN _r{i} ON _r{i}._level = a._level AND _r{i}._region = a._region AND _r{i}._period = a._period")
+        value(r.name, f"COALESCE(_r{i}.n, 0)", "number", rollup_cols)
+
+    if a.numerator is not None:
+        value("numerator", final(NET_NUMERATOR).expr(a.numerator), a.numerator.type)
+    if a.denominator is not None:
+        value("denominator", final(NET_DENOMINATOR).expr(a.denominator), a.denominator.type)
+        value("ratio", f"round(CAST({values_sql['numerator']} AS DOUBLE) / NULLIF(CAST({values_sql['denominator']} AS DOUBLE), 0), 12)",
+              "number")
+    cols += rollup_cols
+    for alias, name in (("分子", "numerator"), ("分母", "denominator"), ("比例", "ratio")):
+        if name in values_sql:
+            values_sql[alias] = values_sql[name]
+    if deds:
+        if a.numerator is not None:
+            cols.append((("numerator_gross",), final(GROSS).expr(a.numerator), a.numerator.type))
+        if a.denominator is not None:
+            cols.append((("denominator_gross",), final(GROSS).expr(a.denominator), a.denominator.type))
+        for x in a.deductions:  # in listed order
+            filt = f"_ded = {quote_str(x.id)}"
+            cols.append((("deductions", x.id, "patches"), aggs.add(f"count(*) FILTER (WHERE {filt})"), "number"))
+            if a.numerator is not None:
+                cols.append((("deductions", x.id, "numerator"), final(filt).expr(a.numerator), a.numerator.type))
+            if a.denominator is not None and x.effect != "numerator":
+                cols.append((("deductions", x.id, "denominator"), final(filt).expr(a.denominator), a.denominator.type))
+    for name, node in a.values:
+        value(name, final(NET_DENOMINATOR).expr(node), node.type)
+    for label, node in a.thresholds():
+        cols.append(((label,), final(NET_DENOMINATOR).expr(node), node.type))
+    flag_sql = final(NET_DENOMINATOR).cond(a.flag)
+
+    group_attrs = "".join(f", any_value({q('_ra_' + n)}) AS {q('_ra_' + n)}" for n in attrs)
+    agg_cols = "".join(f", {sql} AS {alias}" for sql, alias in aggs.cols.items())
+    attr_cols = "".join(f", r.{q('_ra_' + n)}" for n in attrs)
+    out_cols = "".join(f",\n  {sql} AS _c{i}" for i, (_, sql, _) in enumerate(cols))
+    region_field = d.region_field  # the county-level code; each level's region code is its prefix
+    needed = fields_of(a.nodes()) | {region_field}
+    cols_in = ", ".join(f"p.{q(f.name)}" for f in d.fields if f.name in needed)
+    sql = f"""
+WITH _lv(_level, _n) AS (VALUES {lv_rows}),
+_rows AS (
+  SELECT {cols_in}, _lv._level, rpad(substr(p.{q(region_field)}, 1, _lv._n), {full}, '0') AS _region,
+         {period_sql} AS _period, {pidx_sql} AS _pidx
+  FROM {q(table)} p CROSS JOIN _lv
+  WHERE p.{q(d.key[1])} = {year} AND len(p._errors) = 0 AND p.{q(region_field)} IS NOT NULL
+),
+_j AS (SELECT _rows.*, r.名称 AS _name{attr_cols} FROM _rows LEFT JOIN _assess_regions r ON r.代码 = _rows._region),
+_t AS (SELECT *, {ded_case} AS _ded, {eff_case} AS _eff FROM _j WHERE {scope_sql}),
+a AS (
+  SELECT _level, _region, _period, any_value(_pidx) AS _pidx, any_value(_name) AS _name{group_attrs}{agg_cols}
+  FROM _t GROUP BY _level, _region, _period
+){''.join(', ' + c for c in ctes)}
+SELECT {year} AS year, {quote_str(a.id)} AS rule, a._level, a._region, a._period, a._pidx, a._name,
+  {flag_sql} AS flagged{out_cols},
+  {rank} AS _rank
+FROM a {' '.join(joins)}
+ORDER BY _rank, a._region, a._pidx NULLS LAST, a._period
+"""
+    return sql, [(path, typ) for path, _, typ in cols]
+
+
+def _json_value(v):
+    if isinstance(v, Decimal):
+        return float(v)
+    return v
+
+
+def run_assessments(con, table: str, policy: Policy, as_of: date) -> list[dict]:
+    """Every assessment of `policy` over `table`: rows of the output contract, plus one task dict (with an
+    `action`) per flagged region of an assessment that has a `task:`."""
+    items = [x for x in policy.assessments if isinstance(x, Assessment)]
+    if not items:
+        return []
+    attrs = _region_table(con)
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _assess_out (year INTEGER, rule VARCHAR, level VARCHAR, region VARCHAR, "
+                "period VARCHAR, pidx BIGINT, flagged BOOLEAN)")
+    con.execute(f"DELETE FROM _assess_out WHERE year = {int(policy.year)}")
+    out: list[dict] = []
+    for a in items:
+        sql, cols = assessment_sql(a, policy, as_of, table, attrs)
+        cur = con.sql(sql).to_arrow_table()
+        con.register("_assess_cur", cur)
+        con.execute("INSERT INTO _assess_out SELECT year, rule, _level, _region, _period, _pidx, flagged FROM _assess_cur")
+        titles = {x.id: (x.title, x.effect_word) for x in a.deductions}
+        for rec in con.execute("SELECT * EXCLUDE (_rank) FROM _assess_cur").fetchall():
+            _, rule, level, region, period, _pidx, name, flagged, *vals = rec
+            values: dict = {}
+            for (path, _typ), v in zip(cols, vals):
+                if path[0] == "deductions":
+                    title, effect = titles[path[1]]
+                    slot = values.setdefault("deductions", {}).setdefault(path[1], {"title": title, "effect": effect})
+                    slot[path[2]] = _json_value(v)
+                else:
+                    values[path[0]] = _json_value(v)
+            out.append({"rule": rule, "kind": a.kind, "level": level, "region": region, "name": name, "period": period,
+                        "values": values, "flagged": bool(flagged), "cite": a.cite})
+        if a.task:
+            for region, name, periods in con.execute(
+                "SELECT _region, any_value(_name), string_agg(_period, '、' ORDER BY _pidx NULLS LAST, _period) "
+                "FROM _assess_cur WHERE flagged GROUP BY _region ORDER BY _region"
+            ).fetchall():
+                label = f"{name}（{region}）" if name else region
+                out.append({"patch": None, "region": region, "rule": a.id, "level": a.task["level"], "action": a.task["action"],
+                            "cite": a.task["cite"], "message": f"{label}：{a.title}（{periods}）→ {a.task['title']}"})
+        con.unregister("_assess_cur")
+    return out

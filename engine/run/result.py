@@ -1,0 +1,80 @@
+"""The result of a run: findings, tasks, assessments, and the manifest to reproduce it."""
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+
+from engine import __version__
+from engine.policy.model import Policy
+
+SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}  # for people (text, xlsx, html reports)
+
+
+@dataclass
+class Result:
+    policies: dict[int, Policy]
+    input: dict
+    as_of: date
+    findings: list[dict] = field(default_factory=list)
+    tasks: list[dict] = field(default_factory=list)
+    assessments: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(f["severity"] == "error" for f in self.findings) else 0
+
+    def catalog(self) -> list[dict]:
+        out = []
+        for year in sorted(self.policies):
+            for item in self.policies[year].catalog():
+                out.append({**item, "year": year})
+        return out
+
+    def count_by(self, key: str, items: list[dict]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in items:
+            counts[f[key]] = counts.get(f[key], 0) + 1
+        return counts
+
+    def _policy_json(self, p: Policy) -> dict:
+        return {"year": p.year, "title": p.title, "source": p.source, "digest": p.digest}
+
+    def to_json(self) -> dict:
+        years = sorted(self.policies)
+        if len(years) == 1:
+            policy = self._policy_json(self.policies[years[0]])
+        else:
+            policy = {"years": years, "source": "；".join(self.policies[y].source for y in years),
+                      "digest": "；".join(self.policies[y].digest for y in years)}
+        files = {}
+        for y in years:
+            files.update(self.policies[y].file_hashes)
+        return {
+            "policy": policy,
+            "policies": [self._policy_json(self.policies[y]) for y in years],
+            "input": self.input,
+            "run": {
+                "as_of": self.as_of.isoformat(),
+                "engine": __version__,
+                "duckdb": duckdb.__version__,
+                "python": platform.python_version(),
+                "policy_files": dict(sorted(files.items())),
+            },
+            "summary": {
+                "findings_by_severity": self.count_by("severity", self.findings),
+                "findings_by_rule": self.count_by("rule", self.findings),
+                "tasks_by_level": self.count_by("level", self.tasks),
+            },
+            "findings": self.findings,
+            "tasks": self.tasks,
+            "assessments": self.assessments,
+            "warnings": self.warnings,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, indent=2, default=str)

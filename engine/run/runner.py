@@ -1,0 +1,220 @@
+"""Run policies over a patch table: normalize once, then one scan per policy year for all row rules and triggers."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from engine.run.assess_sql import run_assessments
+from engine.lang.compiler import Compiler, SqlContext
+from engine.lang.compiler import quote_ident as q
+from engine.data.dictionary import Dictionary, load_dictionary
+from engine.errors import InputError
+from engine.data.normalize import Normalized, format_findings_sql, normalize
+from engine.policy.model import Check, Policy
+from engine.policy.policyset import load_policies
+from engine.run.result import Result
+from engine.lang.units import quantize_area
+
+
+def _as_date(value) -> date:
+    if value is None:
+        return date.today()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"评估日期「{value}」不是有效日期（应写成 2024-06-30）") from None
+
+
+def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Check] | None = None) -> str:
+    """One SELECT evaluating every row rule and trigger of `policy` in a single scan of `table`."""
+    checks = policy.checks if checks is None else checks
+    items = []
+    for i, c in enumerate(checks):
+        comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level))
+        items.append(f"CASE WHEN {comp.cond(c.when)} THEN {{'i': {i}, 'm': {comp.message(c.message, c.title)}}} END")
+    key = q(policy.dictionary.key[0])
+    year_col = q(policy.dictionary.key[1])
+    body = ",\n    ".join(items) if items else ""
+    return (
+        f"SELECT _rid, {key} AS patch, hit.i AS idx, hit.m AS message FROM (\n"
+        f"  SELECT _rid, {key}, unnest(list_filter([\n    {body}\n  ], lambda x: x IS NOT NULL)) AS hit\n"
+        f"  FROM {q(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
+    )
+
+
+def _open() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+@dataclass
+class Prepared:
+    """An input read and normalized once into the typed table `patches` of `con`; `evaluate` may run on it many times."""
+
+    con: duckdb.DuckDBPyConnection
+    dictionary: Dictionary
+    norm: Normalized
+    meta: dict
+    warnings: list[str]
+
+
+def _policies(policies) -> dict[int, Policy]:
+    return policies if isinstance(policies, dict) else load_policies(policies)
+
+
+def _dictionary(policies: dict[int, Policy]) -> Dictionary:
+    return next(iter(policies.values())).dictionary if policies else load_dictionary()
+
+
+def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
+          sheet: str | None = None, encoding: str | None = None, assess: bool = True) -> Result:
+    """Check a patch file (or folder) against the policies of each row's 监测年度."""
+    return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess)[0]
+
+
+def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
+                   encoding: str | None = None, assess: bool = True) -> list[Result]:
+    """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
+    variants = [_policies(v) for v in variants]
+    prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding)
+    as_of = _as_date(as_of)
+    return [evaluate(prepared, v, as_of, year=year, assess=assess) for v in variants]
+
+
+def check_records(records: list[dict], policies: dict[int, Policy] | str | Path | None = None, *, as_of=None,
+                  year: int | None = None, assess: bool = True, dictionary: Dictionary | None = None) -> Result:
+    """Check patches given as dicts (field name or code -> value). Areas may carry a unit of the dictionary's area_units, e.g. '12.5' followed by the unit."""
+    as_of = _as_date(as_of)
+    policies = _policies(policies)
+    prepared = prepare_records(records, policies, year=year, dictionary=dictionary)
+    # fields the records do not give are empty; only given columns are parsed (fast for small test cases)
+    return evaluate(prepared, policies, as_of, year=year, assess=assess, require_columns=False)
+
+
+def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet: str | None = None,
+            encoding: str | None = None) -> Prepared:
+    """Read a patch file once into a DuckDB connection and normalize it into the typed table `patches`."""
+    from engine.data.readers import read_input  # its InputError is an engine.errors.InputError
+
+    con = _open()
+    info = read_input(con, data, "raw", sheet=sheet, encoding=encoding)
+    meta = {"path": str(data), "sha256": info.sha256, "files": info.files}
+    return _normalized(con, info.columns, meta, info.warnings, _dictionary(policies), year)
+
+
+def prepare_records(records: list[dict], policies: dict[int, Policy], *, year: int | None = None,
+                    dictionary: Dictionary | None = None) -> Prepared:
+    """Patches given as dicts, normalized into the typed table `patches` of a new connection."""
+    d = _dictionary(policies)
+    con, columns, meta = records_table(records, dictionary or d)
+    return _normalized(con, columns, meta, [], d, year)
+
+
+def _normalized(con, columns: list[str], meta: dict, warnings: list[str], d: Dictionary, year: int | None) -> Prepared:
+    norm = normalize(con, "raw", d, columns, required=set(), default_year=year)
+    return Prepared(con, d, norm, meta, list(warnings) + norm.warnings)
+
+
+def records_table(records: list[dict], d: Dictionary):
+    """Patches given as dicts, as the all-text table `raw` of a new connection: (con, columns, meta)."""
+    canon = lambda k: d.lookup(k).name if d.lookup(k) is not None else k  # noqa: E731
+    records = [{canon(k): v for k, v in r.items()} for r in records]
+    columns: list[str] = []
+    for r in records:
+        for k in r:
+            if k not in columns:
+                columns.append(k)
+    data = {c: [_text(d, c, r.get(c)) for r in records] for c in columns}
+    data["_source"] = ["<records>"] * len(records)
+    data["_line"] = list(range(1, len(records) + 1))
+    con = _open()
+    con.register("raw_arrow", pa.table(data) if records else pa.table({"_source": pa.array([], pa.string()), "_line": pa.array([], pa.int64())}))
+    con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
+    blob = json.dumps(records, ensure_ascii=False, sort_keys=True, default=str).encode()
+    meta = {"path": "<records>", "sha256": hashlib.sha256(blob).hexdigest(), "files": []}
+    return con, columns, meta
+
+
+def _text(d: Dictionary, column: str, value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, date):
+        return value.isoformat()
+    f = d.lookup(column)
+    text = str(value).strip()
+    if f is not None and f.type == "area":
+        for unit in sorted(d.area_units, key=len, reverse=True):
+            if text.endswith(unit):
+                return str(quantize_area(Decimal(text[: -len(unit)].strip()) * d.area_units[unit], d.area_scale))
+    return text
+
+
+def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, year: int | None = None,
+             assess: bool = True, require_columns: bool = True) -> Result:
+    """Run the policies on the normalized table `patches` (may be called again on the same connection)."""
+    con, d, norm = prepared.con, prepared.dictionary, prepared.norm
+    year_col = q(d.key[1])
+    years = dict(con.execute(f"SELECT {year_col}, count(*) FROM patches WHERE len(_errors) = 0 GROUP BY 1 ORDER BY 1").fetchall())
+    unknown = {y: n for y, n in years.items() if y not in policies}
+    if unknown:
+        have = "、".join(str(y) for y in sorted(policies)) or "无"
+        what = "；".join(f"监测年度 {y} 有 {n} 行" for y, n in unknown.items())
+        raise InputError(f"{what}，没有对应年度的政策（可用年度：{have}）。请检查 监测年度 列，或用 --year 指定")
+    used = {y: policies[y] for y in years}
+    needed = set().union(*(p.fields_used for p in used.values())) if used else set()
+    missing = [f.name for f in d.fields if f.name in needed and f.name not in norm.mapping]
+    if missing and require_columns:
+        raise InputError("缺少本年度政策需要的列：" + "、".join(missing) + "（表头可用中文字段名或代码，如 耕地面积 / GDMJ）")
+
+    con.execute("DROP TABLE IF EXISTS hits; DROP TABLE IF EXISTS catalog")
+    con.execute("CREATE TABLE hits (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")
+    for y, policy in used.items():
+        con.execute(f"INSERT INTO hits SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})")
+    findings, tasks = _collect(con, used, d)  # tasks by patch; ordered by level below, with the region tasks
+    assessments: list[dict] = []
+    if assess:
+        for y, policy in used.items():
+            for item in run_assessments(con, "patches", policy, as_of):  # dicts with an action are region tasks
+                (tasks if "action" in item else assessments).append(item)
+    rank = {lv: i for i, lv in enumerate(list(d.levels)[::-1])}  # 省级 first
+    tasks.sort(key=lambda t: rank.get(t["level"], 99))  # stable: keeps the order within a level
+    meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
+            "years": sorted(years)}
+    policies_used = used or ({year: policies[year]} if year in policies else {})
+    return Result(policies_used, meta, as_of, findings, tasks, assessments, list(prepared.warnings))
+
+
+def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[dict], list[dict]]:
+    rows = []
+    for y, policy in used.items():
+        for i, c in enumerate(policy.checks):
+            rows.append((y, i, c.id, c.kind, c.severity, c.level, c.action, c.cite))
+    con.execute("CREATE TABLE catalog (year INTEGER, idx INTEGER, rule VARCHAR, kind VARCHAR, severity VARCHAR, level VARCHAR, action VARCHAR, cite VARCHAR)")
+    if rows:
+        con.executemany("INSERT INTO catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    findings = con.execute(f"""
+        SELECT patch, rule, severity, message, cite FROM (
+            SELECT h.patch, c.rule, c.severity, h.message, c.cite, h._rid FROM hits h JOIN catalog c USING (year, idx) WHERE c.kind = 'rule'
+            UNION ALL
+            SELECT patch, rule, severity, message, cite, _rid FROM ({format_findings_sql('patches', d.key[0])})
+        ) ORDER BY patch, rule, _rid, message
+    """).fetchall()
+    tasks = con.execute("""
+        SELECT h.patch, c.rule, c.level, c.action, c.cite, h.message FROM hits h JOIN catalog c USING (year, idx)
+        WHERE c.kind = 'trigger' ORDER BY h.patch, c.rule, h._rid
+    """).fetchall()
+    fkeys = ("patch", "rule", "severity", "message", "cite")
+    tkeys = ("patch", "rule", "level", "action", "cite", "message")
+    return [dict(zip(fkeys, r)) for r in findings], [dict(zip(tkeys, r)) for r in tasks]

@@ -1,0 +1,62 @@
+"""Policy test coverage: did some case make each rule/trigger/assessment fire, and some case exercise it without firing?"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.policy.assessments import Deduction
+from engine.policy.model import Policy
+from engine.testing.cases import CaseResult
+
+KIND_WORDS = {"rule": "规则", "trigger": "触发", "assessment": "评估", "deduction": "扣除"}
+
+
+@dataclass
+class CoverageItem:
+    id: str
+    kind: str  # rule | trigger | assessment | deduction
+    title: str
+    where: str  # file:line of the entry
+    fired: bool = False  # some case made it fire (assessments: flagged a region; deductions: removed a patch of a region)
+    silent: bool = False  # some case evaluated it without firing (a patch, or a region's result)
+
+    @property
+    def covered(self) -> bool:
+        return self.fired and self.silent
+
+    def missing(self) -> str:
+        parts = []
+        if not self.fired:
+            parts.append("没有用例使它触发")
+        if not self.silent:
+            parts.append("没有用例检验它不触发")
+        return "；".join(parts)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "where": self.where, "fired": self.fired,
+                "silent": self.silent, "covered": self.covered}
+
+
+def _where(entry) -> str:
+    if entry is None or getattr(entry, "file", None) is None:
+        return ""
+    return f"{entry.file}:{entry.line}"
+
+
+def items_of(policy: Policy) -> list[CoverageItem]:
+    out = [CoverageItem(c.id, c.kind, c.title, _where(c.entry)) for c in policy.checks]
+    for a in policy.assessments:  # engine.policy.assessments.Assessment and Deduction objects
+        kind = "deduction" if isinstance(a, Deduction) else "assessment"
+        out.append(CoverageItem(a.id, kind, a.title, _where(a.entry)))
+    return out
+
+
+def coverage(policy: Policy, results: list[CaseResult]) -> list[CoverageItem]:
+    items = items_of(policy)
+    for item in items:
+        item.fired = any(r.fired.get(item.id) for r in results)
+        item.silent = any(item.id in r.silent for r in results)
+    return items
+
+
+def percent(items: list[CoverageItem]) -> float:
+    return 100.0 if not items else 100.0 * sum(i.covered for i in items) / len(items)
