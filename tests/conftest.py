@@ -5,6 +5,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
 
 from engine import load_policies
 from engine.cli.main import main
@@ -61,6 +62,31 @@ def help_output(capsys, command: str) -> str:
     with pytest.raises(SystemExit):
         main([command, "--help"])
     return capsys.readouterr().out
+
+
+def underlined(d) -> str:
+    """The text that render() puts carets under (mapped back through terminal cell widths)."""
+    lines = d.render().splitlines()
+    i = next(i for i, ln in enumerate(lines) if ln.startswith(f"{d.loc.line} | "))
+    source = lines[i][len(f"{d.loc.line} | "):]
+    carets = lines[i + 1][len(" " * len(str(d.loc.line)) + " | "):]
+    first, last = carets.index("^"), carets.rindex("^") + 1
+    out, pos = [], 0
+    for ch in source:
+        w = cell_len(ch)
+        if pos >= first and pos + w <= last:
+            out.append(ch)
+        pos += w
+    return "".join(out)
+
+
+def assert_at(d, file: Path, line: int, col: int, text: str | None = None):
+    assert Path(d.loc.file) == file, d.render()
+    assert (d.loc.line, d.loc.col) == (line, col), d.render()
+    rendered = d.render()
+    assert f"{file}:{line}:{col}" in rendered
+    if text is not None:
+        assert underlined(d) == text, rendered
 
 
 # The error rule 耕地面积 >= 大面积阈值, as an item of a `rules:` list (the policy defines 大面积阈值).
