@@ -254,17 +254,19 @@ def q(v) -> str:
 class _Year:
     """SQL builder for one year's SELECT."""
 
-    def __init__(self, year: int, rows: int, seed: int, share: float):
-        if year not in SETUP:
-            raise ValueError(f"不支持的监测年度 {year}（可选：{'、'.join(map(str, YEARS))}）")
+    def __init__(self, year: int, rows: int, seed: int, share: float, template: int | None = None):
+        base = year if template is None else template
+        if base not in SETUP:
+            raise ValueError(f"不支持的监测年度 {base}（可选：{'、'.join(map(str, YEARS))}）")
         self.year, self.rows, self.seed, self.share = year, rows, seed, share
-        self.setup = SETUP[year]
+        self.base = base  # the year whose region, kinds and scenarios are used; dates follow self.year
+        self.setup = SETUP[base]
         self.mix = _splitmix32((seed & 0xFFFFFFFFFFFF) * 10007 + year)
         regions = load_regions()
         self.counties = [r for r in regions if r["级别"] == "县级" and r["上级代码"] == self.setup.city]
         if not self.counties:
             raise ValueError(f"行政区表中没有 {self.setup.city} 的县级区划")
-        self.kinds = kinds_for(year)
+        self.kinds = kinds_for(base)
         self.cycle = _weighted_cycle(self.kinds)
         self.ppm = int(round(share * 1_000_000))
         self.phase = self.mix % 997
@@ -297,7 +299,7 @@ class _Year:
         return _any_of("scen", [S[n] for n in names])
 
     def has(self, kind_id: str) -> bool:
-        return self.year in KIND_BY_ID[kind_id].years
+        return self.base in KIND_BY_ID[kind_id].years
 
     # the query ---------------------------------------------------------------
     def select(self) -> tuple[str, dict[str, str]]:
@@ -314,7 +316,7 @@ class _Year:
         cycle = "[" + ", ".join(str(k.code) for k in self.cycle) + "]"
         W = len(self.cycle)
         ok = bool(self.ppm)
-        clean = CLEAN_WEIGHTS[y]
+        clean = CLEAN_WEIGHTS[self.base]
         clean_pick = pick("scenario", [(str(S[n]), w) for n, w in clean.items()])
 
         # --- stage 1: scenario, county, issue date, source, use
@@ -346,7 +348,7 @@ class _Year:
         scen_cases = " ".join(f"WHEN {KIND_BY_ID[k].code} THEN {e}" for k, e in forced.items() if self.has(k))
         month = pick("month", [(str(m), MONTH_WEIGHTS[m]) for m in sorted(MONTH_WEIGHTS)])
         src_opts = [(q(s), w) for s, w in self.setup.sources]
-        if y == 2021:
+        if self.base == 2021:
             source = (f"CASE WHEN {K('prov_claim_late', 'prov_check_late')} THEN '省级' "
                       f"WHEN {K('late_filing', 'missing_filing', 'city_audit_late')} THEN '部级' "
                       f"ELSE {pick('source', src_opts)} END")
@@ -420,7 +422,7 @@ class _Year:
         # injected areas: (gd, jbnt, hx, kc) in 0.01亩; the monitored area covers them plus extra
         a, t = U("avar"), U("athr")
         inj = {"accountability_heavy": (f"thr({t}, 6000, 15000)", "0", "0", "NULL")}
-        if y == 2023:
+        if self.base == 2023:
             inj |= {
                 "restored_no_review": (
                     f"CASE WHEN {a} < 0.34 THEN thr({t}, 500, 1000) WHEN {a} < 0.67 THEN CAST(floor({U('gdsmall')} * 999) AS BIGINT) ELSE thr({t}, 1000, 3000) END",
@@ -489,7 +491,7 @@ class _Year:
                 FROM (SELECT *, {jc0} AS jc0 FROM s1)))))"""
 
         # --- stage 3: dates
-        if y == 2021:
+        if self.base == 2021:
             due = "CAST(m1 + INTERVAL 1 MONTH + INTERVAL 19 DAY AS DATE)"
         else:
             # 月清 (issued by the 20th → next month's 20th, else the month after), capped by the
@@ -502,9 +504,9 @@ class _Year:
                    f"ELSE dplus(xfrq, 1 + floor({U('tb2')} * (due - xfrq))) END")
         late = f"dplus(due, 1 + CASE WHEN {U('late')} < 0.3 THEN 0 ELSE floor({U('late2')} * 45) END)"
         tbrq_cases = [f"WHEN {K('missing_filing')} THEN NULL", f"WHEN {K('late_filing')} THEN {late}"]
-        if y == 2023:
+        if self.base == 2023:
             tbrq_cases.append(f"WHEN {K('military_unfiled')} THEN NULL")
-        if y == 2021:
+        if self.base == 2021:
             tbrq_cases.append("WHEN tbly = '省级' THEN hcrq")
             rl = (f"CASE WHEN {K('prov_claim_late')} THEN dplus(xfrq, 2 + CASE WHEN {U('rl')} < 0.6 THEN 0 ELSE 1 END) "
                   f"WHEN {K('prov_check_late')} THEN xfrq "
@@ -550,7 +552,7 @@ class _Year:
         f["行政区代码"] = "xzqdm"
         f["下发日期"] = "xfrq"
         f["图斑来源"] = "tbly"
-        if y == 2023:
+        if self.base == 2023:
             key = pick("tblx", [("'新增非农建设类'", 55), ("'年度内持续变化类'", 15), ("'其他新增建设类'", 30)])
             key_only = pick("tblx", [("'新增非农建设类'", 70), ("'年度内持续变化类'", 30)])
             other = pick("tblx", [("'其他新增建设类'", 50), ("'其他变化类'", 50)])
@@ -576,7 +578,7 @@ class _Year:
                      f"ELSE '新增建设用地违法' END")
         f["最终判定结果"] = (f"CASE WHEN {K('final_override')} THEN CASE WHEN {legal} THEN '违法用地' ELSE '合法用地' END "
                        f"WHEN {U('final')} < 0.15 THEN {pd} END")
-        if y == 2023:
+        if self.base == 2023:
             f["是否新增农村乱占耕地建房"] = (f"CASE WHEN {pd} <> '违法用地' OR gd_c = 0 OR {K('farmland_house_flag_missing')} THEN NULL "
                                    f"WHEN {Sc('I_HOMESTEAD')} THEN '是' ELSE '否' END")
         else:
@@ -614,7 +616,7 @@ class _Year:
         pov_old = f"dplus(DATE '2018-06-01', floor({U('kg')} * (DATE '2020-12-31' - DATE '2018-06-01' + 1)))"
         f["开工日期"] = (f"CASE WHEN {K('poverty_after_2021')} THEN {pov_new} WHEN {Sc('L_POVERTY_OLD')} THEN {pov_old} "
                      f"WHEN scen < 10 OR (scen >= 20 AND NOT {Sc(*STOCK)}) THEN dplus(xfrq, -(15 + floor({U('kg')} * 385))) END")
-        f["是否军用土地"] = f"CASE WHEN {K('military_unfiled')} THEN '是' ELSE '否' END" if y == 2023 else "'否'"
+        f["是否军用土地"] = f"CASE WHEN {K('military_unfiled')} THEN '是' ELSE '否' END" if self.base == 2023 else "'否'"
         f["整改状态"] = "zgzt"
         photos = f"1 + CAST(floor({U('zp')} * 8) AS INTEGER)"
         f["现场照片数"] = (f"CASE WHEN {K('restored_no_photo', 'eliminated_no_photo')} THEN "
@@ -623,7 +625,7 @@ class _Year:
         no_insp = f" AND NOT {K('rectified_no_inspector')}" if has("rectified_no_inspector") else ""
         insp = "[" + ", ".join(q(n) for n in INSPECTORS) + "]"
         f["自查验收负责人"] = f"CASE WHEN {rect}{no_insp} THEN {insp}[1 + CAST(floor({U('insp')} * {len(INSPECTORS)}) AS INTEGER)] END"
-        if y == 2023:
+        if self.base == 2023:
             required = "zgzt = '已拆除复耕到位' AND (jbnt_c >= 500 OR hx_c >= 500 OR gd_c >= 1000)"
             f["内业审核意见"] = (f"CASE WHEN {K('restored_no_review')} THEN NULL "
                            f"WHEN ({required}) OR (zgzt = '已拆除复耕到位' AND {U('ny')} < 0.3) THEN "
@@ -637,7 +639,7 @@ class _Year:
         f["认领日期"] = "rlrq"
         f["核查完成日期"] = "hcrq"
         f["市级审核日期"] = "sjshrq"
-        if y == 2023:
+        if self.base == 2023:
             f["明显填报不合理"] = f"CASE WHEN {K('unreasonable_filing')} THEN '是' ELSE '否' END"
             f["复检结论"] = "NULL"
         else:
@@ -707,22 +709,26 @@ def _check_against_dictionary(fields: list[dict], sql: str, produced: Iterable[s
 
 # --------------------------------------------------------------------------- public API
 
-def build_sql(years: Sequence[int], rows: int, seed: int, violation_share: float) -> tuple[str, list[str]]:
-    """The SELECT producing the table (all years UNION ALL), and the output column names."""
+def build_sql(years: Sequence[int], rows: int, seed: int, violation_share: float,
+              templates: dict[int, int] | None = None) -> tuple[str, list[str]]:
+    """The SELECT producing the table (all years UNION ALL), and the output column names.
+
+    `templates` maps a year the generator has no setup for to a year it has (e.g. {2024: 2023}: a 2024 policy
+    extending 2023's): that year's region, kinds and scenarios, with every date in the new year."""
     fields = _dictionary()
     names = [f["name"] for f in fields]
     selects = []
     for y in years:
-        sql, produced = _Year(y, rows, seed, violation_share).select()
+        sql, produced = _Year(y, rows, seed, violation_share, (templates or {}).get(y)).select()
         _check_against_dictionary(fields, sql, produced)
         cols = ", ".join((_ident(n) if n in produced else f"NULL AS {_ident(n)}") for n in names)
         selects.append(f"SELECT {cols} FROM ({sql})")
     return "\nUNION ALL\n".join(selects), names
 
 
-def kind_counts(year: int, rows: int, seed: int, violation_share: float) -> dict[str, int]:
+def kind_counts(year: int, rows: int, seed: int, violation_share: float, template: int | None = None) -> dict[str, int]:
     """How many rows of each injected kind generate() writes (computed, not scanned)."""
-    b = _Year(year, rows, seed, violation_share)
+    b = _Year(year, rows, seed, violation_share, template)
     counts = {k.id: 0 for k in b.kinds}
     if not b.ppm:
         return counts
@@ -738,11 +744,11 @@ def kind_counts(year: int, rows: int, seed: int, violation_share: float) -> dict
 
 
 def generate(year: int | Sequence[int], rows: int, seed: int, out_path, violation_share: float = 0.1,
-             truth_path=None, threads: int | None = None) -> dict:
+             truth_path=None, threads: int | None = None, templates: dict[int, int] | None = None) -> dict:
     """Write `rows` synthetic patches per year to out_path (.csv or .parquet).
 
     Returns a summary: {"path", "rows", "years", "kinds": {year: {kind: n}}}. When truth_path is
-    given, also writes a CSV 图斑编号,监测年度,注入类型,说明 of the injected rows."""
+    given, also writes a CSV 图斑编号,监测年度,注入类型,说明 of the injected rows. `templates`: see build_sql."""
     import duckdb
 
     years = [year] if isinstance(year, int) else list(year)
@@ -758,7 +764,8 @@ def generate(year: int | Sequence[int], rows: int, seed: int, out_path, violatio
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise ValueError(f"输出文件须以 .csv 或 .parquet 结尾：{out}")
-    sql, _names = build_sql(years, rows, seed, violation_share)
+    templates = templates or {}
+    sql, _names = build_sql(years, rows, seed, violation_share, templates)
     con = duckdb.connect()
     try:
         if threads:
@@ -771,17 +778,17 @@ def generate(year: int | Sequence[int], rows: int, seed: int, out_path, violatio
         opts = "(FORMAT parquet, COMPRESSION zstd)" if suffix == ".parquet" else "(FORMAT csv, HEADER, DELIMITER ',')"
         con.execute(f"COPY ({sql}) TO {q(str(out))} {opts}")
         if truth_path is not None:
-            _write_truth(con, years, rows, seed, violation_share, truth_path)
+            _write_truth(con, years, rows, seed, violation_share, truth_path, templates)
     finally:
         con.close()
     return {"path": str(out), "rows": rows * len(years), "years": years,
-            "kinds": {y: kind_counts(y, rows, seed, violation_share) for y in years}}
+            "kinds": {y: kind_counts(y, rows, seed, violation_share, templates.get(y)) for y in years}}
 
 
-def _write_truth(con, years, rows, seed, share, truth_path) -> None:
+def _write_truth(con, years, rows, seed, share, truth_path, templates) -> None:
     parts = []
     for y in years:
-        b = _Year(y, rows, seed, share)
+        b = _Year(y, rows, seed, share, templates.get(y))
         sql, _ = b.select()
         labels = " ".join(f"WHEN {k.code} THEN {q(k.id)}" for k in b.kinds)
         titles = " ".join(f"WHEN {k.code} THEN {q(k.title)}" for k in b.kinds)
@@ -813,8 +820,10 @@ def _epilog() -> str:
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--year", type=int, action="append", required=True, choices=YEARS, metavar="年度",
-                   help="监测年度（2021 或 2023）；可重复给出以生成混合年度文件，每个年度各生成 --rows 行")
+    p.add_argument("--year", type=int, action="append", required=True, metavar="年度",
+                   help=f"监测年度（{'、'.join(map(str, YEARS))}，或政策目录中继承它们的年度）；可重复给出以生成混合年度文件，"
+                        "每个年度各生成 --rows 行")
+    p.add_argument("--policies", metavar="目录", help="政策目录（默认：内置的 policies/），用于查找其他年度继承自哪一年")
     p.add_argument("--rows", type=int, required=True, metavar="N", help="每个年度生成的图斑行数")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="随机种子（默认 0）")
     p.add_argument("-o", "--output", required=True, metavar="文件", help="输出文件，后缀 .csv 或 .parquet")
@@ -824,13 +833,52 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, metavar="N", help="DuckDB 线程数（默认全部核心；不影响生成结果）")
 
 
+def year_templates(years: Sequence[int], policies=None) -> dict[int, int]:
+    """For each asked year the generator has no setup for, the year it is generated like: the nearest year with
+    a setup along its policy's `extends` chain (policies/2024 extends ../2023 -> 2023). ValueError otherwise."""
+    from engine.policy.loader import load_source
+    from engine.policy.policyset import policy_dirs
+    from engine.paths import policies_dir
+    from engine.errors import PolicyError
+
+    out: dict[int, int] = {}
+    missing = [y for y in years if y not in SETUP]
+    if not missing:
+        return out
+    root = Path(policies) if policies else policies_dir()
+    found: dict[int, list[int]] = {}
+    for d in policy_dirs(root) if root.is_dir() else []:
+        try:
+            src = load_source(d)
+        except PolicyError:
+            continue
+        chain = []
+        for c in src.chain:
+            head = yaml.safe_load((c / "policy.yaml").read_text(encoding="utf-8")) or {}
+            if isinstance(head.get("policy"), int):
+                chain.append(head["policy"])
+        if src.year is not None:
+            found[src.year] = chain
+    for y in missing:
+        base = next((c for c in found.get(y, []) if c in SETUP), None)
+        if base is None:
+            known = sorted(set(SETUP) | {k for k, c in found.items() if any(x in SETUP for x in c)})
+            raise ValueError(f"不支持的监测年度 {y}：{root} 中没有继承 {'、'.join(map(str, YEARS))} 年政策的 {y} 年政策"
+                             f"（可选：{'、'.join(map(str, known))}）")
+        out[y] = base
+    return out
+
+
 def _run(args, say) -> int:
     import time
 
     t0 = time.perf_counter()
     try:
+        templates = year_templates(args.year, args.policies)
+        for year, base in templates.items():
+            say(f"{year} 年：按其政策继承的 {base} 年情形生成（行政区、注入类型沿用 {base} 年，日期在 {year} 年）")
         summary = generate(args.year, args.rows, args.seed, args.output, args.violation_share,
-                           truth_path=args.truth, threads=args.threads)
+                           truth_path=args.truth, threads=args.threads, templates=templates)
     except ValueError as e:
         print(f"错误：{e}", file=sys.stderr)
         return 2

@@ -54,9 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands():
     """Subcommands living in their own modules (each exposes register(subparsers)), in help order."""
-    from engine.cli import assess, diff, explain, generate, lint, sql, test
+    from engine.cli import assess, diff, explain, generate, lint, new_year, sql, test
 
-    return [m.register for m in (generate, assess, lint, test, diff, explain, sql)]
+    return [m.register for m in (generate, assess, lint, test, diff, explain, sql, new_year)]
 
 
 def plain_printer(console: Console):

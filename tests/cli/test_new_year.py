@@ -1,0 +1,68 @@
+"""`weipian new-year`: a new policy year extending an existing one, with the dated parameters listed for review;
+`weipian generate --year` for such a year."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli, run_command
+from engine.paths import policies_dir
+
+# The parameters of the bundled 2021 and 2023 policies whose value is a date (read from their policy.yaml by hand).
+DATED = ["土地管理法实施日期 = 1999-01-01", "深度贫困新建项目起始日 = 2021-01-01", "半年自查下发截止日期 = 2023-06-20",
+         "半年自查上报截止日期 = 2023-07-15", "年度成果上报截止日期 = 2024-01-18"]
+
+
+@pytest.fixture
+def policies(tmp_path, monkeypatch) -> Path:
+    """A copy of the bundled 2021 and 2023 policies, as ./policies of the working directory."""
+    root = tmp_path / "policies"
+    for year in ("2021", "2023"):
+        shutil.copytree(policies_dir() / year, root / year)
+    monkeypatch.chdir(tmp_path)
+    return root
+
+
+def test_new_year_scaffold_extends_lists_dates_and_passes_lint_and_its_test(policies, capsys):
+    code, out = run_command(capsys, "new-year", "2024", "--from", "2023")
+    assert code == 0, out
+    d = policies / "2024"
+    assert sorted(p.relative_to(d).as_posix() for p in d.rglob("*.yaml")) == ["policy.yaml", "rules.yaml", "tests/example_test.yaml"]
+    head = (d / "policy.yaml").read_text(encoding="utf-8")
+    assert "policy: 2024\n" in head and "extends: ../2023\n" in head
+    assert "请复核继承的日期参数（5 项）" in out
+    for line in DATED:
+        assert line in out and line in head  # on screen and as a comment in policy.yaml
+    assert "没有发现问题" in out  # lint ran on the new year
+    code, out = run_command(capsys, "test", str(d))
+    assert code == 0 and "PASS: 1/1" in out, out
+
+
+def test_new_year_refuses_existing_year_or_missing_base_and_writes_nothing(policies, capsys):
+    before = sorted(policies.rglob("*"))
+    code, out = run_command(capsys, "new-year", "2023", "--from", "2021")
+    assert code == 2 and "已有 2023 年政策" in out
+    code, out = run_command(capsys, "new-year", "2024", "--from", "2022")
+    assert code == 2 and "没有 2022 年政策" in out and "现有：2021、2023" in out
+    assert sorted(policies.rglob("*")) == before
+
+
+def test_generate_accepts_a_policy_year_that_extends_a_known_one(policies, tmp_path, capsys):
+    assert run_cli(capsys, "new-year", "2024", "--from", "2023")[0] == 0
+    out_csv = tmp_path / "d24.csv"
+    code, out = run_command(capsys, "generate", "--year", "2024", "--rows", "5", "--seed", "1", "-o", out_csv, "--policies", policies)
+    assert code == 0, out
+    assert "按其政策继承的 2023 年情形生成" in out
+    lines = out_csv.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 6
+    year_col = lines[0].split(",").index("监测年度")
+    assert {ln.split(",")[year_col] for ln in lines[1:]} == {"2024"}
+
+
+def test_generate_unknown_year_is_refused_in_chinese(policies, tmp_path, capsys):
+    code, out = run_command(capsys, "generate", "--year", "2025", "--rows", "5", "-o", tmp_path / "x.csv", "--policies", policies)
+    assert code == 2
+    assert "不支持的监测年度 2025" in out and "invalid choice" not in out
+    assert not (tmp_path / "x.csv").exists()
