@@ -18,9 +18,11 @@ EXAMPLE = """示例：
   weipian diff 旧政策/2023 policies/2023 上月数据.csv --as-of 2024-06-30
   weipian diff --base main policies/2023 上月数据.csv             # 旧版取自 git 的 main 分支
   weipian diff --base HEAD~1 policies 上月数据.csv --format json   # 全部年度，机器可读
+  weipian diff policies/2023 policies/2024 数据.csv               # 跨年度：新年度与所继承年度逐条比较
 
 不加 --base 时依次写：旧政策目录 新政策目录 [数据]；加 --base 时写：政策目录 [数据]（旧版为该目录在该版本中的内容）。
-政策目录可以是年度目录（policies/2023）或其上级目录（policies/）；两版在同一份数据上各运行一次，数据只读取一次。"""
+政策目录可以是年度目录（policies/2023）或其上级目录（policies/）；两版在同一份数据上各运行一次，数据只读取一次。
+两个年度目录年度不同时为跨年度比较（经 extends 合并后逐条比较）；给出数据时，旧年度的政策按新年度的数据运行。"""
 
 KIND_WORDS = {"rules": "规则", "triggers": "触发", "assessments": "评估", "parameters": "参数", "definitions": "定义"}
 STATUS_MARKS = {"added": "+ 新增", "removed": "- 删除", "changed": "~ 修改"}
@@ -75,21 +77,25 @@ def cmd_diff(args, console) -> int:
 
 def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
     from engine.cli.main import plain_printer
-    from engine.run.diff import data_diff, pair_sources, policy_changes
+    from engine.run.diff import as_year_of, data_diff, pair_sources, policy_changes
     from engine.policy.policyset import load_policies
 
     old, new = load_policies(old_dir), load_policies(new_dir)
     years = []
-    for year, a, b in pair_sources(old, new):
+    for from_year, year, a, b in pair_sources(old, new):
         if a is None or b is None:
             years.append({"year": year, "status": "added" if a is None else "removed", "changes": []})
         else:
             years.append({"year": year, "status": "both", "changes": policy_changes(a, b)})
-    dd = data_diff(data, old, new, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding) if data else None
+        if from_year != year:
+            years[-1]["from_year"] = from_year
+    dd = data_diff(data, as_year_of(old, new), new, as_of=args.as_of, year=args.year, sheet=args.sheet,
+                   encoding=args.encoding) if data else None
 
     if args.format == "json":
         doc = {"old": str(old_label), "new": str(new_dir),
-               "policies": [{"year": y["year"], "status": y["status"], "changes": [c.to_json() for c in y["changes"]]} for y in years]}
+               "policies": [{"year": y["year"], **({"from_year": y["from_year"]} if "from_year" in y else {}),
+                             "status": y["status"], "changes": [c.to_json() for c in y["changes"]]} for y in years]}
         if dd is not None:
             doc["data"] = dd.to_json()
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -111,7 +117,8 @@ def _render_policy(say, y: dict) -> None:
         say(f"\n{y['year']}年政策：{'新增' if y['status'] == 'added' else '删除'}整套政策")
         return
     changes = y["changes"]
-    say(f"\n{y['year']}年政策：" + ("无变化" if not changes else f"{len(changes)} 处变化"))
+    label = f"{y['from_year']}年 → {y['year']}年" if "from_year" in y else f"{y['year']}年"
+    say(f"\n{label}政策：" + ("无变化" if not changes else f"{len(changes)} 处变化"))
     for c in changes:
         title = f"（{c.title}）" if c.title else ""
         say(f"  {STATUS_MARKS[c.status]}{KIND_WORDS[c.kind]} {c.id}{title}")

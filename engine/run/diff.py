@@ -2,7 +2,7 @@
 gain or lose findings and tasks and which regions' assessments change. Both policies run on one normalized table."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from engine.policy.loader import SECTIONS, PolicySource, load_source
 from engine.policy.model import Policy
 
@@ -151,9 +151,29 @@ def data_diff(data, old: dict[int, Policy], new: dict[int, Policy], *, as_of=Non
     return DataDiff(gf, lf, gt, lt, _assessment_delta(before.assessments, after.assessments, params), meta)
 
 
-def pair_sources(old: dict[int, Policy], new: dict[int, Policy]) -> list[tuple[int, PolicySource | None, PolicySource | None]]:
+def across_years(old: dict[int, Policy], new: dict[int, Policy]) -> bool:
+    """Two single policies of different years (policies/2023 against policies/2024): the new year is compared with
+    the year it follows, rule by rule and parameter by parameter, through `extends`."""
+    return len(old) == 1 and len(new) == 1 and set(old) != set(new)
+
+
+def pair_sources(old: dict[int, Policy], new: dict[int, Policy]) -> list[tuple[int, int, PolicySource | None, PolicySource | None]]:
+    """(old year, new year, old source, new source) for each year to compare; a side is None when that year is absent."""
+    if across_years(old, new):
+        (a_year, a), = old.items()
+        (b_year, b), = new.items()
+        return [(a_year, b_year, load_source(a.dir), load_source(b.dir))]
     years = sorted(set(old) | set(new))
-    return [(y, load_source(old[y].dir) if y in old else None, load_source(new[y].dir) if y in new else None) for y in years]
+    return [(y, y, load_source(old[y].dir) if y in old else None, load_source(new[y].dir) if y in new else None) for y in years]
+
+
+def as_year_of(old: dict[int, Policy], new: dict[int, Policy]) -> dict[int, Policy]:
+    """The old policies keyed for running on the new policies' data: across years, the old year's policy judges the
+    new year's rows (what the new year's rules change); otherwise unchanged."""
+    if across_years(old, new):
+        year = next(iter(new))
+        return {year: replace(next(iter(old.values())), year=year)}
+    return old
 
 
 def by_rule(items: list[dict]) -> dict[str, list[dict]]:

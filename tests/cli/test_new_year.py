@@ -2,12 +2,13 @@
 `weipian generate --year` for such a year."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, run_command
+from conftest import run_cli, run_command, write_csv
 from engine.paths import policies_dir
 
 # The parameters of the bundled 2021 and 2023 policies whose value is a date (read from their policy.yaml by hand).
@@ -66,3 +67,30 @@ def test_generate_unknown_year_is_refused_in_chinese(policies, tmp_path, capsys)
     assert code == 2
     assert "不支持的监测年度 2025" in out and "invalid choice" not in out
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_cross_year_diff_compares_the_new_year_with_the_year_it_extends(policies, tmp_path, capsys, dictionary):
+    assert run_cli(capsys, "new-year", "2024", "--from", "2023")[0] == 0
+    with (policies / "2024" / "policy.yaml").open("a", encoding="utf-8") as f:
+        f.write("parameters:\n  年度成果上报截止日期: {value: 2025-01-18, cite: 三（二）3}\n")
+    # Y23-R-annual-deadline fires when 填报日期 > 年度成果上报截止日期 (not 军用). By hand:
+    #   D1 filed 2024-01-18: not after either deadline -> no change
+    #   D2 filed 2024-06-01: after 2024-01-18 (inherited), not after 2025-01-18 -> lost
+    #   D3 filed 2025-01-18: after 2024-01-18, not after 2025-01-18 (the day itself counts) -> lost
+    #   D4 filed 2025-01-19: after both -> no change
+    rows = [("D1", "2024-01-18"), ("D2", "2024-06-01"), ("D3", "2025-01-18"), ("D4", "2025-01-19")]
+    given = ["图斑编号", "监测年度", "行政区代码", "下发日期", "填报日期", "是否军用土地"]
+    header = given + [f.name for f in dictionary.fields if f.name not in given]  # every column, the rest empty
+    data = write_csv(tmp_path / "d.csv", header, [[p, 2024, "610902", "2024-01-05", d, "否"] for p, d in rows])
+    code, out, _ = run_cli(capsys, "diff", policies / "2023", policies / "2024", data, "--as-of", "2025-06-30", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    [year] = doc["policies"]
+    assert (year["from_year"], year["year"], year["status"]) == (2023, 2024, "both")
+    changes = {(c["kind"], c["id"], c["status"]) for c in year["changes"]}
+    assert changes == {("parameters", "年度成果上报截止日期", "changed")}
+    findings = doc["data"]["findings"]
+    assert findings["gained"] == []
+    assert sorted((f["patch"], f["rule"]) for f in findings["lost"]) == [("D2", "Y23-R-annual-deadline"), ("D3", "Y23-R-annual-deadline")]
+    code, out = run_command(capsys, "diff", policies / "2023", policies / "2024")
+    assert "2023年 → 2024年政策：1 处变化" in out and "删除整套政策" not in out
