@@ -16,21 +16,25 @@ EXAMPLE = """示例：
   weipian test policies/2023/tests/a.yaml   # 只运行一个测试文件
   weipian test --coverage --min 100         # 统计覆盖率，低于 100% 返回 1（适合 CI）
 
-覆盖率：每条规则、触发条件都要至少有一个用例使它触发，并至少有一个用例检验它不触发，才算覆盖；
-评估要有地区被列入、也有地区未被列入；扣除要在某地区扣除了图斑、也在某地区没有扣除。
+覆盖率：每条规则、触发条件都要有用例在 fires: 中断言它触发，也有用例在 not_fires: 中断言它不触发，才算覆盖
+（在别的用例里碰巧触发不算）；评估要有用例断言 flagged: true 和 flagged: false；扣除要有用例断言评估的数值，
+且其中有扣除了图斑的、也有没有扣除的。没有测试的年度也列出，覆盖率 0%。
 退出码：0 全部通过（且覆盖率达标）；1 有失败的用例、没有找到测试，或覆盖率低于 --min。"""
 
 
 def run_tests(root: Path):
     """Run every test file under `root`; return [(policy, [(file, [CaseResult])])] grouped by policy directory."""
-    from engine.policy.policyset import load_policy
+    from engine.policy.policyset import load_policy, policy_dirs
 
     files = test_files(root)
     groups: dict[Path, list[Path]] = {}
     for f in files:
         groups.setdefault(policy_dir_of(f), []).append(f)
+    if root.is_dir():  # every policy year found is listed: one without tests shows at 0% coverage
+        for d in policy_dirs(root):
+            groups.setdefault(d.resolve(), [])
     out = []
-    for pdir, fs in groups.items():
+    for pdir, fs in sorted(groups.items()):
         policy = load_policy(pdir)
         out.append((policy, [(f, [run_case(case, policy) for case in load_cases(f, policy)]) for f in fs]))
     return out
@@ -76,6 +80,8 @@ def cmd_test(args, console) -> int:
 
     say = plain_printer(console)
     for policy, files in groups:
+        if not files:
+            say(f"{_rel(policy.dir)}（{policy.year}年政策）：没有测试用例（tests/*.yaml）")
         for f, rs in files:
             if args.quiet and all(r.passed for r in rs):
                 continue

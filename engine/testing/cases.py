@@ -51,6 +51,11 @@ class CaseResult:
     exercised: set[str] = field(default_factory=set)  # rule ids evaluated on some patch of the case
     silent: set[str] = field(default_factory=set)  # rule ids evaluated on some patch (region) without firing
     mismatches: list[Mismatch] = field(default_factory=list)
+    # what the case asserts, by item id: True = expected to fire (flagged, deducted), False = expected not to
+    asserted: dict[str, set[bool]] = field(default_factory=dict)
+
+    def assert_side(self, rid: str, fires: bool) -> None:
+        self.asserted.setdefault(rid, set()).add(fires)
 
     @property
     def passed(self) -> bool:
@@ -129,7 +134,9 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
             for rid in exp.get(key) or []:
                 if rid not in known:
                     res.failures.append(f"未知规则编号「{rid}」")
-                elif (str(patch) in fired.get(rid, set())) != want_fire:
+                    continue
+                res.assert_side(rid, want_fire)
+                if (str(patch) in fired.get(rid, set())) != want_fire:
                     msg = f"图斑 {patch}：期望{'触发' if want_fire else '不触发'} {rid}，实际{'未触发' if want_fire else '触发了'}"
                     res.failures.append(msg)
                     m = Mismatch(str(patch), rid, want_fire, rows.get(str(patch), {}), whens.get(rid), msg)
@@ -137,6 +144,7 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
                     res.mismatches.append(m)
     for want in case.assessments:
         res.failures += _compare_assessment(want, result.assessments)
+        _record_assertions(res, want, result.assessments)
     for a in result.assessments if case.assessments else []:
         # an assessment fires where a region is flagged; a deduction (扣除) where it removes some patch of a region
         region = "/".join(str(a.get(k)) for k in ("level", "region", "period"))
@@ -149,6 +157,19 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
             else:
                 res.silent.add(rid)
     return res
+
+
+def _record_assertions(res: CaseResult, want: dict, got: list[dict]) -> None:
+    """An assessment expectation asserts its rule's side when it states `flagged`; stating values asserts, for each
+    deduction of that result, whether it removed some patch (the values could not match otherwise)."""
+    a = _find_assessment(want, got)
+    if a is None:
+        return
+    if "flagged" in want:
+        res.assert_side(str(a.get("rule")), bool(want["flagged"]))
+    if want.get("values"):
+        for did, v in ((a.get("values") or {}).get("deductions") or {}).items():
+            res.assert_side(str(did), bool(v.get("patches")))
 
 
 def _explain(policy: Policy, rule: str, row: dict, as_of: str) -> list[str]:

@@ -1,4 +1,8 @@
-"""Policy test coverage: did some case make each rule/trigger/assessment fire, and some case exercise it without firing?"""
+"""Policy test coverage: is each rule/trigger/assessment/deduction asserted both ways by the policy's test cases?
+
+An item is covered when some case names it as expected to fire (`fires:`; for an assessment `flagged: true`; for a
+deduction, asserted values of a result it deducted from) and some case names it as expected not to fire. Firing by
+accident in a case that asserts something else does not count."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,8 +20,8 @@ class CoverageItem:
     kind: str  # rule | trigger | assessment | deduction
     title: str
     where: str  # file:line of the entry
-    fired: bool = False  # some case made it fire (assessments: flagged a region; deductions: removed a patch of a region)
-    silent: bool = False  # some case evaluated it without firing (a patch, or a region's result)
+    fired: bool = False  # some case asserts that it fires (assessments: a region flagged; deductions: a patch removed)
+    silent: bool = False  # some case asserts that it does not fire
 
     @property
     def covered(self) -> bool:
@@ -26,9 +30,9 @@ class CoverageItem:
     def missing(self) -> str:
         parts = []
         if not self.fired:
-            parts.append("没有用例使它触发")
+            parts.append("没有用例断言它触发")
         if not self.silent:
-            parts.append("没有用例检验它不触发")
+            parts.append("没有用例断言它不触发")
         return "；".join(parts)
 
     def to_json(self) -> dict:
@@ -53,8 +57,8 @@ def items_of(policy: Policy) -> list[CoverageItem]:
 def coverage(policy: Policy, results: list[CaseResult]) -> list[CoverageItem]:
     items = items_of(policy)
     for item in items:
-        item.fired = any(r.fired.get(item.id) for r in results)
-        item.silent = any(item.id in r.silent for r in results)
+        item.fired = any(True in r.asserted.get(item.id, ()) for r in results)
+        item.silent = any(False in r.asserted.get(item.id, ()) for r in results)
     return items
 
 

@@ -73,7 +73,7 @@ def test_deleting_a_case_drops_coverage_and_fails_min(tmp_path, capsys):
     assert code == 1
     assert "PASS: 1/1" in out
     assert "覆盖率（2021年政策）：1/2 = 50.0%" in out
-    assert "触发 T-T-farmland（耕地面积达到核查面积）未覆盖：没有用例使它触发" in out
+    assert "触发 T-T-farmland（耕地面积达到核查面积）未覆盖：没有用例断言它触发；没有用例断言它不触发" in out
     assert "覆盖率 50.0% 低于要求的 100%" in out
     # without --min the same run passes
     assert run(capsys, d, "--coverage")[0] == 0
@@ -83,14 +83,46 @@ def test_fires_only_is_not_covered(tmp_path, capsys):
     only_firing = TEMPORARY_CASE.replace(
         "      - {图斑编号: T2, 判定结果: 其他用地, 其他用地类型: 临时用地, 临时用地批复文号: 代临字〔2021〕3号}\n", "").replace(
         "      T2: {not_fires: [T-R-temporary]}\n", "")
-    # T1 fires the rule; the farmland patches A, B, C exercise it without firing: covered
+    # T1 asserts that the rule fires; the farmland patches A, B, C do not fire it, but no case says they must not:
+    # not firing by accident is not an assertion
     d = make_policy(tmp_path, only_firing + FARMLAND_CASE)
     code, out = run(capsys, d, "--coverage", "--min", "100")
-    assert code == 0 and "2/2 = 100.0%" in out, out
-    d2 = make_policy(tmp_path / "x", only_firing)
-    code, out = run(capsys, d2, "--coverage", "--min", "100")
+    assert code == 1 and "1/2 = 50.0%" in out, out
+    assert "规则 T-R-temporary（临时用地须有批复文号）未覆盖：没有用例断言它不触发" in out
+
+
+def test_a_rule_firing_incidentally_is_not_covered(tmp_path, capsys):
+    # a new rule without a case of its own fires on the farmland patches A and C (100亩, 100.01亩) and not on B:
+    # under "fired somewhere and silent somewhere" it would count as covered; nothing asserts it, so it is not
+    policy = POLICY.replace("triggers:\n", """  - id: T-R-big-farmland
+    title: 新规则：耕地面积达到100亩
+    cite: 三（五）
+    severity: warning
+    when: 耕地面积 >= 核查耕地面积
+triggers:
+""")
+    d = write_policy_dir(tmp_path, 2021, {"policy.yaml": policy, "tests/rules_test.yaml": HEAD + TEMPORARY_CASE + FARMLAND_CASE})
+    code, out = run(capsys, d, "--coverage", "--min", "100")
+    assert code == 1, out
+    assert "PASS: 2/2" in out and "覆盖率（2021年政策）：2/3 = 66.7%" in out
+    assert "规则 T-R-big-farmland（新规则：耕地面积达到100亩）未覆盖：没有用例断言它触发；没有用例断言它不触发" in out
+
+
+def test_a_policy_year_without_tests_is_listed_at_zero(tmp_path, capsys):
+    make_policy(tmp_path, TEMPORARY_CASE + FARMLAND_CASE)
+    write_policy_dir(tmp_path, 2024, {"rules.yaml": """
+        rules:
+          - id: T-R-new
+            title: 新年度规则
+            cite: 一
+            severity: error
+            when: 耕地面积 > 0亩
+        """})
+    code, out = run(capsys, tmp_path, "--coverage", "--min", "100")
     assert code == 1
-    assert "规则 T-R-temporary（临时用地须有批复文号）未覆盖：没有用例检验它不触发" in out
+    assert "（2024年政策）：没有测试用例" in out
+    assert "覆盖率（2021年政策）：2/2 = 100.0%" in out and "覆盖率（2024年政策）：0/1 = 0.0%" in out
+    assert "总覆盖率：2/3 = 66.7%" in out
 
 
 def test_failure_shows_expected_got_patch_and_condition(tmp_path, capsys):
@@ -119,7 +151,7 @@ def test_json(tmp_path, capsys):
     assert code == 0 and doc["passed"] == doc["total"] == 1
     items = {i["id"]: i for i in doc["coverage"]["policies"][0]["items"]}
     assert items["T-R-temporary"]["covered"] is True
-    assert items["T-T-farmland"] == {**items["T-T-farmland"], "fired": False, "silent": True, "covered": False}
+    assert items["T-T-farmland"] == {**items["T-T-farmland"], "fired": False, "silent": False, "covered": False}
     assert doc["coverage"]["percent"] == 50.0
 
 
@@ -167,7 +199,7 @@ def test_assessment_and_deduction_coverage(tmp_path, capsys):
     (d / "tests" / "acc_test.yaml").write_text(no_b3, encoding="utf-8")
     code, out = run(capsys, d, "--coverage", "--min", "100")
     assert code == 1
-    assert "扣除 T-A-acc-restored（已拆除复耕到位的分子分母同时扣除）未覆盖：没有用例使它触发" in out
+    assert "扣除 T-A-acc-restored（已拆除复耕到位的分子分母同时扣除）未覆盖：没有用例断言它触发" in out
 
 
 pytest_plugins = ["pytester"]
