@@ -11,9 +11,9 @@ import pytest
 from conftest import run_cli, run_command, write_csv
 from engine.paths import policies_dir
 
-# The parameters of the bundled 2021 and 2023 policies whose value is a date (read from their policy.yaml by hand).
-DATED = ["土地管理法实施日期 = 1999-01-01", "深度贫困新建项目起始日 = 2021-01-01", "半年自查下发截止日期 = 2023-06-20",
-         "半年自查上报截止日期 = 2023-07-15", "年度成果上报截止日期 = 2024-01-18"]
+# The parameters of the bundled policies whose value is a date (read from policies/2021/policy.yaml by hand); the
+# 2023 deadlines are definitions computed from 监测年度 and follow the year, so they are not listed.
+DATED = ["土地管理法实施日期 = 1999-01-01", "深度贫困新建项目起始日 = 2021-01-01"]
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def test_new_year_scaffold_extends_lists_dates_and_passes_lint_and_its_test(poli
     assert sorted(p.relative_to(d).as_posix() for p in d.rglob("*.yaml")) == ["policy.yaml", "rules.yaml", "tests/example_test.yaml"]
     head = (d / "policy.yaml").read_text(encoding="utf-8")
     assert "policy: 2024\n" in head and "extends: ../2023\n" in head
-    assert "请复核继承的日期参数（5 项）" in out
+    assert "请复核继承的日期参数（2 项）" in out and "截止日期 =" not in out
     for line in DATED:
         assert line in out and line in head  # on screen and as a comment in policy.yaml
     assert "没有发现问题" in out  # lint ran on the new year
@@ -72,13 +72,14 @@ def test_generate_unknown_year_is_refused_in_chinese(policies, tmp_path, capsys)
 def test_cross_year_diff_compares_the_new_year_with_the_year_it_extends(policies, tmp_path, capsys, dictionary):
     assert run_cli(capsys, "new-year", "2024", "--from", "2023")[0] == 0
     with (policies / "2024" / "policy.yaml").open("a", encoding="utf-8") as f:
-        f.write("parameters:\n  年度成果上报截止日期: {value: 2025-01-18, cite: 三（二）3}\n")
-    # Y23-R-annual-deadline fires when 填报日期 > 年度成果上报截止日期 (not 军用). By hand:
-    #   D1 filed 2024-01-18: not after either deadline -> no change
-    #   D2 filed 2024-06-01: after 2024-01-18 (inherited), not after 2025-01-18 -> lost
-    #   D3 filed 2025-01-18: after 2024-01-18, not after 2025-01-18 (the day itself counts) -> lost
-    #   D4 filed 2025-01-19: after both -> no change
-    rows = [("D1", "2024-01-18"), ("D2", "2024-06-01"), ("D3", "2025-01-18"), ("D4", "2025-01-19")]
+        f.write("definitions:\n  年度成果上报截止日期: {expr: 'date(监测年度 + 1, 1, 31)', cite: 三（二）3}\n")
+    # Y23-R-annual-deadline fires when 填报日期 > 年度成果上报截止日期 (not 军用). For 2024 rows the inherited
+    # deadline is 2025-01-18 (date(监测年度 + 1, 1, 18)), the new one 2025-01-31. By hand:
+    #   D1 filed 2025-01-18: not after either -> no change
+    #   D2 filed 2025-01-19: after 2025-01-18, not after 2025-01-31 -> lost
+    #   D3 filed 2025-01-31: after 2025-01-18, not after 2025-01-31 (the day itself counts) -> lost
+    #   D4 filed 2025-02-01: after both -> no change
+    rows = [("D1", "2025-01-18"), ("D2", "2025-01-19"), ("D3", "2025-01-31"), ("D4", "2025-02-01")]
     given = ["图斑编号", "监测年度", "行政区代码", "下发日期", "填报日期", "是否军用土地"]
     header = given + [f.name for f in dictionary.fields if f.name not in given]  # every column, the rest empty
     data = write_csv(tmp_path / "d.csv", header, [[p, 2024, "610902", "2024-01-05", d, "否"] for p, d in rows])
@@ -88,9 +89,23 @@ def test_cross_year_diff_compares_the_new_year_with_the_year_it_extends(policies
     [year] = doc["policies"]
     assert (year["from_year"], year["year"], year["status"]) == (2023, 2024, "both")
     changes = {(c["kind"], c["id"], c["status"]) for c in year["changes"]}
-    assert changes == {("parameters", "年度成果上报截止日期", "changed")}
+    assert changes == {("definitions", "年度成果上报截止日期", "changed")}
     findings = doc["data"]["findings"]
     assert findings["gained"] == []
     assert sorted((f["patch"], f["rule"]) for f in findings["lost"]) == [("D2", "Y23-R-annual-deadline"), ("D3", "Y23-R-annual-deadline")]
     code, out = run_command(capsys, "diff", policies / "2023", policies / "2024")
     assert "2023年 → 2024年政策：1 处变化" in out and "删除整套政策" not in out
+
+
+def test_a_new_year_row_is_judged_by_its_own_year_deadline(policies, tmp_path, capsys, dictionary):
+    """2024 inherits Y23-R-annual-deadline; its deadline is date(监测年度 + 1, 1, 18): 2025-01-18 for a 2024 row,
+    never 2023's 2024-01-18. By hand: filed 2024-06-01 and 2025-01-18 are on time, 2025-01-19 is late."""
+    assert run_cli(capsys, "new-year", "2024", "--from", "2023")[0] == 0
+    given = ["图斑编号", "监测年度", "行政区代码", "下发日期", "填报日期", "是否军用土地"]
+    header = given + [f.name for f in dictionary.fields if f.name not in given]
+    rows = [("E1", "2024-06-01"), ("E2", "2025-01-18"), ("E3", "2025-01-19")]
+    data = write_csv(tmp_path / "d.csv", header, [[p, 2024, "610902", "2024-05-25", d, "否"] for p, d in rows])
+    _, out, _ = run_cli(capsys, "check", data, "--policies", policies, "--as-of", "2025-06-30", "--format", "json")
+    late = sorted(f["patch"] for f in json.loads(out)["findings"] if f["rule"] == "Y23-R-annual-deadline")
+    assert late == ["E3"]
+    assert "2025-01-18" in next(f["message"] for f in json.loads(out)["findings"] if f["rule"] == "Y23-R-annual-deadline")
