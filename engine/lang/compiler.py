@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Callable
 
 from engine.lang import ast
+from engine.lang.quoting import quote_ident, quote_str
 from engine.lang.units import AREA_FACTORS, AREA_UNIT, quantize_area
 
 COMPARE = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -26,14 +27,6 @@ CALLS = {
     "max": "greatest({0}, {1})",
     "coalesce": "coalesce({0}, {1})",
 }
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass

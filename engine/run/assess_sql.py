@@ -16,7 +16,8 @@ import pyarrow as pa
 from engine.lang import ast
 from engine.policy.assessments import Assessment, region_attr_types
 from engine.policy.checker import fields_of
-from engine.lang.compiler import Compiler, SqlContext, quote_ident as q, quote_str
+from engine.lang.compiler import Compiler, SqlContext
+from engine.lang.quoting import quote_ident, quote_str
 from engine.policy.model import Policy
 from engine.data.regions import load_regions
 
@@ -80,7 +81,7 @@ class _Aggregates:
 def _period_sql(a: Assessment, year: int) -> tuple[str, str]:
     if a.period == "year" or a.period_date is None:
         return quote_str(str(year)), str(int(year))
-    col = q(a.period_date.ref[1].name)
+    col = quote_ident(a.period_date.ref[1].name)
     if a.period == "quarter":
         return (f"COALESCE(strftime({col}, '%Y') || 'Q' || quarter({col}), '未知')",
                 f"year({col}) * 4 + quarter({col}) - 1")
@@ -97,7 +98,7 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
     rank = "CASE a._level " + " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(a.levels)) + " END"
     period_sql, pidx_sql = _period_sql(a, year)
 
-    row = Compiler(SqlContext(d.area_scale, as_of, level_sql="_level", value_sql={n: q("_ra_" + n) for n in attrs}))
+    row = Compiler(SqlContext(d.area_scale, as_of, level_sql="_level", value_sql={n: quote_ident("_ra_" + n) for n in attrs}))
     scope_sql = row.cond(a.scope) if a.scope is not None else "TRUE"
     deds = a.ordered_deductions()
     if deds:
@@ -107,7 +108,7 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
         ded_case = eff_case = "CAST(NULL AS VARCHAR)"
 
     aggs = _Aggregates(row)
-    values_sql: dict[str, str] = {n: f"a.{q('_ra_' + n)}" for n in attrs}
+    values_sql: dict[str, str] = {n: f"a.{quote_ident('_ra_' + n)}" for n in attrs}
 
     def final(filt: str) -> Compiler:
         return Compiler(SqlContext(d.area_scale, as_of, level_sql="a._level", value_sql=values_sql, aggregate=aggs.hook(filt)))
@@ -171,20 +172,20 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
         cols.append(((label,), final(NET_DENOMINATOR).expr(node), node.type))
     flag_sql = final(NET_DENOMINATOR).cond(a.flag)
 
-    group_attrs = "".join(f", any_value({q('_ra_' + n)}) AS {q('_ra_' + n)}" for n in attrs)
+    group_attrs = "".join(f", any_value({quote_ident('_ra_' + n)}) AS {quote_ident('_ra_' + n)}" for n in attrs)
     agg_cols = "".join(f", {sql} AS {alias}" for sql, alias in aggs.cols.items())
-    attr_cols = "".join(f", r.{q('_ra_' + n)}" for n in attrs)
+    attr_cols = "".join(f", r.{quote_ident('_ra_' + n)}" for n in attrs)
     out_cols = "".join(f",\n  {sql} AS _c{i}" for i, (_, sql, _) in enumerate(cols))
     region_field = d.region_field  # the county-level code; each level's region code is its prefix
     needed = fields_of(a.nodes()) | {region_field}
-    cols_in = ", ".join(f"p.{q(f.name)}" for f in d.fields if f.name in needed)
+    cols_in = ", ".join(f"p.{quote_ident(f.name)}" for f in d.fields if f.name in needed)
     sql = f"""
 WITH _lv(_level, _n) AS (VALUES {lv_rows}),
 _rows AS (
-  SELECT {cols_in}, _lv._level, rpad(substr(p.{q(region_field)}, 1, _lv._n), {full}, '0') AS _region,
+  SELECT {cols_in}, _lv._level, rpad(substr(p.{quote_ident(region_field)}, 1, _lv._n), {full}, '0') AS _region,
          {period_sql} AS _period, {pidx_sql} AS _pidx
-  FROM {q(table)} p CROSS JOIN _lv
-  WHERE p.{q(d.key[1])} = {year} AND len(p._errors) = 0 AND p.{q(region_field)} IS NOT NULL
+  FROM {quote_ident(table)} p CROSS JOIN _lv
+  WHERE p.{quote_ident(d.key[1])} = {year} AND len(p._errors) = 0 AND p.{quote_ident(region_field)} IS NOT NULL
 ),
 _j AS (SELECT _rows.*, r.名称 AS _name{attr_cols} FROM _rows LEFT JOIN _assess_regions r ON r.代码 = _rows._region),
 _t AS (SELECT *, {ded_case} AS _ded, {eff_case} AS _eff FROM _j WHERE {scope_sql}),

@@ -10,6 +10,7 @@ from datetime import date
 
 from engine.lang import ast
 from engine.lang.compiler import Compiler, SqlContext
+from engine.lang.quoting import quote_ident
 from engine.policy.model import Check, Policy
 from engine.lang.units import AREA_UNIT
 
@@ -141,8 +142,6 @@ def _substitute(expr: ast.Node, text: str, value_of) -> str:
 
 def explain_row(con, policy: Policy, rid: int, as_of: date, table: str = "patches", checks: list[Check] | None = None) -> list[Explanation]:
     """Explain every rule and trigger of `policy` on the row `_rid = rid` of the normalized table."""
-    from engine.lang.compiler import quote_ident
-
     result = []
     for c in policy.checks if checks is None else checks:
         comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level))
