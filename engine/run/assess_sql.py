@@ -2,7 +2,7 @@
 
 One query per assessment: every patch row is paired with each assessed level (its region code at that level is
 the prefix of the county code, per schemas/fields.yaml `levels`), joined with the region reference table, tagged
-with the deduction that applies to it (precedence: see engine/assess.py), then grouped by level, region and
+with the deduction that applies to it (precedence: see engine/policy/assessments.py), then grouped by level, region and
 period. Values and the flag are computed from the group's aggregates. Results go to the `_assess_out` table so a
 later assessment can roll them up (count of flagged sub-regions or periods). No Python loop over rows or regions.
 """
@@ -15,9 +15,10 @@ import pyarrow as pa
 
 from engine.lang import ast
 from engine.policy.assessments import Assessment, region_attr_types
-from engine.policy.checker import fields_of
+from engine.policy.check import fields_of
 from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.quoting import quote_ident, quote_str
+from engine.lang.types import Type
 from engine.policy.model import Policy
 from engine.data.regions import load_regions
 
@@ -46,7 +47,7 @@ def _region_table(con) -> list[str]:
             code = r["上级代码"]
         return None
 
-    arrow_type = {"number": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
+    arrow_type = {Type.NUMBER: pa.float64(), Type.BOOL: pa.bool_(), Type.STRING: pa.string()}
     columns = {"代码": pa.array([r["代码"] for r in rows], pa.string()), "名称": pa.array([r["名称"] for r in rows], pa.string())}
     for a, t in attrs.items():
         columns["_ra_" + a] = pa.array([inherited(r["代码"], a) for r in rows], arrow_type[t])
@@ -98,7 +99,8 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
     rank = "CASE a._level " + " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(a.levels)) + " END"
     period_sql, pidx_sql = _period_sql(a, year)
 
-    row = Compiler(SqlContext(d.area_scale, as_of, level_sql="_level", value_sql={n: quote_ident("_ra_" + n) for n in attrs}))
+    row = Compiler(SqlContext(d.area_scale, as_of, level_sql="_level", value_sql={n: quote_ident("_ra_" + n) for n in attrs},
+                                units=d.units))
     scope_sql = row.cond(a.scope) if a.scope is not None else "TRUE"
     deds = a.ordered_deductions()
     if deds:
@@ -111,7 +113,8 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
     values_sql: dict[str, str] = {n: f"a.{quote_ident('_ra_' + n)}" for n in attrs}
 
     def final(filt: str) -> Compiler:
-        return Compiler(SqlContext(d.area_scale, as_of, level_sql="a._level", value_sql=values_sql, aggregate=aggs.hook(filt)))
+        return Compiler(SqlContext(d.area_scale, as_of, level_sql="a._level", value_sql=values_sql, aggregate=aggs.hook(filt),
+                                   units=d.units))
 
     cols: list[tuple[tuple, str, str]] = []  # (path, sql, type)
 
@@ -142,14 +145,14 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
                     f"GROUP BY ALL) GROUP BY ALL")
         ctes.append(f"_r{i} AS ({body})")
         joins.append(f"LEFT JOIN _r{i} ON _r{i}._level = a._level AND _r{i}._region = a._region AND _r{i}._period = a._period")
-        value(r.name, f"COALESCE(_r{i}.n, 0)", "number", rollup_cols)
+        value(r.name, f"COALESCE(_r{i}.n, 0)", Type.NUMBER, rollup_cols)
 
     if a.numerator is not None:
         value("numerator", final(NET_NUMERATOR).expr(a.numerator), a.numerator.type)
     if a.denominator is not None:
         value("denominator", final(NET_DENOMINATOR).expr(a.denominator), a.denominator.type)
         value("ratio", f"round(CAST({values_sql['numerator']} AS DOUBLE) / NULLIF(CAST({values_sql['denominator']} AS DOUBLE), 0), 12)",
-              "number")
+              Type.NUMBER)
     cols += rollup_cols
     for alias, name in (("分子", "numerator"), ("分母", "denominator"), ("比例", "ratio")):
         if name in values_sql:
@@ -161,7 +164,7 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
             cols.append((("denominator_gross",), final(GROSS).expr(a.denominator), a.denominator.type))
         for x in a.deductions:  # in listed order
             filt = f"_ded = {quote_str(x.id)}"
-            cols.append((("deductions", x.id, "patches"), aggs.add(f"count(*) FILTER (WHERE {filt})"), "number"))
+            cols.append((("deductions", x.id, "patches"), aggs.add(f"count(*) FILTER (WHERE {filt})"), Type.NUMBER))
             if a.numerator is not None:
                 cols.append((("deductions", x.id, "numerator"), final(filt).expr(a.numerator), a.numerator.type))
             if a.denominator is not None and x.effect != "numerator":

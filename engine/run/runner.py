@@ -39,7 +39,7 @@ def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Ch
     checks = policy.checks if checks is None else checks
     items = []
     for i, c in enumerate(checks):
-        comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level))
+        comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level, units=policy.dictionary.units))
         items.append(f"CASE WHEN {comp.cond(c.when)} THEN {{'i': {i}, 'm': {comp.message(c.message, c.title)}}} END")
     key = quote_ident(policy.dictionary.key[0])
     year_col = quote_ident(policy.dictionary.key[1])
