@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from engine.lang.units import AREA_UNIT
+from engine.data.bundled import AREA_UNIT
 
 EXAMPLE = """示例：
   weipian assess datasets/sample_2023.csv --as-of 2024-06-30

@@ -20,7 +20,7 @@ EXAMPLE = """示例：
 
 def cmd_explain(args, console) -> int:
     from engine.cli.main import plain_printer
-    from engine.lang.compiler import quote_ident as q
+    from engine.lang.quoting import quote_ident as q
     from engine.run.explain import explain_row
     from engine.policy.policyset import load_policies
     from engine.run.runner import _as_date, prepare

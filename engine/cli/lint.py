@@ -19,10 +19,10 @@ EXAMPLE = """示例：
 
 def lint(paths: list[str | Path]) -> tuple[list[Diagnostic], int]:
     """Every diagnostic (errors and warnings) of the policies under `paths`, deduplicated and sorted; and the number of policy dirs."""
-    from engine.policy.checker import check_policy
+    from engine.policy.check import check_policy
     from engine.data.dictionary import load_dictionary
     from engine.policy.loader import HEADER_FILE, load_source
-    from engine.policy.policyset import _assessment_checker, policy_dirs
+    from engine.policy.policyset import policy_dirs
 
     dictionary = load_dictionary()
     diags: list[Diagnostic] = []
@@ -37,7 +37,7 @@ def lint(paths: list[str | Path]) -> tuple[list[Diagnostic], int]:
         for d in dirs:
             count += 1
             try:
-                policy = check_policy(load_source(d), dictionary, _assessment_checker())
+                policy = check_policy(load_source(d), dictionary)
             except PolicyError as exc:
                 diags.extend(exc.diagnostics)
                 continue

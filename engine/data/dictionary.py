@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from engine.lang.units import Units
 from engine.paths import schemas_dir
 
 TYPES = ("string", "int", "date", "bool", "area", "enum")
@@ -54,6 +55,11 @@ class Dictionary:
     @property
     def area_unit(self) -> str:
         return next(iter(self.area_units))
+
+    @property
+    def units(self) -> Units:
+        """The area units, as the expression language takes them."""
+        return Units.of(self.area_units)
 
     def lookup(self, name: str) -> Field | None:
         """A field by Chinese name or code (codes case-insensitive)."""

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from engine.lang.compiler import quote_ident as q
-from engine.lang.compiler import quote_str as s
+from engine.lang.quoting import quote_ident as q
+from engine.lang.quoting import quote_str as s
 from engine.data.dictionary import _HEADER_UNIT, Dictionary, Field
 from engine.errors import InputError
 

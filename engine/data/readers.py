@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from engine.lang.compiler import quote_ident as _q
-from engine.lang.compiler import quote_str as _sql_str
+from engine.lang.quoting import quote_ident as _q
+from engine.lang.quoting import quote_str as _sql_str
 from engine.data.dictionary import load_dictionary
 from engine.errors import InputError as _InputError
 

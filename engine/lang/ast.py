@@ -5,13 +5,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from engine.lang.types import Type
+
 
 @dataclass(eq=False)
 class Node:
     start: int = field(default=0, kw_only=True)
     end: int = field(default=0, kw_only=True)
-    type: str | None = field(default=None, kw_only=True, repr=False)  # set by the checker
-    enum: tuple[str, ...] | None = field(default=None, kw_only=True, repr=False)
+    type: Type | None = field(default=None, kw_only=True, repr=False)  # set by the type checker
 
     def children(self) -> list["Node"]:
         return []
@@ -47,7 +48,7 @@ class Null(Node):
 @dataclass(eq=False)
 class Name(Node):
     name: str
-    ref: object = field(default=None, kw_only=True, repr=False)  # set by the checker
+    ref: tuple | None = field(default=None, kw_only=True, repr=False)  # (kind, target), set by the type checker
 
 
 @dataclass(eq=False)
@@ -130,3 +131,30 @@ def walk(node: Node):
     yield node
     for child in node.children():
         yield from walk(child)
+
+
+def sexpr(node: Node) -> str:
+    """A compact S-expression of a tree, e.g. (and (>= 耕地面积 100亩) (in 判定结果 ['违法用地'])): for tests and debugging."""
+    return _PRINT[type(node)](node)
+
+
+def _opt(node: Node | None) -> str:
+    return sexpr(node) if node is not None else "_"
+
+
+_PRINT = {
+    Number: lambda n: f"{n.value}{n.unit or ''}",
+    String: lambda n: repr(n.value),
+    DateLit: lambda n: f"#{n.value.isoformat()}",
+    Bool: lambda n: "是" if n.value else "否",
+    Null: lambda n: "null",
+    Name: lambda n: n.name,
+    Index: lambda n: f"{n.name.name}[{n.key}]",
+    Call: lambda n: f"({n.func} {' '.join(sexpr(a) for a in n.args)})".replace(" )", ")"),
+    Aggregate: lambda n: f"({n.func} {_opt(n.arg)} {_opt(n.where)})",
+    Unary: lambda n: f"({n.op} {sexpr(n.operand)})",
+    Binary: lambda n: f"({n.op} {sexpr(n.left)} {sexpr(n.right)})",
+    InList: lambda n: f"({'not-in' if n.negate else 'in'} {sexpr(n.operand)} [{' '.join(sexpr(i) for i in n.items)}])",
+    IsNull: lambda n: f"({'is-not-null' if n.negate else 'is-null'} {sexpr(n.operand)})",
+    If: lambda n: f"(if {sexpr(n.cond)} {sexpr(n.then)} {sexpr(n.else_)})",
+}

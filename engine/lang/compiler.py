@@ -1,39 +1,20 @@
-"""Compile typed DSL expressions to DuckDB SQL. Identifiers are quoted, literals escaped."""
+"""Generate DuckDB SQL from typed DSL expressions: one method per node class, looked up by type (as sqlglot's
+generator). Identifiers are quoted, literals escaped; function templates come from engine.lang.functions."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from typing import Callable
 
 from engine.lang import ast
-from engine.lang.units import AREA_FACTORS, AREA_UNIT, quantize_area
+from engine.lang.functions import FUNCTIONS
+from engine.lang.quoting import quote_ident, quote_str
+from engine.lang.types import Type
+from engine.lang.units import Units, quantize_area
 
 COMPARE = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-CALLS = {
-    "day": "day({0})",
-    "month": "month({0})",
-    "year": "year({0})",
-    "quarter": "quarter({0})",
-    "month_end": "last_day({0})",
-    "add_days": "CAST({0} + CAST({1} AS INTEGER) AS DATE)",
-    "add_months": "CAST({0} + to_months(CAST({1} AS INTEGER)) AS DATE)",
-    "with_day": "make_date(year({0}), month({0}), CAST({1} AS INTEGER))",
-    "date": "make_date(CAST({0} AS INTEGER), CAST({1} AS INTEGER), CAST({2} AS INTEGER))",
-    "days_between": "date_diff('day', {0}, {1})",
-    "abs": "abs({0})",
-    "min": "least({0}, {1})",
-    "max": "greatest({0}, {1})",
-    "coalesce": "coalesce({0}, {1})",
-}
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+LITERALS = (ast.Number, ast.String, ast.DateLit, ast.Bool, ast.Null)
+MAYBE_NULL_CONDITIONS = (ast.Name, ast.Index, ast.If, ast.Call)  # conditions whose SQL may yield NULL
 
 
 @dataclass
@@ -45,33 +26,70 @@ class SqlContext:
     column: Callable[[str], str] = quote_ident  # field name -> SQL
     value_sql: dict[str, str] = field(default_factory=dict)  # assessment-local names -> SQL
     aggregate: Callable | None = None  # hook for sum/count in assessments
+    units: Units = field(kw_only=True)  # area units of the dictionary in use
+
+
+_GENERATORS: dict[type, Callable] = {}
+
+
+def generates(*classes):
+    """Register the decorated Compiler method as the SQL generator of these node classes."""
+    def register(method):
+        for cls in classes:
+            _GENERATORS[cls] = method
+        return method
+    return register
 
 
 class Compiler:
     def __init__(self, ctx: SqlContext):
         self.ctx = ctx
 
+    def expr(self, node: ast.Node) -> str:
+        return _GENERATORS[type(node)](self, node)
+
+    def cond(self, node: ast.Node) -> str:
+        """SQL for a condition, two-valued: NULL never leaks out of a condition."""
+        sql = self.expr(node)
+        if isinstance(node, MAYBE_NULL_CONDITIONS):
+            return f"COALESCE({sql}, FALSE)"
+        return sql
+
     # ---- literals ----
     def literal(self, node: ast.Node) -> str:
-        if isinstance(node, ast.Number):
-            if node.unit in AREA_FACTORS:
-                mu = quantize_area(node.value * AREA_FACTORS[node.unit], self.ctx.area_scale)
-                return f"CAST('{mu}' AS DECIMAL(18,{self.ctx.area_scale}))"
-            value = node.value / 100 if node.unit == "%" else node.value
-            text = format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
-            return text if "." not in text else f"CAST('{text}' AS DECIMAL(18,{max(len(text.split('.')[1]), 1)}))"
-        if isinstance(node, ast.String):
-            return quote_str(node.value)
-        if isinstance(node, ast.DateLit):
-            return f"DATE '{node.value.isoformat()}'"
-        if isinstance(node, ast.Bool):
-            return "TRUE" if node.value else "FALSE"
-        if isinstance(node, ast.Null):
-            return "NULL"
-        raise AssertionError(node)
+        if not isinstance(node, LITERALS):
+            raise AssertionError(node)
+        return self.expr(node)
+
+    @generates(ast.Number)
+    def number_sql(self, node: ast.Number) -> str:
+        units = self.ctx.units
+        if node.unit is not None and node.unit in units:
+            mu = quantize_area(node.value * units.factor(node.unit), self.ctx.area_scale)
+            return f"CAST('{mu}' AS DECIMAL(18,{self.ctx.area_scale}))"
+        value = node.value / 100 if node.unit == "%" else node.value
+        text = format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
+        return text if "." not in text else f"CAST('{text}' AS DECIMAL(18,{max(len(text.split('.')[1]), 1)}))"
+
+    @generates(ast.String)
+    def string_sql(self, node: ast.String) -> str:
+        return quote_str(node.value)
+
+    @generates(ast.DateLit)
+    def date_sql(self, node: ast.DateLit) -> str:
+        return f"DATE '{node.value.isoformat()}'"
+
+    @generates(ast.Bool)
+    def bool_sql(self, node: ast.Bool) -> str:
+        return "TRUE" if node.value else "FALSE"
+
+    @generates(ast.Null)
+    def null_sql(self, node: ast.Null) -> str:
+        return "NULL"
 
     # ---- names ----
-    def name(self, node: ast.Name, key: str | None = None) -> str:
+    @generates(ast.Name)
+    def name_sql(self, node: ast.Name, key: str | None = None) -> str:
         kind, ref = node.ref
         if kind == "field":
             return self.ctx.column(ref.name)
@@ -94,71 +112,73 @@ class Compiler:
             return self.ctx.value_sql[ref]
         raise AssertionError(node.ref)
 
-    # ---- expressions ----
-    def cond(self, node: ast.Node) -> str:
-        """SQL for a condition, two-valued: NULL never leaks out of a condition."""
-        sql = self.expr(node)
-        if isinstance(node, (ast.Name, ast.Index, ast.If, ast.Call)):
-            return f"COALESCE({sql}, FALSE)"
-        return sql
+    @generates(ast.Index)
+    def index_sql(self, node: ast.Index) -> str:
+        return self.name_sql(node.name, node.key)
 
-    def expr(self, node: ast.Node) -> str:
-        if isinstance(node, (ast.Number, ast.String, ast.DateLit, ast.Bool, ast.Null)):
-            return self.literal(node)
-        if isinstance(node, ast.Name):
-            return self.name(node)
-        if isinstance(node, ast.Index):
-            return self.name(node.name, node.key)
-        if isinstance(node, ast.Call):
-            return "(" + CALLS[node.func].format(*(self.expr(a) for a in node.args)) + ")"
-        if isinstance(node, ast.Aggregate):
-            if self.ctx.aggregate is None:
-                raise AssertionError("aggregate outside an assessment")
-            return self.ctx.aggregate(self, node)
-        if isinstance(node, ast.Unary):
-            if node.op == "not":
-                return f"(NOT {self.cond(node.operand)})"
-            return f"(-{self.expr(node.operand)})"
-        if isinstance(node, ast.Binary):
-            op = node.op
-            if op in ("and", "or"):
-                return f"({self.cond(node.left)} {op.upper()} {self.cond(node.right)})"
-            a, b = self.expr(node.left), self.expr(node.right)
-            if op == "!=":
-                return f"({a} IS DISTINCT FROM {b})"
-            if op in COMPARE:
-                return f"COALESCE({a} {COMPARE[op]} {b}, FALSE)"
-            if op == "/":
-                if node.left.type == "area" and node.right.type == "area":
-                    return f"round(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0), 12)"
-                return f"(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0))"
-            if node.left.type == "date" and op in "+-" and node.right.type == "number":
-                return f"CAST({a} {op} CAST({b} AS INTEGER) AS DATE)"
-            return f"({a} {op} {b})"
-        if isinstance(node, ast.InList):
-            items = ", ".join(self.expr(i) for i in node.items)
-            inner = f"COALESCE({self.expr(node.operand)} IN ({items}), FALSE)"
-            return f"(NOT {inner})" if node.negate else inner
-        if isinstance(node, ast.IsNull):
-            return f"({self.expr(node.operand)} IS {'NOT ' if node.negate else ''}NULL)"
-        if isinstance(node, ast.If):
-            return f"(CASE WHEN {self.cond(node.cond)} THEN {self.expr(node.then)} ELSE {self.expr(node.else_)} END)"
-        raise AssertionError(node)
+    # ---- operations ----
+    @generates(ast.Call)
+    def call_sql(self, node: ast.Call) -> str:
+        return "(" + FUNCTIONS[node.func].sql.format(*(self.expr(a) for a in node.args)) + ")"
+
+    @generates(ast.Aggregate)
+    def aggregate_sql(self, node: ast.Aggregate) -> str:
+        if self.ctx.aggregate is None:
+            raise AssertionError("aggregate outside an assessment")
+        return self.ctx.aggregate(self, node)
+
+    @generates(ast.Unary)
+    def unary_sql(self, node: ast.Unary) -> str:
+        if node.op == "not":
+            return f"(NOT {self.cond(node.operand)})"
+        return f"(-{self.expr(node.operand)})"
+
+    @generates(ast.Binary)
+    def binary_sql(self, node: ast.Binary) -> str:
+        op = node.op
+        if op in ("and", "or"):
+            return f"({self.cond(node.left)} {op.upper()} {self.cond(node.right)})"
+        a, b = self.expr(node.left), self.expr(node.right)
+        if op == "!=":
+            return f"({a} IS DISTINCT FROM {b})"
+        if op in COMPARE:
+            return f"COALESCE({a} {COMPARE[op]} {b}, FALSE)"
+        if op == "/":
+            if node.left.type == Type.AREA and node.right.type == Type.AREA:
+                return f"round(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0), 12)"
+            return f"(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0))"
+        if node.left.type == Type.DATE and op in "+-" and node.right.type == Type.NUMBER:
+            return f"CAST({a} {op} CAST({b} AS INTEGER) AS DATE)"
+        return f"({a} {op} {b})"
+
+    @generates(ast.InList)
+    def inlist_sql(self, node: ast.InList) -> str:
+        items = ", ".join(self.expr(i) for i in node.items)
+        inner = f"COALESCE({self.expr(node.operand)} IN ({items}), FALSE)"
+        return f"(NOT {inner})" if node.negate else inner
+
+    @generates(ast.IsNull)
+    def isnull_sql(self, node: ast.IsNull) -> str:
+        return f"({self.expr(node.operand)} IS {'NOT ' if node.negate else ''}NULL)"
+
+    @generates(ast.If)
+    def if_sql(self, node: ast.If) -> str:
+        return f"(CASE WHEN {self.cond(node.cond)} THEN {self.expr(node.then)} ELSE {self.expr(node.else_)} END)"
 
     # ---- messages ----
     def text(self, node: ast.Node) -> str:
         """SQL rendering a value for people: areas with the carried unit, dates ISO, booleans 是/否, null '空'."""
         sql = self.expr(node)
         t = node.type
-        if t == "area":
+        if t == Type.AREA:
             s = f"CAST({sql} AS VARCHAR)"
-            body = f"(CASE WHEN contains({s}, '.') THEN rtrim(rtrim({s}, '0'), '.') ELSE {s} END) || {quote_str(AREA_UNIT)}"
-        elif t == "number":
+            body = f"(CASE WHEN contains({s}, '.') THEN rtrim(rtrim({s}, '0'), '.') ELSE {s} END) || {quote_str(self.ctx.units.carried)}"
+        elif t == Type.NUMBER:
             s = f"CAST({sql} AS VARCHAR)"
             body = f"(CASE WHEN contains({s}, '.') AND NOT contains({s}, 'e') THEN rtrim(rtrim({s}, '0'), '.') ELSE {s} END)"
-        elif t == "date":
+        elif t == Type.DATE:
             body = f"strftime({sql}, '%Y-%m-%d')"
-        elif t == "bool":
+        elif t == Type.BOOL:
             body = f"(CASE WHEN {sql} THEN '是' WHEN NOT {sql} THEN '否' END)"
         else:
             body = f"CAST({sql} AS VARCHAR)"

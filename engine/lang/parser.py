@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -12,6 +11,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from engine.lang import ast
+from engine.lang.units import Units
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -54,16 +54,10 @@ class ParseFailure(Exception):
         self.offset, self.length, self.message, self.help = offset, length, message, help
 
 
-def _units() -> list[str]:
-    """Area units of the data dictionary, longest first (so 平方米 is not read as a shorter unit)."""
-    from engine.lang.units import AREA_FACTORS
-
-    return sorted(AREA_FACTORS, key=len, reverse=True)
-
-
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    grammar = _GRAMMAR.read_text(encoding="utf-8").replace("%AREA_UNITS%", "|".join(re.escape(u) for u in _units()))
+@lru_cache(maxsize=8)
+def _parser(area_units: tuple[str, ...]) -> Lark:
+    """The LALR parser for these area units (longest first), filled into the grammar's QUANTITY token."""
+    grammar = _GRAMMAR.read_text(encoding="utf-8").replace("%AREA_UNITS%", "|".join(re.escape(u) for u in area_units))
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
 
@@ -77,10 +71,14 @@ def _tok_span(tok: Token) -> dict:
 
 @v_args(meta=True)
 class _ToAst(Transformer):
+    def __init__(self, area_units: tuple[str, ...]):
+        super().__init__()
+        self.area_units = area_units
+
     def quantity(self, meta, children):
         tok = children[0]
         text = str(tok)
-        unit = next(u for u in [*_units(), "%", "％"] if text.endswith(u))
+        unit = next(u for u in [*self.area_units, "%", "％"] if text.endswith(u))
         num = text[: -len(unit)].strip()
         unit = "%" if unit == "％" else unit
         return ast.Number(Decimal(num), unit, text, **_span(meta))
@@ -167,16 +165,18 @@ class _ToAst(Transformer):
         return ast.If(*children, **_span(meta))
 
 
-def parse(text: str) -> ast.Node:
-    """Parse one expression; raises ParseFailure with an offset into `text`."""
+def parse(text: str, units: Units) -> ast.Node:
+    """Parse one expression (quantities may carry one of `units`); raises ParseFailure with an offset into `text`."""
     if not text or not str(text).strip():
         raise ParseFailure(0, 1, "表达式为空", "写一个条件，例如 字段名 >= 数值")
+    area_units = tuple(units.longest_first())
+    parser = _parser(area_units)
     try:
-        tree = _parser().parse(text)
+        tree = parser.parse(text)
     except UnexpectedInput as exc:
-        raise _explain(text, exc) from None
+        raise _explain(text, exc, parser) from None
     try:
-        return _ToAst().transform(tree)
+        return _ToAst(area_units).transform(tree)
     except Exception as exc:  # lark wraps errors raised in callbacks
         inner = getattr(exc, "orig_exc", exc)
         if isinstance(inner, ParseFailure):
@@ -194,7 +194,7 @@ def _expected(exc) -> str:
     return "、".join(words[:6])
 
 
-def _explain(text: str, exc: UnexpectedInput) -> ParseFailure:
+def _explain(text: str, exc: UnexpectedInput, parser: Lark) -> ParseFailure:
     offset = exc.pos_in_stream if exc.pos_in_stream is not None else len(text)
     length = 1
     if isinstance(exc, UnexpectedToken) and exc.token is not None and exc.token.type != "$END":
@@ -203,7 +203,7 @@ def _explain(text: str, exc: UnexpectedInput) -> ParseFailure:
         offset = len(text.rstrip())
     label = None
     try:
-        label = exc.match_examples(_parser().parse, _EXAMPLES, use_accepts=True)
+        label = exc.match_examples(parser.parse, _EXAMPLES, use_accepts=True)
     except Exception:
         label = None
     expected = _expected(exc)

@@ -1,28 +1,39 @@
-"""Area units: the data dictionary's table (schemas/fields.yaml `area_units`) as Decimal arithmetic.
-Areas are carried in the dictionary's first unit; the engine itself names no unit."""
+"""Area units as Decimal arithmetic. The table comes from the caller (the data dictionary's `area_units`);
+areas are carried in its first unit, and the language itself names no unit."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from engine.data.dictionary import load_dictionary
 
-PERCENT_UNITS = {"%", "％"}  # DSL syntax: N% is N/100
-AREA_FACTORS: dict[str, Decimal] = load_dictionary().area_units
-AREA_UNIT: str = load_dictionary().area_unit
+@dataclass(frozen=True)
+class Units:
+    """Area units: unit -> factor to the carried unit (the first one)."""
 
+    factors: tuple[tuple[str, Decimal], ...]
 
-def to_mu(value: Decimal, unit: str) -> Decimal:
-    """An area in `unit` expressed in the carried unit."""
-    return value * AREA_FACTORS[unit]
+    @classmethod
+    def of(cls, area_units: dict[str, Decimal]) -> "Units":
+        return cls(tuple((str(u), Decimal(f)) for u, f in area_units.items()))
+
+    @property
+    def carried(self) -> str:
+        return self.factors[0][0]
+
+    @property
+    def names(self) -> list[str]:
+        return [u for u, _ in self.factors]
+
+    def longest_first(self) -> list[str]:
+        """Unit names, longest first (so a long unit is not read as a shorter one it ends with)."""
+        return sorted(self.names, key=len, reverse=True)
+
+    def __contains__(self, unit) -> bool:
+        return any(u == unit for u, _ in self.factors)
+
+    def factor(self, unit: str) -> Decimal:
+        return dict(self.factors)[unit]
 
 
 def quantize_area(value: Decimal, scale: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)  # ties away from zero, as DuckDB round()
-
-
-def format_area(value) -> str:
-    """Decimal('100.5000') -> '100.5' followed by the carried unit (used by text/JSON messages)."""
-    if value is None:
-        return "空"
-    d = Decimal(str(value)).normalize()
-    return f"{format(d, 'f')}{AREA_UNIT}"

@@ -1,1 +1,2 @@
-"""Policy YAML files -> typed, checked `Policy`: marks, loading/extends, checking, assessments, policy sets. Imports: engine.lang, engine.data (dictionary, regions), base."""
+"""Policy YAML files -> typed, checked `Policy`: marks, loading/extends, checking in ordered passes (check/),
+assessments, policy sets. Imports: engine.lang, engine.data (dictionary, regions), base."""

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.lang import ast
+from engine.lang.types import Type
 from engine.data.dictionary import Dictionary, Field
 from engine.errors import Diagnostic
 from engine.policy.marks import YDict, YStr
@@ -15,7 +16,7 @@ class Param:
     name: str
     value: ast.Node | None  # literal, when not per level
     by_level: dict[str, ast.Node] | None  # per-level literals
-    type: str
+    type: Type
     key: YStr
     cite: str | None = None
     note: str | None = None
@@ -32,7 +33,7 @@ class Definition:
     note: str | None = None
 
     @property
-    def type(self) -> str | None:
+    def type(self) -> Type | None:
         return self.expr.type
 
 

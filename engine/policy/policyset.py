@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.policy.checker import check_policy
+from engine.policy.check import check_policy
 from engine.data.dictionary import Dictionary, load_dictionary
 from engine.errors import Diagnostic, Loc, PolicyError
 from engine.policy.loader import HEADER_FILE, load_source
@@ -11,17 +11,9 @@ from engine.paths import policies_dir
 from engine.policy.model import Policy
 
 
-def _assessment_checker():
-    try:
-        from engine.policy.assessments import check_assessments
-    except ImportError:
-        return None
-    return check_assessments
-
-
 def load_policy(directory: str | Path, dictionary: Dictionary | None = None) -> Policy:
     """Load, merge and check one policy directory."""
-    return check_policy(load_source(directory), dictionary or load_dictionary(), _assessment_checker())
+    return check_policy(load_source(directory), dictionary or load_dictionary())
 
 
 def policy_dirs(root: Path) -> list[Path]:

@@ -2,7 +2,7 @@
 
 One query per assessment: every patch row is paired with each assessed level (its region code at that level is
 the prefix of the county code, per schemas/fields.yaml `levels`), joined with the region reference table, tagged
-with the deduction that applies to it (precedence: see engine/assess.py), then grouped by level, region and
+with the deduction that applies to it (precedence: see engine/policy/assessments.py), then grouped by level, region and
 period. Values and the flag are computed from the group's aggregates. Results go to the `_assess_out` table so a
 later assessment can roll them up (count of flagged sub-regions or periods). No Python loop over rows or regions.
 """
@@ -15,8 +15,10 @@ import pyarrow as pa
 
 from engine.lang import ast
 from engine.policy.assessments import Assessment, region_attr_types
-from engine.policy.checker import fields_of
-from engine.lang.compiler import Compiler, SqlContext, quote_ident as q, quote_str
+from engine.policy.check import fields_of
+from engine.lang.compiler import Compiler, SqlContext
+from engine.lang.quoting import quote_ident, quote_str
+from engine.lang.types import Type
 from engine.policy.model import Policy
 from engine.data.regions import load_regions
 
@@ -45,7 +47,7 @@ def _region_table(con) -> list[str]:
             code = r["上级代码"]
         return None
 
-    arrow_type = {"number": pa.float64(), "bool": pa.bool_(), "string": pa.string()}
+    arrow_type = {Type.NUMBER: pa.float64(), Type.BOOL: pa.bool_(), Type.STRING: pa.string()}
     columns = {"代码": pa.array([r["代码"] for r in rows], pa.string()), "名称": pa.array([r["名称"] for r in rows], pa.string())}
     for a, t in attrs.items():
         columns["_ra_" + a] = pa.array([inherited(r["代码"], a) for r in rows], arrow_type[t])
@@ -80,7 +82,7 @@ class _Aggregates:
 def _period_sql(a: Assessment, year: int) -> tuple[str, str]:
     if a.period == "year" or a.period_date is None:
         return quote_str(str(year)), str(int(year))
-    col = q(a.period_date.ref[1].name)
+    col = quote_ident(a.period_date.ref[1].name)
     if a.period == "quarter":
         return (f"COALESCE(strftime({col}, '%Y') || 'Q' || quarter({col}), '未知')",
                 f"year({col}) * 4 + quarter({col}) - 1")
@@ -97,7 +99,8 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
     rank = "CASE a._level " + " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(a.levels)) + " END"
     period_sql, pidx_sql = _period_sql(a, year)
 
-    row = Compiler(SqlContext(d.area_scale, as_of, level_sql="_level", value_sql={n: q("_ra_" + n) for n in attrs}))
+    row = Compiler(SqlContext(d.area_scale, as_of, level_sql="_level", value_sql={n: quote_ident("_ra_" + n) for n in attrs},
+                                units=d.units))
     scope_sql = row.cond(a.scope) if a.scope is not None else "TRUE"
     deds = a.ordered_deductions()
     if deds:
@@ -107,10 +110,11 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
         ded_case = eff_case = "CAST(NULL AS VARCHAR)"
 
     aggs = _Aggregates(row)
-    values_sql: dict[str, str] = {n: f"a.{q('_ra_' + n)}" for n in attrs}
+    values_sql: dict[str, str] = {n: f"a.{quote_ident('_ra_' + n)}" for n in attrs}
 
     def final(filt: str) -> Compiler:
-        return Compiler(SqlContext(d.area_scale, as_of, level_sql="a._level", value_sql=values_sql, aggregate=aggs.hook(filt)))
+        return Compiler(SqlContext(d.area_scale, as_of, level_sql="a._level", value_sql=values_sql, aggregate=aggs.hook(filt),
+                                   units=d.units))
 
     cols: list[tuple[tuple, str, str]] = []  # (path, sql, type)
 
@@ -141,14 +145,14 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
                     f"GROUP BY ALL) GROUP BY ALL")
         ctes.append(f"_r{i} AS ({body})")
         joins.append(f"LEFT JOIN _r{i} ON _r{i}._level = a._level AND _r{i}._region = a._region AND _r{i}._period = a._period")
-        value(r.name, f"COALESCE(_r{i}.n, 0)", "number", rollup_cols)
+        value(r.name, f"COALESCE(_r{i}.n, 0)", Type.NUMBER, rollup_cols)
 
     if a.numerator is not None:
         value("numerator", final(NET_NUMERATOR).expr(a.numerator), a.numerator.type)
     if a.denominator is not None:
         value("denominator", final(NET_DENOMINATOR).expr(a.denominator), a.denominator.type)
         value("ratio", f"round(CAST({values_sql['numerator']} AS DOUBLE) / NULLIF(CAST({values_sql['denominator']} AS DOUBLE), 0), 12)",
-              "number")
+              Type.NUMBER)
     cols += rollup_cols
     for alias, name in (("分子", "numerator"), ("分母", "denominator"), ("比例", "ratio")):
         if name in values_sql:
@@ -160,7 +164,7 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
             cols.append((("denominator_gross",), final(GROSS).expr(a.denominator), a.denominator.type))
         for x in a.deductions:  # in listed order
             filt = f"_ded = {quote_str(x.id)}"
-            cols.append((("deductions", x.id, "patches"), aggs.add(f"count(*) FILTER (WHERE {filt})"), "number"))
+            cols.append((("deductions", x.id, "patches"), aggs.add(f"count(*) FILTER (WHERE {filt})"), Type.NUMBER))
             if a.numerator is not None:
                 cols.append((("deductions", x.id, "numerator"), final(filt).expr(a.numerator), a.numerator.type))
             if a.denominator is not None and x.effect != "numerator":
@@ -171,20 +175,20 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
         cols.append(((label,), final(NET_DENOMINATOR).expr(node), node.type))
     flag_sql = final(NET_DENOMINATOR).cond(a.flag)
 
-    group_attrs = "".join(f", any_value({q('_ra_' + n)}) AS {q('_ra_' + n)}" for n in attrs)
+    group_attrs = "".join(f", any_value({quote_ident('_ra_' + n)}) AS {quote_ident('_ra_' + n)}" for n in attrs)
     agg_cols = "".join(f", {sql} AS {alias}" for sql, alias in aggs.cols.items())
-    attr_cols = "".join(f", r.{q('_ra_' + n)}" for n in attrs)
+    attr_cols = "".join(f", r.{quote_ident('_ra_' + n)}" for n in attrs)
     out_cols = "".join(f",\n  {sql} AS _c{i}" for i, (_, sql, _) in enumerate(cols))
     region_field = d.region_field  # the county-level code; each level's region code is its prefix
     needed = fields_of(a.nodes()) | {region_field}
-    cols_in = ", ".join(f"p.{q(f.name)}" for f in d.fields if f.name in needed)
+    cols_in = ", ".join(f"p.{quote_ident(f.name)}" for f in d.fields if f.name in needed)
     sql = f"""
 WITH _lv(_level, _n) AS (VALUES {lv_rows}),
 _rows AS (
-  SELECT {cols_in}, _lv._level, rpad(substr(p.{q(region_field)}, 1, _lv._n), {full}, '0') AS _region,
+  SELECT {cols_in}, _lv._level, rpad(substr(p.{quote_ident(region_field)}, 1, _lv._n), {full}, '0') AS _region,
          {period_sql} AS _period, {pidx_sql} AS _pidx
-  FROM {q(table)} p CROSS JOIN _lv
-  WHERE p.{q(d.key[1])} = {year} AND len(p._errors) = 0 AND p.{q(region_field)} IS NOT NULL
+  FROM {quote_ident(table)} p CROSS JOIN _lv
+  WHERE p.{quote_ident(d.key[1])} = {year} AND len(p._errors) = 0 AND p.{quote_ident(region_field)} IS NOT NULL
 ),
 _j AS (SELECT _rows.*, r.名称 AS _name{attr_cols} FROM _rows LEFT JOIN _assess_regions r ON r.代码 = _rows._region),
 _t AS (SELECT *, {ded_case} AS _ded, {eff_case} AS _eff FROM _j WHERE {scope_sql}),

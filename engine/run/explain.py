@@ -10,8 +10,9 @@ from datetime import date
 
 from engine.lang import ast
 from engine.lang.compiler import Compiler, SqlContext
+from engine.lang.types import Type
+from engine.lang.quoting import quote_ident
 from engine.policy.model import Check, Policy
-from engine.lang.units import AREA_UNIT
 
 
 @dataclass
@@ -141,11 +142,9 @@ def _substitute(expr: ast.Node, text: str, value_of) -> str:
 
 def explain_row(con, policy: Policy, rid: int, as_of: date, table: str = "patches", checks: list[Check] | None = None) -> list[Explanation]:
     """Explain every rule and trigger of `policy` on the row `_rid = rid` of the normalized table."""
-    from engine.lang.compiler import quote_ident
-
     result = []
     for c in policy.checks if checks is None else checks:
-        comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level))
+        comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level, units=policy.dictionary.units))
         plan = _Plan(comp)
         plan.plan_expr(c.when, set())
         fired_sql = f"COALESCE({comp.cond(c.when)}, FALSE)"
@@ -175,7 +174,7 @@ class RegionExplanation:
         return {**self.result, "when": str(self.assessment.flag_text), "lines": ["    " * d + t for d, t in self.lines]}
 
 
-def _show(value, typ: str | None) -> str:
+def _show(value, typ: str | None, area_unit: str = "") -> str:
     """A value computed by the assessment SQL, for people (presentation only)."""
     from decimal import Decimal
 
@@ -186,7 +185,7 @@ def _show(value, typ: str | None) -> str:
     if isinstance(value, (Decimal, float, int)):
         d = Decimal(str(value))
         text = format(d.normalize(), "f") if d != d.to_integral() else str(int(d))
-        return text + (AREA_UNIT if typ == "area" else "")
+        return text + (area_unit if typ == Type.AREA else "")
     return str(value)
 
 
@@ -229,7 +228,7 @@ def explain_region(con, policy: Policy, region: str, as_of: date, table: str = "
             if g is None:
                 continue
             lines = [(0, f"条件：{a.flag_text}"),
-                     (0, "代入：" + _substitute(a.flag, str(a.flag_text), lambda n, g=g: _show(g[slots[id(n)]], n.type)))]
+                     (0, "代入：" + _substitute(a.flag, str(a.flag_text), lambda n, g=g: _show(g[slots[id(n)]], n.type, policy.dictionary.area_unit)))]
             # a clause's NULL counts as 否, as in the checker's two-valued conditions
             lines += [(d, f"[{'是' if g[slots[id(n)]] else '否'}] {str(a.flag_text)[n.start:n.end]}") for n, d in _clauses(a.flag)]
             lines.append((0, "取值：" + "；".join(_flat_values(r.get("values") or {}))))

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from engine.run.assess_sql import run_assessments
 from engine.lang.compiler import Compiler, SqlContext
-from engine.lang.compiler import quote_ident as q
+from engine.lang.quoting import quote_ident
 from engine.data.dictionary import Dictionary, load_dictionary
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, normalize
@@ -39,15 +39,15 @@ def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Ch
     checks = policy.checks if checks is None else checks
     items = []
     for i, c in enumerate(checks):
-        comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level))
+        comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level, units=policy.dictionary.units))
         items.append(f"CASE WHEN {comp.cond(c.when)} THEN {{'i': {i}, 'm': {comp.message(c.message, c.title)}}} END")
-    key = q(policy.dictionary.key[0])
-    year_col = q(policy.dictionary.key[1])
+    key = quote_ident(policy.dictionary.key[0])
+    year_col = quote_ident(policy.dictionary.key[1])
     body = ",\n    ".join(items) if items else ""
     return (
         f"SELECT _rid, {key} AS patch, hit.i AS idx, hit.m AS message FROM (\n"
         f"  SELECT _rid, {key}, unnest(list_filter([\n    {body}\n  ], lambda x: x IS NOT NULL)) AS hit\n"
-        f"  FROM {q(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
+        f"  FROM {quote_ident(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
     )
 
 
@@ -165,7 +165,7 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
              assess: bool = True, require_columns: bool = True) -> Result:
     """Run the policies on the normalized table `patches` (may be called again on the same connection)."""
     con, d, norm = prepared.con, prepared.dictionary, prepared.norm
-    year_col = q(d.key[1])
+    year_col = quote_ident(d.key[1])
     years = dict(con.execute(f"SELECT {year_col}, count(*) FROM patches WHERE len(_errors) = 0 GROUP BY 1 ORDER BY 1").fetchall())
     unknown = {y: n for y, n in years.items() if y not in policies}
     if unknown:

@@ -8,49 +8,28 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from engine.lang import ast
-from engine.policy.checker import Checker, Scope
-from engine.lang.compiler import Compiler, SqlContext
 from engine.data.dictionary import load_dictionary
+from engine.lang import ast
+from engine.lang.compiler import Compiler, SqlContext
+from engine.lang.parser import ParseFailure
+from engine.lang.parser import parse as parse_with
+from engine.policy.check import CheckContext
+from engine.policy.check.definitions import check_definitions
+from engine.policy.check.parameters import check_parameters
 from engine.policy.loader import PolicySource
-from engine.lang.parser import ParseFailure, parse
 from engine.policy.marks import YStr
 
 D = load_dictionary()
+
+
+def parse(text: str) -> ast.Node:
+    """Parse with the bundled dictionary's area units."""
+    return parse_with(text, D.units)
+
 AS_OF = date(2024, 6, 30)
 
 
-def sx(node) -> str:
-    """Compact S-expression of an AST, so expected trees fit on one line."""
-    if isinstance(node, ast.Number):
-        return f"{node.value}{node.unit or ''}"
-    if isinstance(node, ast.String):
-        return repr(node.value)
-    if isinstance(node, ast.DateLit):
-        return f"#{node.value.isoformat()}"
-    if isinstance(node, ast.Bool):
-        return "是" if node.value else "否"
-    if isinstance(node, ast.Null):
-        return "null"
-    if isinstance(node, ast.Name):
-        return node.name
-    if isinstance(node, ast.Index):
-        return f"{node.name.name}[{node.key}]"
-    if isinstance(node, ast.Call):
-        return f"({node.func} {' '.join(sx(a) for a in node.args)})".replace(" )", ")")
-    if isinstance(node, ast.Aggregate):
-        return f"({node.func} {sx(node.arg) if node.arg else '_'} {sx(node.where) if node.where else '_'})"
-    if isinstance(node, ast.Unary):
-        return f"({node.op} {sx(node.operand)})"
-    if isinstance(node, ast.Binary):
-        return f"({node.op} {sx(node.left)} {sx(node.right)})"
-    if isinstance(node, ast.InList):
-        return f"({'not-in' if node.negate else 'in'} {sx(node.operand)} [{' '.join(sx(i) for i in node.items)}])"
-    if isinstance(node, ast.IsNull):
-        return f"({'is-not-null' if node.negate else 'is-null'} {sx(node.operand)})"
-    if isinstance(node, ast.If):
-        return f"(if {sx(node.cond)} {sx(node.then)} {sx(node.else_)})"
-    raise AssertionError(node)
+sx = ast.sexpr  # compact S-expression of an AST, so expected trees fit on one line
 
 
 # ---------------------------------------------------------------- parsing
@@ -218,11 +197,11 @@ def typed(text: str, *, params: dict | None = None, defs: dict | None = None, le
     for name, expr in (defs or {}).items():
         src.definitions[name] = YStr(expr)
         src.def_keys[name] = YStr(name)
-    c = Checker(src, D)
-    c.load_params()
-    c.load_definitions()
+    c = CheckContext(src, D)
+    check_parameters(c)
+    check_definitions(c)
     node = parse(text)
-    t = c.expr(node, Scope(YStr(text), level=level, levels=tuple(D.levels)))
+    t = c.infer(node, c.scope(YStr(text), level=level))
     errors = [d for d in c.diags if d.severity == "error"]
     assert not errors, [d.message for d in errors]
     return node, t
@@ -230,7 +209,7 @@ def typed(text: str, *, params: dict | None = None, defs: dict | None = None, le
 
 def evaluate(text: str, row: dict, *, level=None, params=None, defs=None, as_of=AS_OF):
     node, t = typed(text, params=params, defs=defs, level=level)
-    comp = Compiler(SqlContext(D.area_scale, as_of, level=level))
+    comp = Compiler(SqlContext(D.area_scale, as_of, level=level, units=D.units))
     sql = comp.cond(node) if t == "bool" else comp.expr(node)
     con = duckdb.connect()
     one_row(con, row)

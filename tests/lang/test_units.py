@@ -5,14 +5,24 @@ from decimal import Decimal
 
 import pytest
 
-from engine import check, check_records, load_policies
+import duckdb
+
+from engine import PolicyError, check, check_records, load_policies
+from engine.data.dictionary import load_dictionary
+from engine.lang import ast
 from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.parser import parse
-from engine.lang.units import AREA_FACTORS, format_area, quantize_area, to_mu
+from engine.lang.types import Type
+from engine.lang.units import quantize_area
 
 from conftest import write_csv, write_policy_dir
 
+UNITS = load_dictionary().units
 BASE = {"监测年度": 2021, "行政区代码": "140923", "判定结果": "合法用地", "监测面积": "200亩"}
+
+
+def to_mu(value: Decimal, unit: str) -> Decimal:
+    return value * UNITS.factor(unit)
 
 
 def fired(result, rule="T-R-big-farmland") -> set[str]:
@@ -24,9 +34,10 @@ def fired(result, rule="T-R-big-farmland") -> set[str]:
 
 def test_factors():
     # 1亩 = 10000/15 平方米 = 666.666…平方米, so 1平方米 = 15/10000 = 0.0015亩 exactly; 1公顷 = 10000平方米 = 15亩
-    assert AREA_FACTORS["平方米"] == Decimal("0.0015")
-    assert AREA_FACTORS["公顷"] == Decimal(15)
-    assert AREA_FACTORS["亩"] == Decimal(1)
+    assert UNITS.factor("平方米") == Decimal("0.0015")
+    assert UNITS.factor("公顷") == Decimal(15)
+    assert UNITS.factor("亩") == Decimal(1)
+    assert UNITS.carried == "亩"
 
 
 @pytest.mark.parametrize(
@@ -44,17 +55,21 @@ def test_conversions_quantize_to_scale_4(value, unit, expected):
 
 
 def test_literals_compile_to_the_same_decimal():
-    ctx = SqlContext(4, None)
-    sqls = {Compiler(ctx).literal(parse(t)) for t in ("100亩", "66666.67平方米", "6.6666667公顷")}
+    ctx = SqlContext(4, None, units=UNITS)
+    sqls = {Compiler(ctx).literal(parse(t, UNITS)) for t in ("100亩", "66666.67平方米", "6.6666667公顷")}
     assert sqls == {"CAST('100.0000' AS DECIMAL(18,4))"}
-    assert Compiler(ctx).literal(parse("99.99亩")) == "CAST('99.9900' AS DECIMAL(18,4))"
-    assert Compiler(ctx).literal(parse("15%")) == "CAST('0.15' AS DECIMAL(18,2))"
+    assert Compiler(ctx).literal(parse("99.99亩", UNITS)) == "CAST('99.9900' AS DECIMAL(18,4))"
+    assert Compiler(ctx).literal(parse("15%", UNITS)) == "CAST('0.15' AS DECIMAL(18,2))"
 
 
-def test_format_area():
-    assert format_area(Decimal("100.0000")) == "100亩"
-    assert format_area(Decimal("100.5000")) == "100.5亩"
-    assert format_area(None) == "空"
+@pytest.mark.parametrize("value, shown", [("100.0000", "100亩"), ("100.5000", "100.5亩"), (None, "空")])
+def test_areas_shown_with_the_carried_unit(value, shown):
+    node = ast.Name("耕地面积", type=Type.AREA)
+    node.ref = ("field", load_dictionary().lookup("耕地面积"))
+    sql = Compiler(SqlContext(4, None, units=UNITS)).text(node)
+    con = duckdb.connect()
+    con.execute('CREATE TABLE t AS SELECT CAST(? AS DECIMAL(18,4)) AS "耕地面积"', [value])
+    assert con.execute(f"SELECT {sql} FROM t").fetchone()[0] == shown
 
 
 # ---------------------------------------------------------------- thresholds through check_records
@@ -162,3 +177,40 @@ def test_rounding_ties_agree_between_literals_and_data(tmp_path, policy_root):
     r = check_records([{"图斑编号": "A", "监测年度": 2021, "行政区代码": "140923", "耕地面积": "1.5005亩"}], policies, as_of="2024-06-30")
     assert fired(r, "T-R-tie") == {"A"}
     assert quantize_area(to_mu(Decimal("1000.3"), "平方米"), 4) == Decimal("1.5005")
+
+
+# ---------------------------------------------------------------- units come from the dictionary passed in
+
+KM2_RULES = """
+rules:
+  - id: T-R-km2
+    title: 耕地面积达到 1 平方千米
+    cite: 测试条款 四
+    severity: error
+    when: 耕地面积 >= 1平方千米
+"""
+
+
+def test_a_dictionary_with_another_unit_is_used_end_to_end(tmp_path, policy_root):
+    # a copy of the bundled dictionary with one more area unit: 1平方千米 = 1500亩
+    from engine.paths import schemas_dir
+
+    text = (schemas_dir() / "fields.yaml").read_text(encoding="utf-8")
+    custom = tmp_path / "fields.yaml"
+    custom.write_text(text.replace('area_units:\n  亩: "1"\n', 'area_units:\n  亩: "1"\n  平方千米: "1500"\n'), encoding="utf-8")
+    d = load_dictionary(custom)
+    assert d.units.factor("平方千米") == Decimal(1500)
+    n = parse("2平方千米", d.units)
+    assert (n.value, n.unit) == (Decimal(2), "平方千米")
+    assert Compiler(SqlContext(4, None, units=d.units)).literal(n) == "CAST('3000.0000' AS DECIMAL(18,4))"
+    with pytest.raises(Exception):
+        parse("2平方千米", UNITS)  # the bundled dictionary has no such unit: 平方千米 is not a quantity there
+
+    write_policy_dir(policy_root, 2021, {"rules.yaml": KM2_RULES})
+    with pytest.raises(PolicyError):
+        load_policies(policy_root)  # with the bundled dictionary the rule does not parse
+    policies = load_policies(policy_root, dictionary=d)
+    big = {**BASE, "监测面积": "3平方千米"}
+    rows = [{**big, "图斑编号": "A", "耕地面积": "1500亩"}, {**big, "图斑编号": "B", "耕地面积": "0.9平方千米"},
+            {**big, "图斑编号": "C", "耕地面积": "1.2平方千米"}]
+    assert fired(check_records(rows, policies, as_of="2024-06-30"), "T-R-km2") == {"A", "C"}
