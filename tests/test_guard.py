@@ -41,3 +41,27 @@ def test_exit_codes_in_help(capsys):
     for word in ("0", "1", "2", "3", "内部错误"):
         assert word in text
     assert "3 内部错误" in help_output(capsys, "check")
+
+
+# --- diff --base takes a revision, never an option ----------------------------------------------------------
+
+def test_diff_base_is_never_an_option(tmp_path, capsys):
+    import shutil
+    import subprocess
+
+    repo = tmp_path / "repo"
+    shutil.copytree("policies", repo / "policies")
+    run = lambda *a: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *a],  # noqa: E731
+                                    cwd=repo, check=True, capture_output=True)
+    run("init", "-q")
+    run("add", ".")
+    run("commit", "-q", "-m", "base")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me", encoding="utf-8")
+    for base in (f"--output={victim}", "--remote=/nonexistent", "-o"):
+        code, out, err = run_cli(capsys, "diff", f"--base={base}", repo / "policies" / "2023")
+        assert code == 2, err
+        assert "只接受 git 版本" in err
+    assert victim.read_text(encoding="utf-8") == "keep me"
+    code, out, err = run_cli(capsys, "diff", "--base", "HEAD", repo / "policies" / "2023")
+    assert code == 0, err
