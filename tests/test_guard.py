@@ -65,3 +65,207 @@ def test_diff_base_is_never_an_option(tmp_path, capsys):
     assert victim.read_text(encoding="utf-8") == "keep me"
     code, out, err = run_cli(capsys, "diff", "--base", "HEAD", repo / "policies" / "2023")
     assert code == 0, err
+
+
+# --- DuckDB is locked before any policy SQL runs -------------------------------------------------------------
+
+def _prepared(threshold_policies):
+    from engine.run.runner import prepare
+
+    return prepare(SAMPLE, threshold_policies)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('{inside}')",
+    "SELECT * FROM read_text('/etc/hostname')",
+    "COPY (SELECT 1) TO '{out}'",
+    "ATTACH '{db}' AS other",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "SET lock_configuration = false",
+    "SET memory_limit = '100GB'",
+])
+def test_sql_cannot_touch_files_after_the_lock(threshold_policies, tmp_path, sql):
+    import duckdb
+
+    con = _prepared(threshold_policies).con
+    assert con.execute("SELECT count(*) FROM patches").fetchone()[0] == 300  # the input itself is there
+    stmt = sql.format(inside=SAMPLE, out=tmp_path / "leak.csv", db=tmp_path / "x.duckdb")
+    with pytest.raises(duckdb.Error):
+        con.execute(stmt)
+    assert not (tmp_path / "leak.csv").exists() and not (tmp_path / "x.duckdb").exists()
+
+
+def test_records_connection_is_locked_too(threshold_policies):
+    import duckdb
+
+    from engine.run.runner import prepare_records
+
+    con = prepare_records([{"图斑编号": "A", "监测年度": "2021", "行政区代码": "610902", "耕地面积": "1"}], threshold_policies).con
+    with pytest.raises(duckdb.Error):
+        con.execute(f"SELECT * FROM read_csv('{SAMPLE}')")
+
+
+def test_memory_limit_is_set_and_settable(threshold_policies, capsys, monkeypatch):
+    con = _prepared(threshold_policies).con
+    assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] == "488.2 MiB"  # 512MB
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--as-of", "2024-06-30", "--memory-limit", "lots")
+    assert code == 2 and "内存上限「lots」" in err
+    monkeypatch.setenv("WEIPIAN_MEMORY_LIMIT", "1GB")
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--as-of", "2024-06-30", "--memory-limit", "256MB", "--format", "json")
+    assert code == 1
+
+
+# --- the policy root is a boundary ---------------------------------------------------------------------------
+
+SECRET = "TOP-SECRET-LINE-42"
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A folder beside policies/ holding a policy-looking directory and a file with a secret line that is bad YAML."""
+    out = tmp_path / "outside"
+    (out / "2021").mkdir(parents=True)
+    (out / "2021" / "policy.yaml").write_text(f"policy: 2021\ntitle: {SECRET}\n  bad: [{SECRET}\n", encoding="utf-8")
+    (out / "secret.yaml").write_text(f"rules:\n  - {SECRET}: :\n", encoding="utf-8")
+    return out
+
+
+def _lint(capsys, root):
+    code, out, err = run_cli(capsys, "lint", root)
+    return code, out + err
+
+
+@pytest.mark.parametrize("target", ["abs", "dotdot", "abs-missing", "dotdot-missing"])
+def test_extends_cannot_leave_the_policy_root(capsys, policy_root, outside, target):
+    from conftest import write_policy_dir
+
+    ext = {"abs": str(outside / "2021"), "dotdot": "../../outside/2021",
+           "abs-missing": str(outside / "nope"), "dotdot-missing": "../../outside/nope"}[target]
+    write_policy_dir(policy_root, 2023, {}, header=f"extends: {ext}\n")
+    code, text = _lint(capsys, policy_root)
+    assert code != 0
+    assert "E019" in text and "政策根目录之外" in text and f"extends 的目标「{ext}」" in text
+    assert SECRET not in text
+    assert "不存在" not in text  # no oracle on whether an outside directory exists
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--policies", policy_root)
+    assert code == 2 and "E019" in err and SECRET not in out + err
+
+
+def test_symlinked_policy_file_pointing_out_is_not_read(capsys, policy_root, outside):
+    from conftest import write_policy_dir
+
+    d = write_policy_dir(policy_root, 2023, {})
+    (d / "rules.yaml").symlink_to(outside / "secret.yaml")
+    code, text = _lint(capsys, policy_root)
+    assert code != 0 and "E019" in text and "政策文件 rules.yaml" in text
+    assert SECRET not in text
+
+
+def test_symlinked_year_directory_pointing_out_is_not_read(capsys, policy_root, outside):
+    (policy_root / "2021").symlink_to(outside / "2021", target_is_directory=True)
+    code, text = _lint(capsys, policy_root)
+    assert code != 0 and "E019" in text
+    assert SECRET not in text
+
+
+def test_links_and_extends_inside_the_root_still_work(capsys, policy_root):
+    from conftest import THRESHOLD_RULES, write_policy_dir
+
+    write_policy_dir(policy_root, 2021, {"rules.yaml": THRESHOLD_RULES})
+    d = write_policy_dir(policy_root, 2023, {}, header="extends: ../2021\n")
+    (d / "more.yaml").symlink_to(policy_root / "2021" / "rules.yaml")  # inside the root: allowed
+    from engine import load_policies
+
+    # the linked file repeats 2021's rule ids in 2023, so the loader reports them as duplicates — i.e. it read it
+    with pytest.raises(Exception) as exc:
+        load_policies(policy_root)
+    assert "E016" in str(exc.value) and "E019" not in str(exc.value)
+
+
+def test_messages_never_quote_files_the_loader_did_not_read(tmp_path):
+    from engine.errors import Diagnostic, Loc
+
+    f = tmp_path / "other.txt"
+    f.write_text(f"{SECRET}\n", encoding="utf-8")
+    assert SECRET not in Diagnostic("E999", "x", Loc(str(f), 1, 1)).render()
+
+
+def test_symlinked_test_file_pointing_out_is_not_read(capsys, policy_root, outside):
+    from conftest import THRESHOLD_RULES, write_policy_dir
+
+    d = write_policy_dir(policy_root, 2021, {"rules.yaml": THRESHOLD_RULES})
+    (d / "tests").mkdir()
+    (outside / "2021" / "tests").mkdir()
+    (outside / "2021" / "tests" / "x.yaml").write_text(f"cases: [{SECRET}\n", encoding="utf-8")
+    (d / "tests" / "x.yaml").symlink_to(outside / "2021" / "tests" / "x.yaml")
+    code, out, err = run_cli(capsys, "test", policy_root)
+    assert code != 0 and "E019" in out + err
+    assert SECRET not in out + err
+
+
+# --- limits ---------------------------------------------------------------------------------------------------
+
+def _bomb(levels: int, width: int) -> str:
+    lines = ["policy: 2021", "title: t", "x-a0: &a0 [lol, lol]"]
+    for i in range(1, levels + 1):
+        lines.append(f"x-a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels,width", [(9, 9), (25, 2)])  # too many aliases; few aliases, exponential expansion
+def test_yaml_alias_bomb_is_refused_before_expansion(tmp_path, capsys, levels, width):
+    import resource
+
+    d = tmp_path / "policies" / "2021"
+    d.mkdir(parents=True)
+    text = _bomb(levels, width)
+    assert len(text.encode()) < 700
+    (d / "policy.yaml").write_text(text, encoding="utf-8")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--policies", tmp_path / "policies")
+    assert code == 2
+    assert "E080" in err and "别名" in err and "policy.yaml:" in err and "超出上限" in err
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: no blow-up
+
+
+def test_recursive_alias_is_refused(tmp_path):
+    from engine.policy.marks import YamlProblem, load_yaml
+
+    f = tmp_path / "x.yaml"
+    f.write_text("a: &a [1, *a]\n", encoding="utf-8")
+    with pytest.raises(YamlProblem) as exc:
+        load_yaml(str(f))
+    assert exc.value.diagnostic.code == "E080"
+
+
+def test_a_few_aliases_are_fine(tmp_path):
+    from engine.policy.marks import load_yaml
+
+    f = tmp_path / "x.yaml"
+    f.write_text("a: &a {value: 1, cite: x}\nb: *a\nc: *a\n", encoding="utf-8")
+    assert load_yaml(str(f))["c"] == {"value": 1, "cite": "x"}
+
+
+def test_policy_file_size_limit(tmp_path, capsys, monkeypatch):
+    from conftest import THRESHOLD_RULES, write_policy_dir
+
+    from engine.limits import LIMITS
+
+    root = tmp_path / "policies"
+    write_policy_dir(root, 2021, {"rules.yaml": THRESHOLD_RULES + "#" + "x" * 2000 + "\n"})
+    monkeypatch.setattr(LIMITS, "policy_file_bytes", 1000)
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--policies", root)
+    assert code == 2 and "E081" in err and "rules.yaml" in err and "文件大小超出上限" in err
+
+
+def test_message_template_limit(tmp_path, capsys):
+    from conftest import write_policy_dir
+
+    rules = ("rules:\n  - id: T-R-long\n    title: t\n    cite: c\n    severity: error\n    when: 耕地面积 > 1亩\n"
+             '    message: "' + "{耕地面积}" * 20000 + '"\n')
+    root = tmp_path / "policies"
+    write_policy_dir(root, 2021, {"rules.yaml": rules})
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--policies", root)
+    assert code == 2 and "E082" in err and "T-R-long" in err and "rules.yaml:7:" in err

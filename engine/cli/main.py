@@ -38,6 +38,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", dest="as_of", help="评估日期，判断是否逾期（默认今天），如 2024-06-30")
     p.add_argument("--sheet", help="Excel 工作表名（默认第一个）")
     p.add_argument("--encoding", help="CSV/Shapefile 编码（默认自动识别，如 gbk、utf-8）")
+    p.add_argument("--memory-limit", dest="memory_limit", metavar="大小",
+                   help="DuckDB 内存上限，如 512MB、2GB（默认 512MB，或环境变量 WEIPIAN_MEMORY_LIMIT）")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 180)  # files and pipes get wide tables
     err = Console(stderr=True, highlight=False, soft_wrap=True)  # no hard wrap: paths and carets stay intact
     try:
+        _apply_limits(args)
         return args.func(args, console)
     except PolicyError as exc:
         for d in exc.diagnostics:
@@ -127,6 +130,16 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNUSABLE
     except (Exception, RecursionError, MemoryError) as exc:  # a crash is not a result: never exit 1
         return _internal_error(exc, err, getattr(args, "debug", False))
+
+
+def _apply_limits(args) -> None:
+    import os
+
+    from engine.limits import LIMITS, Limits, set_memory_limit
+
+    LIMITS.memory_limit = Limits().memory_limit  # each run starts from the defaults (in-process callers, tests)
+    set_memory_limit(os.environ.get("WEIPIAN_MEMORY_LIMIT"))
+    set_memory_limit(getattr(args, "memory_limit", None))
 
 
 def _internal_error(exc: BaseException, err: Console, debug: bool) -> int:
