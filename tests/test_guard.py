@@ -269,3 +269,65 @@ def test_message_template_limit(tmp_path, capsys):
     write_policy_dir(root, 2021, {"rules.yaml": rules})
     code, out, err = run_cli(capsys, "check", SAMPLE, "--policies", root)
     assert code == 2 and "E082" in err and "T-R-long" in err and "rules.yaml:7:" in err
+
+
+# --- safe outputs ---------------------------------------------------------------------------------------------
+
+EVIL_ID = '=HYPERLINK("http://evil.example","x")'
+ESC_ID = "[/x]\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\\x07:x:"
+
+
+def _evil_data(tmp_path, name="data.csv"):
+    from conftest import write_csv
+
+    header = ["图斑编号", "监测年度", "行政区代码", "耕地面积", "判定结果"]
+    rows = [[f'"{EVIL_ID.replace(chr(34), chr(34) * 2)}"', 2021, "610902", "150", "违法用地"],
+            ["+1-2", 2021, "610902", "150", "合法用地"],
+            [ESC_ID, 2021, "610902", "150", "合法用地"]]
+    return write_csv(tmp_path / name, header, rows)
+
+
+def test_csv_output_neutralises_formulas_json_keeps_raw(tmp_path, capsys, threshold_policies, policy_root):
+    import csv
+    import json
+
+    data = _evil_data(tmp_path)
+    out_csv, out_json = tmp_path / "out.csv", tmp_path / "out.json"
+    code, out, err = run_cli(capsys, "check", data, "--policies", policy_root, "--as-of", "2024-06-30",
+                             "--output", out_csv, "--output", out_json, "--no-assess")
+    assert code == 1, err
+    with open(out_csv, encoding="utf-8-sig", newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    risky = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert risky == []
+    assert "'" + EVIL_ID in cells and "'+1-2" in cells
+    patches = {f["patch"] for f in json.loads(out_json.read_text(encoding="utf-8"))["findings"]}
+    assert EVIL_ID in patches and "+1-2" in patches
+
+
+def test_terminal_output_is_escaped_and_stripped(tmp_path, capsys, policy_root):
+    from conftest import THRESHOLD_RULES, write_policy_dir
+
+    write_policy_dir(policy_root, 2021, {"policy.yaml": "policy: 2021\ntitle: '[/bold] :x: 标题'\nsource: \"来源\\e[31m\"\n",
+                                         "rules.yaml": THRESHOLD_RULES})
+    data = _evil_data(tmp_path, "[red]数据.csv")
+    code, out, err = run_cli(capsys, "check", data, "--policies", policy_root, "--as-of", "2024-06-30", "--no-assess")
+    assert code == 1, err
+    text = out + err
+    assert "\x1b" not in text and "\x07" not in text
+    assert "[red]数据.csv" in text and "[/bold] :x: 标题" in text and "[/x]" in text
+    assert "❌" not in text
+
+
+def test_output_refuses_to_overwrite_the_input(tmp_path, capsys, policy_root, threshold_policies):
+    data = _evil_data(tmp_path)
+    before = data.read_bytes()
+    code, out, err = run_cli(capsys, "check", data, "--policies", policy_root, "--output", data)
+    assert code == 2 and "覆盖输入数据" in err
+    code, out, err = run_cli(capsys, "check", tmp_path, "--policies", policy_root, "--output", tmp_path / "x.json")
+    assert code == 2 and "覆盖输入数据" in err
+    assert data.read_bytes() == before
+    link = tmp_path / "p.json"
+    link.symlink_to(policy_root / "2021" / "rules.yaml")
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--policies", policy_root, "--output", link)
+    assert code == 2 and "覆盖政策文件" in err

@@ -73,6 +73,12 @@ def plain_printer(console: Console):
     return lambda text="": console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
+def refuse_overwrite(outputs: list[str], data, policies) -> None:
+    from engine.report.outputs import refuse_overwrite as refuse
+
+    refuse(outputs, data, [f for p in policies.values() for f in p.files])
+
+
 def write_outputs(result, outputs: list[str]) -> None:
     from engine.report.outputs import write_output
 
@@ -87,6 +93,7 @@ def cmd_check(args, console: Console) -> int:
     from engine.policy.policyset import load_policies
 
     policies = load_policies(args.policies)
+    refuse_overwrite(args.output, args.data, policies)
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess)
     write_outputs(result, args.output)
@@ -95,7 +102,7 @@ def cmd_check(args, console: Console) -> int:
     else:
         render(result, console, limit=args.limit)
         for out in args.output:
-            console.print(f"已写出：{out}")
+            console.print(f"已写出：{out}", markup=False)
     return result.exit_code
 
 
@@ -108,8 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_UNUSABLE
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 180)  # files and pipes get wide tables
-    err = Console(stderr=True, highlight=False, soft_wrap=True)  # no hard wrap: paths and carets stay intact
+    from engine.report.terminal import SafeConsole  # no escape sequences, control characters or emoji from data
+
+    console = SafeConsole(highlight=False, width=None if sys.stdout.isatty() else 180)  # files and pipes get wide tables
+    err = SafeConsole(stderr=True, highlight=False, soft_wrap=True)  # no hard wrap: paths and carets stay intact
     try:
         _apply_limits(args)
         return args.func(args, console)
