@@ -1,4 +1,4 @@
-"""Every resource limit of the engine, in one place (documented in docs/安全说明.md).
+"""Every resource limit of the engine, in one place (documented, with the error codes, in docs/安全说明.md).
 
 Policy files arrive in merge requests and data files from counties: a few hundred hostile bytes must not
 exhaust memory or time. Each limit is checked where the input is read; going over it is a located error
