@@ -331,3 +331,11 @@ def test_output_refuses_to_overwrite_the_input(tmp_path, capsys, policy_root, th
     link.symlink_to(policy_root / "2021" / "rules.yaml")
     code, out, err = run_cli(capsys, "check", SAMPLE, "--policies", policy_root, "--output", link)
     assert code == 2 and "覆盖政策文件" in err
+
+
+def test_control_character_in_policy_is_a_located_error(tmp_path, capsys):
+    d = tmp_path / "policies" / "2021"
+    d.mkdir(parents=True)
+    (d / "policy.yaml").write_text("policy: 2021\ntitle: \"a\x7fb\"\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, "lint", tmp_path / "policies")
+    assert code != 3 and "E004" in err + out and "policy.yaml:2:" in err + out and "U+007F" in err + out

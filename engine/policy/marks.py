@@ -220,6 +220,13 @@ def load_yaml(path: str) -> object:
                 help=help_text,
             )
         ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters, DEL …)
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        raise YamlProblem(Diagnostic("E004", f"YAML 语法错误：不允许的字符 U+{exc.character:04X}", Loc(path, line, col),
+                                     help="删除这个控制字符（可能来自复制粘贴）")) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(Diagnostic("E004", "YAML 语法错误", Loc(path, 1, 1))) from None
     if node is None:
         return None
     return _construct(node, path, text.splitlines())
