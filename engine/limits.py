@@ -19,6 +19,8 @@ class Limits:
     yaml_aliases: int = 50
     # Nodes that aliases may add when expanded (an alias of a list of aliases … grows exponentially).
     yaml_alias_nodes: int = 10_000
+    # Nesting of lists and mappings in one policy file (policies use fewer than 10 levels).
+    yaml_depth: int = 100
     # Size of one policy file (policy.yaml, rules.yaml …) in bytes; the bundled ones are a few tens of KB.
     policy_file_bytes: int = 1_000_000
     # Characters in one message template (`message:` of a rule or trigger).

@@ -339,3 +339,11 @@ def test_control_character_in_policy_is_a_located_error(tmp_path, capsys):
     (d / "policy.yaml").write_text("policy: 2021\ntitle: \"a\x7fb\"\n", encoding="utf-8")
     code, out, err = run_cli(capsys, "lint", tmp_path / "policies")
     assert code != 3 and "E004" in err + out and "policy.yaml:2:" in err + out and "U+007F" in err + out
+
+
+def test_deeply_nested_yaml_is_a_located_error(tmp_path, capsys):
+    d = tmp_path / "policies" / "2021"
+    d.mkdir(parents=True)
+    (d / "policy.yaml").write_text("policy: 2021\nx: " + "[" * 50000 + "]" * 50000 + "\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--policies", tmp_path / "policies")
+    assert code == 2 and "E080" in err and "嵌套层数" in err and "policy.yaml:2:" in err

@@ -116,21 +116,33 @@ def _construct(node, file, text_lines):
 class _Loader(yaml.SafeLoader):
     """SafeLoader composing nodes that counts aliases (*name) as it meets them."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, path: str):
         super().__init__(stream)
+        self.path = path
         self.alias_marks: list = []
+        self.depth = 0
 
     def compose_node(self, parent, index):
+        from engine.limits import LIMITS, over
+
         if self.check_event(yaml.AliasEvent):
             self.alias_marks.append(self.peek_event().start_mark)
-        return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > LIMITS.yaml_depth:  # the composer recurses: refuse before Python's stack runs out
+            m = self.peek_event().start_mark
+            raise YamlProblem(Diagnostic("E080", over("YAML 嵌套层数", f"超过 {LIMITS.yaml_depth}", LIMITS.yaml_depth, " 层"),
+                                         Loc(self.path, m.line + 1, m.column + 1)))
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _compose(text: str, path: str):
     """yaml.compose with the alias limits of engine.limits: an alias bomb is refused before it is expanded."""
     from engine.limits import LIMITS, over
 
-    loader = _Loader(text)
+    loader = _Loader(text, path)
     try:
         node = loader.get_single_node()
     finally:
