@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rich.cells import cell_len
 
@@ -17,14 +16,9 @@ def remember_source(path: str, text: str) -> None:
 def source_line(path: str | None, line: int | None) -> str | None:
     if path is None or line is None:
         return None
-    lines = _SOURCES.get(str(path))
+    lines = _SOURCES.get(str(path))  # only files the loader read (inside the policy root) are ever quoted
     if lines is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
-        remember_source(path, text)
-        lines = _SOURCES[str(path)]
+        return None
     if 1 <= line <= len(lines):
         return lines[line - 1]
     return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +50,43 @@ class PolicySource:
 def _validator():
     schema = json.loads((schemas_dir() / "policy.schema.json").read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
+
+
+def boundary_of(directory: str | Path) -> Path:
+    """The policy root of a policy directory: the real path of the folder holding it (policies/ for policies/2023).
+    Nothing a policy names — its files, `extends` targets — may resolve outside it."""
+    return Path(os.path.realpath(Path(os.path.abspath(directory)).parent))
+
+
+def inside(path: str | Path, root: Path) -> bool:
+    """`path`, with every symlink and `..` resolved, is `root` or below it."""
+    real = Path(os.path.realpath(path))
+    return real == root or root in real.parents
+
+
+def _outside(what: str, loc: Loc) -> Diagnostic:
+    # names the entry only: never the outside file's content, nor whether it exists
+    return Diagnostic("E019", f"{what}在政策根目录之外，未读取", loc,
+                      help="政策文件、extends 只能指向政策根目录（如 policies/）之内；不能用绝对路径、离开根目录的 ..，或指向外部的符号链接")
+
+
+def _over_limits(doc: YDict) -> list[Diagnostic]:
+    """Message templates over the limits of engine.limits (size, number of {field} placeholders)."""
+    from engine.limits import LIMITS, over
+
+    out = []
+    for section in SECTIONS:
+        for entry in doc.get(section) or []:
+            msg = entry.get("message") if isinstance(entry, dict) else None
+            if not isinstance(msg, YStr):
+                continue
+            loc = Loc(msg.file, msg.line, msg.col, 1)
+            if len(msg) > LIMITS.message_chars:
+                out.append(Diagnostic("E082", over(f"规则「{entry.get('id')}」的 message 长度", len(msg), LIMITS.message_chars, " 字"), loc))
+            elif msg.count("{") > LIMITS.message_fields:
+                out.append(Diagnostic("E082", over(f"规则「{entry.get('id')}」的 message 中 {{字段}} 个数", msg.count("{"),
+                                                   LIMITS.message_fields, " 个"), loc))
+    return out
 
 
 def policy_files(directory: Path) -> list[Path]:
@@ -102,11 +140,16 @@ def _schema_message(err: jsonschema.ValidationError) -> tuple[str, str | None]:
     return f"{where}：{err.message}", None
 
 
-def load_source(directory: str | Path, _seen: tuple = ()) -> PolicySource:
-    """Load and merge a policy directory; raise PolicyError with every problem found."""
+def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = None) -> PolicySource:
+    """Load and merge a policy directory; raise PolicyError with every problem found.
+
+    Everything is read inside the policy root (default: the folder holding `directory`, see boundary_of)."""
     directory = Path(directory)
     diags: list[Diagnostic] = []
     src = PolicySource(dir=directory)
+    root = boundary_of(directory) if root is None else Path(os.path.realpath(root))
+    if not inside(directory, root):
+        raise PolicyError([_outside(f"政策目录 {directory.name}（符号链接）", Loc(str(directory)))])
     if not directory.is_dir():
         raise PolicyError([Diagnostic("E010", f"政策目录不存在：{directory}", Loc(str(directory)))])
     resolved = directory.resolve()
@@ -118,6 +161,9 @@ def load_source(directory: str | Path, _seen: tuple = ()) -> PolicySource:
         raise PolicyError([Diagnostic("E010", f"目录 {directory} 中没有政策文件（*.yaml）", Loc(str(directory)))])
     docs: list[tuple[Path, YDict]] = []
     for path in files:
+        if not inside(path, root):
+            diags.append(_outside(f"政策文件 {path.name}（符号链接）", Loc(str(path))))
+            continue
         try:
             doc = load_yaml(str(path))
         except YamlProblem as exc:
@@ -133,8 +179,9 @@ def load_source(directory: str | Path, _seen: tuple = ()) -> PolicySource:
             msg, hint = _schema_message(err)
             diags.append(Diagnostic("E006", msg, _locate(doc, err.absolute_path), help=hint))
         if not errors:
+            diags.extend(_over_limits(doc))
             docs.append((path, doc))
-    src.files = list(files)
+    src.files = [p for p in files if inside(p, root)]
 
     header = next((d for p, d in docs if p.name == HEADER_FILE), None)
     if header is None and not (directory / HEADER_FILE).exists():
@@ -151,7 +198,10 @@ def load_source(directory: str | Path, _seen: tuple = ()) -> PolicySource:
         ext = header.get("extends")
         if ext is not None:
             target = (directory / ext).resolve()
-            if not target.is_dir():
+            ext_loc = Loc(ext.file, ext.line, ext.col, len(ext))
+            if os.path.isabs(ext) or not inside(directory / ext, root):
+                diags.append(_outside(f"extends 的目标「{ext}」", ext_loc))
+            elif not target.is_dir():
                 diags.append(
                     Diagnostic("E012", f"extends 指向的目录不存在：{ext}", Loc(ext.file, ext.line, ext.col, len(ext)),
                                help="写相对于本目录的路径，如 ../2021")
@@ -162,7 +212,7 @@ def load_source(directory: str | Path, _seen: tuple = ()) -> PolicySource:
                                         help="政策只能沿一个方向继承（如 2023 继承 2021），去掉其中一个 extends"))
             else:
                 try:
-                    parent = load_source(target, (*_seen, resolved))
+                    parent = load_source(target, (*_seen, resolved), root)
                 except PolicyError as exc:
                     diags.extend(exc.diagnostics)
     for path, doc in docs:

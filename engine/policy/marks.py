@@ -113,16 +113,113 @@ def _construct(node, file, text_lines):
     return s
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader composing nodes that counts aliases (*name) as it meets them."""
+
+    def __init__(self, stream, path: str):
+        super().__init__(stream)
+        self.path = path
+        self.alias_marks: list = []
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        from engine.limits import LIMITS, over
+
+        if self.check_event(yaml.AliasEvent):
+            self.alias_marks.append(self.peek_event().start_mark)
+        self.depth += 1
+        if self.depth > LIMITS.yaml_depth:  # the composer recurses: refuse before Python's stack runs out
+            m = self.peek_event().start_mark
+            raise YamlProblem(Diagnostic("E080", over("YAML 嵌套层数", f"超过 {LIMITS.yaml_depth}", LIMITS.yaml_depth, " 层"),
+                                         Loc(self.path, m.line + 1, m.column + 1)))
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _compose(text: str, path: str):
+    """yaml.compose with the alias limits of engine.limits: an alias bomb is refused before it is expanded."""
+    from engine.limits import LIMITS, over
+
+    loader = _Loader(text, path)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    marks = loader.alias_marks
+    if not marks or node is None:
+        return node
+    at = lambda m: Loc(path, m.line + 1, m.column + 1)  # noqa: E731
+    if len(marks) > LIMITS.yaml_aliases:
+        m = marks[LIMITS.yaml_aliases]
+        raise YamlProblem(Diagnostic("E080", over("YAML 别名（*名称）个数", len(marks), LIMITS.yaml_aliases, " 个"), at(m),
+                                     help="政策文件不需要别名；把被引用的内容直接写出来"))
+    sizes: dict[int, int] = {}
+    budget = LIMITS.yaml_alias_nodes
+
+    def size(n, active: frozenset) -> int:  # nodes after expanding every alias, memoized; stops early over budget
+        if id(n) in sizes:
+            return sizes[id(n)]
+        if id(n) in active:
+            raise YamlProblem(Diagnostic("E080", "YAML 别名引用了包含它自己的内容", at(marks[0])))
+        children = [c for kv in n.value for c in kv] if isinstance(n, yaml.MappingNode) else \
+            list(n.value) if isinstance(n, yaml.SequenceNode) else []
+        total = 1
+        for c in children:
+            total += size(c, active | {id(n)})
+            if total > budget + distinct:
+                break
+        sizes[id(n)] = total
+        return total
+
+    distinct = _count_distinct(node)
+    expanded = size(node, frozenset())
+    if expanded > distinct + budget:
+        raise YamlProblem(Diagnostic("E080", f"YAML 别名展开后新增的节点超出上限（上限 {budget} 个）", at(marks[0]),
+                                     help="别名层层引用会成倍展开；把被引用的内容直接写出来"))
+    return node
+
+
+def _count_distinct(node) -> int:
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            stack.extend(c for kv in n.value for c in kv)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return len(seen)
+
+
 def load_yaml(path: str) -> object:
-    """Load one YAML file into Y* objects carrying marks; raises YamlProblem on syntax errors."""
+    """Load one YAML file into Y* objects carrying marks; raises YamlProblem on syntax errors and over a limit."""
+    import os
+
+    from engine.limits import LIMITS, over
+
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0
+    if size > LIMITS.policy_file_bytes:
+        raise YamlProblem(Diagnostic("E081", over("文件大小", size, LIMITS.policy_file_bytes, " 字节"), Loc(path),
+                                     help="政策文件通常只有几十 KB；请检查是否误提交了数据文件"))
     try:
         with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+            text = fh.read(LIMITS.policy_file_bytes + 1)
+        if len(text.encode("utf-8")) > LIMITS.policy_file_bytes:
+            raise YamlProblem(Diagnostic("E081", over("文件大小", f"超过 {LIMITS.policy_file_bytes}", LIMITS.policy_file_bytes, " 字节"),
+                                         Loc(path)))
     except UnicodeDecodeError as exc:
         raise YamlProblem(Diagnostic("E003", "文件不是 UTF-8 编码", Loc(path), help="用 UTF-8 保存政策文件")) from None
     remember_source(path, text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text, path)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "YAML 语法错误"
@@ -135,6 +232,13 @@ def load_yaml(path: str) -> object:
                 help=help_text,
             )
         ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (control characters, DEL …)
+        before = text[: exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        raise YamlProblem(Diagnostic("E004", f"YAML 语法错误：不允许的字符 U+{exc.character:04X}", Loc(path, line, col),
+                                     help="删除这个控制字符（可能来自复制粘贴）")) from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(Diagnostic("E004", "YAML 语法错误", Loc(path, 1, 1))) from None
     if node is None:
         return None
     return _construct(node, path, text.splitlines())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 from engine.report.atomic import atomic_write
@@ -9,6 +10,29 @@ from engine.errors import InputError
 from engine.run.result import Result
 
 FINDING_HEADERS = {"patch": "图斑编号", "rule": "规则", "severity": "严重程度", "message": "说明", "cite": "条款"}
+
+# OWASP CSV injection: a cell a spreadsheet would read as a formula starts with one of these.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell that no spreadsheet runs as a formula: text starting with = + - @ tab or CR gets a leading
+    apostrophe (the JSON output keeps the raw value)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def refuse_overwrite(outputs, data, policy_files) -> None:
+    """InputError when an --output would replace the input (or a file in the input folder) or a policy file."""
+    inputs = Path(os.path.realpath(data)) if data is not None else None
+    protected = {Path(os.path.realpath(f)) for f in policy_files}
+    for out in outputs:
+        target = Path(os.path.realpath(out))
+        if inputs is not None and (target == inputs or inputs in target.parents):
+            raise InputError(f"输出文件 {Path(out).name} 会覆盖输入数据（或写进输入文件夹），请换一个位置")
+        if target in protected:
+            raise InputError(f"输出文件 {Path(out).name} 会覆盖政策文件，请换一个位置")
 
 
 def write_output(result: Result, path: Path) -> None:
@@ -21,7 +45,7 @@ def write_output(result: Result, path: Path) -> None:
             w = csv.writer(fh)
             w.writerow(FINDING_HEADERS.values())
             for f in result.findings:
-                w.writerow([f[k] for k in FINDING_HEADERS])
+                w.writerow([csv_cell(f[k]) for k in FINDING_HEADERS])
     elif suffix == ".xlsx":
         from engine.report.xlsx import write_xlsx
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
+from engine.report.terminal import shown
 from rich.table import Table
 
 from engine.run.result import SEVERITY_WORDS, Result
@@ -13,12 +13,12 @@ _STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 def render(result: Result, console: Console, limit: int = 20) -> None:
     doc = result.to_json()
     inp = doc["input"]
-    pol = "；".join(f"{p['year']}年 {p['title']}（{p['source']}）" for p in doc["policies"]) or "无"
+    pol = "；".join(f"{p['year']}年 {shown(p['title'])}（{shown(p['source'])}）" for p in doc["policies"]) or "无"
     console.print(f"[bold]政策[/bold]：{pol}")
-    console.print(f"[bold]输入[/bold]：{inp['path']}  读取 {inp['rows']} 行 = 检查 {inp['checked']} 行 + 拒收 {inp['rejected']} 行"
+    console.print(f"[bold]输入[/bold]：{shown(inp['path'])}  读取 {inp['rows']} 行 = 检查 {inp['checked']} 行 + 拒收 {inp['rejected']} 行"
                   f"  评估日期 {doc['run']['as_of']}")
     for w in result.warnings:
-        console.print(f"[yellow]注意[/yellow]：{w}")
+        console.print(f"[yellow]注意[/yellow]：{shown(w)}")
 
     by_sev = doc["summary"]["findings_by_severity"]
     console.print("[bold]问题[/bold]：" + ("、".join(f"{SEVERITY_WORDS.get(k, k)} {by_sev[k]} 条" for k in ("error", "warning", "info") if k in by_sev) or "无"))
@@ -31,20 +31,21 @@ def render(result: Result, console: Console, limit: int = 20) -> None:
         sev = {f["rule"]: f["severity"] for f in result.findings}
         cites = {f["rule"]: f["cite"] for f in result.findings}
         for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            t.add_row(rule, titles.get(rule, {}).get("title", "数据格式错误" if rule == "数据格式" else ""),
-                      SEVERITY_WORDS.get(sev[rule], sev[rule]), cites[rule], str(n))
+            t.add_row(shown(rule), shown(titles.get(rule, {}).get("title", "数据格式错误" if rule == "数据格式" else "")),
+                      SEVERITY_WORDS.get(sev[rule], sev[rule]), shown(cites[rule]), str(n))
         console.print(t)
         console.print(f"[bold]前 {min(limit, len(result.findings))} 条问题（共 {len(result.findings)} 条）[/bold]")
         for f in result.findings[:limit]:
             console.print(f"  [{_STYLE.get(f['severity'], '')}]{SEVERITY_WORDS.get(f['severity'], f['severity'])}[/] "
-                          f"{f['rule']}（{f['cite']}）：{escape(f['message'])}", soft_wrap=True)
+                          f"{shown(f['rule'])}（{shown(f['cite'])}）：{shown(f['message'])}", soft_wrap=True)
     tasks = result.tasks
     console.print("[bold]核查任务[/bold]：" + ("、".join(f"{lv} {n} 项" for lv, n in doc["summary"]["tasks_by_level"].items()) or "无"))
     if tasks:
         console.print(f"[bold]前 {min(limit, len(tasks))} 项任务（共 {len(tasks)} 项）[/bold]")
         for k in tasks[:limit]:
-            console.print(f"  {k['level']} {k['action']} {'区域 ' + k['region'] if k.get('region') else '图斑 ' + str(k['patch'])} ← {k['rule']}（{k['cite']}）"
-                          + (f"：{escape(k['message'])}" if k.get("message") else ""), soft_wrap=True)
+            where = "区域 " + str(k["region"]) if k.get("region") else "图斑 " + str(k["patch"])
+            console.print(f"  {shown(k['level'])} {shown(k['action'])} {shown(where)} ← {shown(k['rule'])}（{shown(k['cite'])}）"
+                          + (f"：{shown(k['message'])}" if k.get("message") else ""), soft_wrap=True)
     if result.assessments:
         flagged = sum(1 for a in result.assessments if a.get("flagged"))
         console.print(f"[bold]区域评估[/bold]：{len(result.assessments)} 项，其中达到标准（flagged）{flagged} 项；详见 weipian assess")

@@ -57,6 +57,34 @@ def _open() -> duckdb.DuckDBPyConnection:
     return con
 
 
+_TEMP_ROOT: list[str] = []
+
+
+def _temp_dir() -> str:
+    """A fresh spill directory for one connection, under one per-process directory removed at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    if not _TEMP_ROOT:
+        _TEMP_ROOT.append(tempfile.mkdtemp(prefix="weipian-duckdb-"))
+        atexit.register(shutil.rmtree, _TEMP_ROOT[0], True)
+    return tempfile.mkdtemp(dir=_TEMP_ROOT[0])
+
+
+def lock(con: duckdb.DuckDBPyConnection) -> None:
+    """Sandbox `con` once the input is in it, before any policy SQL runs: no file, network or extension
+    access, a memory limit and a private spill directory, and a configuration nobody can change afterwards."""
+    from engine.limits import LIMITS
+
+    con.execute("SET temp_directory = '" + _temp_dir().replace("'", "''") + "'")  # must precede enable_external_access=false
+    con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+
+
 @dataclass
 class Prepared:
     """An input read and normalized once into the typed table `patches` of `con`; `evaluate` may run on it many times."""
@@ -108,6 +136,7 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
 
     con = _open()
     info = read_input(con, data, "raw", sheet=sheet, encoding=encoding)
+    lock(con)
     meta = {"path": str(data), "sha256": info.sha256, "files": info.files}
     return _normalized(con, info.columns, meta, info.warnings, _dictionary(policies), year)
 
@@ -140,6 +169,7 @@ def records_table(records: list[dict], d: Dictionary):
     con = _open()
     con.register("raw_arrow", pa.table(data) if records else pa.table({"_source": pa.array([], pa.string()), "_line": pa.array([], pa.int64())}))
     con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
+    lock(con)
     blob = json.dumps(records, ensure_ascii=False, sort_keys=True, default=str).encode()
     meta = {"path": "<records>", "sha256": hashlib.sha256(blob).hexdigest(), "files": []}
     return con, columns, meta

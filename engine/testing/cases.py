@@ -16,6 +16,7 @@ Patches only carry the fields that matter; the rest are empty and 监测年度 i
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +76,7 @@ class TestCase:
 
 def policy_dir_of(test_file: Path) -> Path | None:
     """policies/2023/tests/x.yaml -> policies/2023 (the nearest ancestor with a policy.yaml)."""
-    for parent in test_file.resolve().parents:
+    for parent in Path(os.path.abspath(test_file)).parents:  # lexical: a symlinked test file stays in its folder
         if (parent / HEADER_FILE).exists():
             return parent
     return None
@@ -89,6 +90,10 @@ def test_files(root: Path) -> list[Path]:
 
 
 def load_cases(path: Path, policy: Policy) -> list[TestCase]:
+    from engine.policy.loader import boundary_of, inside
+
+    if not inside(path, boundary_of(policy.dir)):  # a tests/*.yaml symlink pointing out of the policy root
+        raise PolicyError([Diagnostic("E019", f"测试文件 {Path(path).name}（符号链接）在政策根目录之外，未读取", Loc(str(path)))])
     try:
         doc = load_yaml(str(path))
     except YamlProblem as exc:
