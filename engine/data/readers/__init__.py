@@ -1,0 +1,128 @@
+"""Read a user's patch file (CSV/TXT, Excel, Parquet, Shapefile/DBF, GeoPackage, or a folder of them)
+into a raw DuckDB table: every data column VARCHAR holding the cell text (trimmed, empty -> NULL),
+headers as found, plus `_source` (file base name) and `_line` (the row number a human sees).
+
+Nothing is normalized here: the core maps headers and parses values. Nothing is dropped either:
+a row that cannot be placed in the table stops the read with an InputError naming file and line.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from engine.lang.compiler import quote_ident as _q
+from engine.lang.compiler import quote_str as _sql_str
+from engine.data.readers.common import (  # noqa: F401 - re-exported
+    CSV_SUFFIXES, EXCEL_SUFFIXES, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, OGR_SUFFIXES, PARQUET_SUFFIXES, SUPPORTED,
+    SUPPORTED_TEXT, InputError, InputInfo, _check_headers, _clean_sql, _digest, known_count,
+)
+from engine.data.readers.columnar import _read_parquet
+from engine.data.readers.excel import _read_excel
+from engine.data.readers.geo import _read_ogr
+from engine.data.readers.text import _read_csv
+
+
+# --------------------------------------------------------------------------- public entry point
+
+def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str | None = None,
+               encoding: str | None = None) -> InputInfo:
+    """Read `path` (a file or a folder) into the DuckDB table `table` (replaced if it exists)."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"找不到输入文件或文件夹：{path}")
+    if p.is_dir():
+        return _read_folder(con, p, str(path), table, sheet=sheet, encoding=encoding)
+    info = _read_file(con, p, table, sheet=sheet, encoding=encoding)
+    info.path = str(path)
+    return info
+
+
+# --------------------------------------------------------------------------- dispatch
+
+def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise InputError(f"{p.name}：不支持的文件类型“{p.suffix or '(无后缀)'}”，支持 {SUPPORTED_TEXT}")
+    if p.stat().st_size == 0:
+        raise InputError(f"{p.name}：文件为空（0 字节）")
+    staging = f"{table}__stage"
+    try:
+        if suffix in CSV_SUFFIXES:
+            info, unnamed = _read_csv(con, p, staging, encoding)
+        elif suffix in EXCEL_SUFFIXES:
+            info, unnamed = _read_excel(con, p, staging, sheet)
+        elif suffix in PARQUET_SUFFIXES:
+            info, unnamed = _read_parquet(con, p, staging)
+        else:
+            info, unnamed = _read_ogr(con, p, staging, encoding, sheet)
+        _finalize(con, staging, table, p.name, info, unnamed)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_q(staging)}")
+    return info
+
+
+def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> InputInfo:
+    entries = sorted(
+        (f for f in d.iterdir()
+         if f.is_file() and f.suffix.lower() in SUPPORTED and not f.name.startswith(("~$", ".", "._"))),
+        key=lambda f: f.name,
+    )
+    shp_stems = {f.stem for f in entries if f.suffix.lower() == ".shp"}
+    entries = [f for f in entries if not (f.suffix.lower() == ".dbf" and f.stem in shp_stems)]
+    if not entries:
+        raise InputError(f"{d.name}：文件夹中没有可读取的图斑文件（支持 {SUPPORTED_TEXT}）")
+    names = [f.name for f in entries]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"{d.name}：文件名重复 {dupes}")
+    parts, infos = [], []
+    try:
+        for i, f in enumerate(entries):
+            part = f"{table}__part{i}"
+            parts.append(part)
+            infos.append(_read_file(con, f, part, sheet=sheet, encoding=encoding))
+        columns: list[str] = []
+        for info in infos:
+            columns += [c for c in info.columns if c not in columns]
+        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {_q(t)}" for t in parts)
+        order = ", ".join(_q(c) for c in columns + ["_source", "_line"])
+        con.execute(f"CREATE OR REPLACE TABLE {_q(table)} AS SELECT {order} FROM ({union}) "
+                    f"ORDER BY _source, _line")
+    finally:
+        for t in parts:
+            con.execute(f"DROP TABLE IF EXISTS {_q(t)}")
+    files = [f for info in infos for f in info.files]
+    warnings = [w for info in infos for w in info.warnings]
+    for info in infos:
+        missing = [c for c in columns if c not in info.columns]
+        if missing and len(infos) > 1:
+            warnings.append(f"{Path(info.path).name}：缺少其他文件中的列 {'、'.join(missing)}，这些列记为空")
+    return InputInfo(path=given, sha256=_digest((n, info.sha256) for n, info in zip(names, infos)), files=files, rows=sum(i.rows for i in infos),
+                     columns=columns, warnings=warnings)
+
+
+# --------------------------------------------------------------------------- common finishing step
+
+def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnamed: list[str]) -> None:
+    """staging has the data columns (any type already rendered to VARCHAR) and `_line`.
+    Trim every cell, turn empty cells into NULL, add `_source`. Columns without a header
+    (named 列N) are dropped when empty, kept with a warning otherwise."""
+    if unnamed:
+        counts = con.execute("SELECT " + ", ".join(
+            f"count({_clean_sql(_q(c))})" for c in unnamed)
+            + f" FROM {_q(staging)}").fetchall()[0]
+        for c, n in zip(unnamed, counts):
+            if n == 0:
+                info.columns.remove(c)
+            else:
+                info.warnings.append(f"{source}：第 {c[1:]} 列没有表头但有 {n} 个非空单元格，已按“{c}”保留")
+    cols = ", ".join(f"{_clean_sql(_q(c))} AS {_q(c)}" for c in info.columns)
+    sep = ", " if cols else ""
+    con.execute(  # staging is in file order already; a plain scan keeps it
+        f"CREATE OR REPLACE TABLE {_q(table)} AS SELECT {cols}{sep}"
+        f"{_sql_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {_q(staging)}"
+    )
+    info.rows = con.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0]
+    if info.rows == 0:
+        raise InputError(f"{source}：只有表头，没有数据行")

@@ -1,0 +1,168 @@
+"""Excel (.xlsx/.xlsm/.xls) through python-calamine: header row search, two-level headers, merged cells."""
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+
+from engine.lang.compiler import quote_ident as _q
+from engine.data.readers.common import (
+    _TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, _check_headers, _clean_sql,
+    _register_as_table, _sha256, _short, known_count,
+)
+
+
+def _read_excel(con, p: Path, staging: str, sheet: str | None):
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(p))
+        names = [m.name for m in wb.sheets_metadata
+                 if str(m.typ).endswith("WorkSheet") and str(m.visible).endswith(".Visible")] or list(wb.sheet_names)
+    except Exception as e:  # noqa: BLE001 - calamine raises its own error types for broken files
+        raise InputError(f"{p.name}：Excel 文件无法打开（文件可能不完整或已损坏）：{_short(e)}") from None
+    if sheet is not None:
+        if sheet not in wb.sheet_names:
+            raise InputError(f"{p.name}：没有名为“{sheet}”的工作表，现有工作表：{'、'.join(wb.sheet_names)}")
+        candidates = [sheet]
+    else:
+        if not names:
+            raise InputError(f"{p.name}：Excel 文件中没有工作表")
+        candidates = names
+    first_error = None
+    for name in candidates:
+        try:
+            grid, merges = _sheet_grid(wb, p, name)
+            header_at, headers, unnamed = _find_header(p, name, grid, merges)
+        except InputError as e:
+            if sheet is not None:
+                raise
+            first_error = first_error or e
+            continue
+        break
+    else:
+        raise first_error
+    warnings = []
+    if name != candidates[0]:
+        warnings.append(f"{p.name}：第一个工作表“{candidates[0]}”不是图斑表，已读取工作表“{name}”")
+    if header_at > 0:
+        warnings.append(f"{p.name}：工作表“{name}”第 {header_at + 1} 行为表头，上方 {header_at} 行（标题等）已跳过")
+    filled = _fill_data_merges(grid, merges, header_at + 1)
+    if filled:
+        warnings.append(f"{p.name}：工作表“{name}”数据区有 {filled} 处合并单元格，已按合并区左上角的值填充")
+    rows = grid[header_at + 1:]
+    width = len(headers)
+    columns = list(zip(*rows))[:width] if rows else []
+    columns += [()] * (width - len(columns))
+    arrays = {h: pa.array([v if v.__class__ is str else _cell_text(v) for v in col], pa.string())
+              for h, col in zip(headers, columns)}
+    first = header_at + 2  # sheet row number of the first data row
+    arrays["_line"] = pa.array(range(first, first + len(rows)), pa.int64())
+    _register_as_table(con, pa.table(arrays), staging)
+    # rows with no content at all are not records: drop them, say how many
+    blank = con.execute(f"DELETE FROM {_q(staging)} WHERE " + " AND ".join(
+        f"{_clean_sql(_q(h))} IS NULL" for h in headers)).fetchall()[0][0]
+    if blank and blank < len(rows):
+        warnings.append(f"{p.name}：工作表“{name}”中有 {blank} 个空行，已跳过")
+    where = f"{p.name}（工作表“{name}”）" if len(names) > 1 or sheet else p.name
+    info = InputInfo(path=str(p), sha256=_sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
+    if blank == len(rows):
+        raise InputError(f"{where}：只有表头，没有数据行")
+    return info, unnamed
+
+
+def _sheet_grid(wb, p: Path, name: str):
+    try:
+        sh = wb.get_sheet_by_name(name)
+        grid = sh.to_python(skip_empty_area=False)  # row i of the list is sheet row i + 1
+        merges = list(getattr(sh, "merged_cell_ranges", None) or [])
+    except Exception as e:  # noqa: BLE001
+        raise InputError(f"{p.name}：工作表“{name}”无法读取（文件可能已损坏）：{_short(e)}") from None
+    if not any(v != "" and _cell_text(v) is not None for row in grid for v in row):
+        raise InputError(f"{p.name}：工作表“{name}”是空的")
+    return grid, merges
+
+
+def _find_header(p: Path, name: str, grid, merges):
+    """The header row: the first row whose cells name >= MIN_KNOWN_HEADERS dictionary fields.
+    A second header row right below (two-level header with merged cells) is folded in."""
+    header_grid = _filled(grid, merges, HEADER_SCAN_ROWS + 1)
+    for r, row in enumerate(header_grid[:HEADER_SCAN_ROWS]):
+        texts = [_cell_text(v) for v in row]
+        if known_count(t for t in texts if t) < MIN_KNOWN_HEADERS:
+            continue
+        if r + 1 < len(header_grid):
+            below = [_cell_text(v) for v in header_grid[r + 1]]
+            raw_below = grid[r + 1]
+            if (known_count(t for t in below if t) >= 1
+                    and all(isinstance(v, str) for v in raw_below)
+                    and known_count(b or t for b, t in zip(below, texts)) > known_count(texts)):
+                texts = [b or t for b, t in zip(below, texts)]
+                r += 1
+        width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
+        data_width = max((len(row) for row in grid[r + 1:]), default=0)
+        texts = texts + [None] * max(0, data_width - len(texts))
+        used = max((c + 1 for c in range(width, data_width)
+                    if any(row[c] != "" for row in grid[r + 1:] if c < len(row))), default=width)
+        texts = texts[:used]
+        headers, unnamed = _check_headers(p.name, texts, f"（工作表“{name}”第 {r + 1} 行表头）")
+        return r, headers, unnamed
+    raise InputError(
+        f"{p.name}：工作表“{name}”不是图斑数据表（前 {HEADER_SCAN_ROWS} 行中没有一行包含至少 "
+        f"{MIN_KNOWN_HEADERS} 个数据字典中的字段名或代码，如 图斑编号/TBBH、行政区代码/XZQDM）")
+
+
+def _filled(grid, merges, limit: int):
+    """A copy of the first `limit` rows where a cell merged over several rows (a header spanning two
+    header rows) carries its value down. Horizontal spans are not copied: that would repeat a name."""
+    out = [list(row) for row in grid[:limit]]
+    for (r0, c0), (r1, _c1) in merges:
+        if r0 >= len(out) or r0 == r1 or c0 >= len(out[r0]):
+            continue
+        for r in range(r0 + 1, min(r1, len(out) - 1) + 1):
+            if c0 < len(out[r]):
+                out[r][c0] = out[r0][c0]
+    return out
+
+
+def _fill_data_merges(grid, merges, start: int) -> int:
+    """Give every cell of a merged range below the header its top-left value (in place).
+    Returns how many ranges were filled."""
+    n = 0
+    for (r0, c0), (r1, c1) in merges:
+        if r1 < start or (r0 == r1 and c0 == c1) or r0 >= len(grid):
+            continue
+        value = grid[r0][c0] if c0 < len(grid[r0]) else ""
+        for r in range(max(r0, start), min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            for c in range(c0, min(c1, len(row) - 1) + 1):
+                row[c] = value
+        n += 1
+    return n
+
+
+def _cell_text(v) -> str | None:
+    """An Excel cell as text: integers without '.0', dates as YYYY-MM-DD, empty -> None."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = v.strip(_TRIM)
+        return v or None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        text = repr(v)
+        return format(Decimal(text), "f") if "e" in text else text  # 1e-05 -> 0.00001
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, _dt.datetime):
+        if v.time() == _dt.time(0):
+            return v.date().isoformat()
+        return v.isoformat(sep=" ", timespec="seconds")
+    if isinstance(v, (_dt.date, _dt.time)):
+        return v.isoformat()
+    return str(v)

@@ -1,0 +1,103 @@
+"""Shapefile / DBF / GeoPackage through pyogrio: sidecar files, DBF completeness and encoding."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.data.readers.columnar import _typed_to_text
+from engine.data.readers.common import (
+    InputError, _register_as_table, _sha256, _sha256_of, _short,
+)
+from engine.data.readers.text import _decodes, _normalize_encoding
+
+
+_SHP_SIDECARS = (".shp", ".shx", ".dbf", ".cpg", ".prj")
+
+
+def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None):
+    import pyogrio
+
+    suffix = p.suffix.lower()
+    warnings: list[str] = []
+    files = [p]
+    enc = None
+    if suffix in (".shp", ".dbf"):
+        files = [s for s in (p.with_suffix(x) for x in _SHP_SIDECARS) if s.exists()] or [p]
+        dbf = p.with_suffix(".dbf")
+        if not dbf.exists():
+            raise InputError(f"{p.name}：缺少属性表文件 {dbf.name}（Shapefile 的属性保存在 .dbf 中）")
+        _check_dbf_complete(dbf)
+        if encoding:
+            enc = _normalize_encoding(encoding)
+        elif not p.with_suffix(".cpg").exists():
+            enc = _detect_dbf_encoding(dbf)
+            if enc != "utf-8":
+                warnings.append(f"{p.name}：没有 .cpg 文件，按 GBK/GB18030 编码读取属性")
+        layer = None
+    if suffix == ".gpkg" and layer is None:
+        try:
+            layers = [str(name) for name, _geom in pyogrio.list_layers(str(p))]
+        except Exception as e:  # noqa: BLE001
+            raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{_short(e)}") from None
+        if not layers:
+            raise InputError(f"{p.name}：GeoPackage 中没有图层")
+        layer = layers[0]
+        if len(layers) > 1:
+            warnings.append(f"{p.name}：有 {len(layers)} 个图层（{'、'.join(layers)}），已读取第一个“{layer}”；"
+                            f"可指定工作表/图层名读取其他图层")
+    try:
+        kwargs = {"read_geometry": False}
+        if enc:
+            kwargs["encoding"] = enc
+        if layer is not None:
+            kwargs["layer"] = layer
+        _meta, tab = pyogrio.read_arrow(str(p), **kwargs)
+    except UnicodeDecodeError:
+        raise InputError(f"{p.name}：属性表字段名或内容无法解码（字段名可能被截断，或编码不对）；"
+                         f"请确认 .cpg 文件或指定编码（如 --encoding gbk）") from None
+    except Exception as e:  # noqa: BLE001 - pyogrio/GDAL errors for broken or truncated files
+        if layer is not None and "layer" in str(e).lower():
+            raise InputError(f"{p.name}：没有名为“{layer}”的图层") from None
+        raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{_short(e)}") from None
+    if tab.num_rows == 0:
+        raise InputError(f"{p.name}：属性表没有记录（只有字段定义，没有数据行）")
+    _register_as_table(con, tab, staging)
+    info, unnamed = _typed_to_text(con, p, staging, "rowid + 1")
+    info.files = [str(f) for f in files]
+    info.sha256 = _sha256(p) if len(files) == 1 else _sha256_of(files)
+    info.warnings = warnings + info.warnings
+    return info, unnamed
+
+
+def _check_dbf_complete(dbf: Path) -> None:
+    """GDAL reads a truncated .dbf without complaint (fewer records): compare with its header."""
+    with open(dbf, "rb") as fh:
+        head = fh.read(12)
+    if len(head) < 12:
+        raise InputError(f"{dbf.name}：属性表文件不完整（文件头被截断）")
+    declared = int.from_bytes(head[4:8], "little")
+    header_len = int.from_bytes(head[8:10], "little")
+    record_len = int.from_bytes(head[10:12], "little")
+    size = dbf.stat().st_size
+    if record_len and size < header_len + declared * record_len:
+        complete = max(0, (size - header_len) // record_len)
+        raise InputError(f"{dbf.name}：属性表文件不完整（文件头声明 {declared} 条记录，实际只有 {complete} 条完整记录），"
+                         f"请重新导出或拷贝")
+
+
+def _detect_dbf_encoding(dbf: Path) -> str:
+    """UTF-8 if the field names and records decode as UTF-8, else gb18030."""
+    with open(dbf, "rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            raise InputError(f"{dbf.name}：属性表文件不完整")
+        header_len = int.from_bytes(head[8:10], "little")
+        descriptors = fh.read(max(0, header_len - 32))
+    names = b"".join(descriptors[i:i + 11].split(b"\0", 1)[0] for i in range(0, len(descriptors) - 31, 32))
+    try:
+        names.decode("utf-8")
+        names_ok = True
+    except UnicodeDecodeError:
+        names_ok = False
+    if names_ok and _decodes(dbf, "utf-8", header_len)[0]:
+        return "utf-8"
+    return "gb18030"
