@@ -29,7 +29,8 @@ def cmd_explain(args, console) -> int:
         raise InputError("请用 --patch 图斑编号 或 --region 行政区代码 指定要解释的对象（二选一）")
     policies = load_policies(args.policies)
     as_of = _as_date(args.as_of)
-    prepared = prepare(args.data, policies, year=args.year, sheet=args.sheet, encoding=args.encoding)
+    prepared = prepare(args.data, policies, year=args.year, sheet=args.sheet, encoding=args.encoding,
+                       area_unit=args.area_unit)
     con, d = prepared.con, prepared.dictionary
     key, year_col = q(d.key[0]), q(d.key[1])
     if args.region is not None:

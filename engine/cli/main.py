@@ -33,6 +33,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", dest="as_of", help="评估日期，判断是否逾期（默认今天），如 2024-06-30")
     p.add_argument("--sheet", help="Excel 工作表名（默认第一个）")
     p.add_argument("--encoding", help="CSV/Shapefile 编码（默认自动识别，如 gbk、utf-8）")
+    p.add_argument("--area-unit", dest="area_unit", help="表头未注明单位的面积列的单位，如 平方米、亩、公顷")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +80,7 @@ def cmd_check(args, console: Console) -> int:
 
     policies = load_policies(args.policies)
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
-                   assess=not args.no_assess)
+                   assess=not args.no_assess, area_unit=args.area_unit)
     write_outputs(result, args.output)
     if args.format == "json":
         sys.stdout.write(result.dumps() + "\n")

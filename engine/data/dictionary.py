@@ -44,6 +44,7 @@ class Dictionary:
     levels: dict[str, int]
     area_units: dict[str, Decimal]  # unit -> factor to the carried unit (the first one)
     region_field: str
+    area_check: dict = field(default_factory=dict)
     by_name: dict[str, Field] = field(default_factory=dict)
     by_code: dict[str, Field] = field(default_factory=dict)
 
@@ -130,4 +131,5 @@ def _load(path: str) -> Dictionary:
         levels=dict(doc["levels"]),
         area_units={str(k): Decimal(str(v)) for k, v in doc["area_units"].items()},
         region_field=str(doc["region_field"]),
+        area_check=dict(doc.get("area_check") or {}),
     )

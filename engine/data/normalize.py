@@ -11,6 +11,7 @@ import duckdb
 
 from engine.lang.compiler import quote_ident as q
 from engine.lang.compiler import quote_str as s
+from engine.data.area_units import resolve as resolve_area_units
 from engine.data.dictionary import _HEADER_UNIT, Dictionary, Field
 from engine.errors import InputError
 
@@ -25,6 +26,7 @@ class Normalized:
     rejected: int
     mapping: dict[str, str] = field(default_factory=dict)  # canonical field -> header as found
     units: dict[str, str] = field(default_factory=dict)  # canonical field -> declared area unit
+    area_units: dict[str, dict] = field(default_factory=dict)  # field -> {header, unit, source}: how each unit was decided
     warnings: list[str] = field(default_factory=list)
 
 
@@ -91,7 +93,9 @@ def _problem(field_name: str, value_sql: str, reason_sql: str) -> str:
 
 
 def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: list[str], *,
-              required: set[str], default_year: int | None = None, table: str = "patches") -> Normalized:
+              required: set[str], default_year: int | None = None, table: str = "patches",
+              area_unit: str | None = None, unit_check: bool = False) -> Normalized:
+    """unit_check: prove area units from geometry / check their plausibility (files; not hand-written records)."""
     mapping, unknown = map_headers(columns, d)
     warnings = []
     if unknown:
@@ -103,6 +107,8 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     missing = [f.name for f in d.fields if f.name in need and f.name not in mapping]
     if missing:
         raise InputError("缺少必需的列：" + "、".join(missing) + "（表头可用中文字段名或代码，如 耕地面积 / GDMJ）")
+    unit_notes, unit_warnings = resolve_area_units(con, raw, d, mapping, area_unit=area_unit, check=unit_check)
+    warnings += unit_warnings
 
     selects, problems = [], []
     for f in d.fields:
@@ -159,7 +165,8 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         FROM ranked ORDER BY _rid
     """)
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {q(table)}").fetchone()
-    return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]}, warnings)
+    return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
+                      unit_notes, warnings)
 
 
 def format_findings_sql(table: str, key_field: str) -> str:

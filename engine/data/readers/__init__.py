@@ -15,7 +15,7 @@ from engine.lang.compiler import quote_ident as _q
 from engine.lang.compiler import quote_str as _sql_str
 from engine.data.readers.common import (  # noqa: F401 - re-exported
     CSV_SUFFIXES, EXCEL_SUFFIXES, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, OGR_SUFFIXES, PARQUET_SUFFIXES, SUPPORTED,
-    SUPPORTED_TEXT, InputError, InputInfo, _check_headers, _clean_sql, _digest, known_count,
+    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, _check_headers, _clean_sql, _digest, known_count,
 )
 from engine.data.readers.columnar import _read_parquet
 from engine.data.readers.excel import _read_excel
@@ -86,7 +86,9 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
         for info in infos:
             columns += [c for c in info.columns if c not in columns]
         union = " UNION ALL BY NAME ".join(f"SELECT * FROM {_q(t)}" for t in parts)
-        order = ", ".join(_q(c) for c in columns + ["_source", "_line"])
+        geom = [GEOM_AREA] if any(GEOM_AREA in {r[0] for r in con.execute(f"DESCRIBE {_q(t)}").fetchall()}
+                                  for t in parts) else []
+        order = ", ".join(_q(c) for c in columns + geom + ["_source", "_line"])
         con.execute(f"CREATE OR REPLACE TABLE {_q(table)} AS SELECT {order} FROM ({union}) "
                     f"ORDER BY _source, _line")
     finally:
@@ -118,6 +120,8 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
             else:
                 info.warnings.append(f"{source}：第 {c[1:]} 列没有表头但有 {n} 个非空单元格，已按“{c}”保留")
     cols = ", ".join(f"{_clean_sql(_q(c))} AS {_q(c)}" for c in info.columns)
+    if GEOM_AREA in {r[0] for r in con.execute(f"DESCRIBE {_q(staging)}").fetchall()}:
+        cols += (", " if cols else "") + _q(GEOM_AREA)
     sep = ", " if cols else ""
     con.execute(  # staging is in file order already; a plain scan keeps it
         f"CREATE OR REPLACE TABLE {_q(table)} AS SELECT {cols}{sep}"

@@ -7,7 +7,7 @@ import duckdb
 
 from engine.lang.compiler import quote_ident as _q
 from engine.lang.compiler import quote_str as _sql_str
-from engine.data.readers.common import InputError, InputInfo, _check_headers, _duck_msg, _sha256
+from engine.data.readers.common import GEOM_AREA, InputError, InputInfo, _check_headers, _duck_msg, _sha256
 
 
 def _read_parquet(con, p: Path, staging: str):
@@ -26,7 +26,11 @@ def _typed_to_text(con, p: Path, staging: str, line_sql: str):
     described = con.execute(f"DESCRIBE {_q(staging)}").fetchall()
     warnings: list[str] = []
     kept = []
+    geom = ""
     for name, typ, *_ in described:
+        if name == GEOM_AREA:  # computed by the geo reader, carried as a number
+            geom = f", {_q(GEOM_AREA)}"
+            continue
         if typ in ("BLOB", "GEOMETRY") or typ.startswith(("STRUCT", "MAP")) or typ.endswith("[]"):
             warnings.append(f"{p.name}：列“{name}”（{typ}）不是属性值，已忽略")
             continue
@@ -34,7 +38,7 @@ def _typed_to_text(con, p: Path, staging: str, line_sql: str):
     headers, unnamed = _check_headers(p.name, [n for n, _ in kept])
     exprs = [f"{_render_sql(_q(name), typ)} AS {_q(h)}" for (name, typ), h in zip(kept, headers)]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(staging)} AS "
-                f"SELECT {', '.join(exprs)}, {line_sql} AS _line FROM {_q(staging)}")
+                f"SELECT {', '.join(exprs)}{geom}, {line_sql} AS _line FROM {_q(staging)}")
     info = InputInfo(path=str(p), sha256="", files=[str(p)], rows=0, columns=headers, warnings=warnings)
     return info, unnamed
 

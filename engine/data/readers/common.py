@@ -40,6 +40,7 @@ SUPPORTED_TEXT = "CSV/TXT、Excel(.xlsx/.xls)、Parquet、Shapefile(.shp/.dbf)�
 MIN_KNOWN_HEADERS = 2  # a header row must name at least this many dictionary fields
 HEADER_SCAN_ROWS = 50  # how far down an Excel sheet the header row is looked for
 _CHUNK = 1 << 20
+GEOM_AREA = "_geom_m2"  # hidden column: area of the row's polygon in m² (geo files only)
 _TRIM = " \t\r\n\u3000\u00a0\ufeff"  # ASCII whitespace, ideographic space, NBSP, stray BOM
 _UNIT_SUFFIX = re.compile(r"^(.+?)\s*[(（][^)）]*[)）]\s*$")
 
@@ -68,7 +69,7 @@ def _check_headers(name: str, headers: list, where: str = "") -> tuple[list[str]
     for h in out:
         if h in seen:
             raise InputError(f"{name}{where}：表头“{h}”重复出现")
-        if h in ("_source", "_line"):
+        if h in ("_source", "_line", GEOM_AREA):
             raise InputError(f"{name}{where}：表头“{h}”是保留名称，请改名")
         seen.add(h)
     if known_count(out) < MIN_KNOWN_HEADERS:

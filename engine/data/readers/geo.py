@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.data.readers.columnar import _typed_to_text
+from engine.data.geometry import areas_m2, crs_kind, first_xy
 from engine.data.readers.common import (
-    InputError, _register_as_table, _sha256, _sha256_of, _short,
+    GEOM_AREA, InputError, _register_as_table, _sha256, _sha256_of, _short,
 )
 from engine.data.readers.text import _decodes, _normalize_encoding
 
@@ -45,12 +46,12 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
             warnings.append(f"{p.name}：有 {len(layers)} 个图层（{'、'.join(layers)}），已读取第一个“{layer}”；"
                             f"可指定工作表/图层名读取其他图层")
     try:
-        kwargs = {"read_geometry": False}
+        kwargs = {"read_geometry": True}
         if enc:
             kwargs["encoding"] = enc
         if layer is not None:
             kwargs["layer"] = layer
-        _meta, tab = pyogrio.read_arrow(str(p), **kwargs)
+        meta, tab = pyogrio.read_arrow(str(p), **kwargs)
     except UnicodeDecodeError:
         raise InputError(f"{p.name}：属性表字段名或内容无法解码（字段名可能被截断，或编码不对）；"
                          f"请确认 .cpg 文件或指定编码（如 --encoding gbk）") from None
@@ -60,12 +61,34 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
         raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{_short(e)}") from None
     if tab.num_rows == 0:
         raise InputError(f"{p.name}：属性表没有记录（只有字段定义，没有数据行）")
+    tab = _with_geometry_area(tab, meta, p, warnings)
     _register_as_table(con, tab, staging)
     info, unnamed = _typed_to_text(con, p, staging, "rowid + 1")
     info.files = [str(f) for f in files]
     info.sha256 = _sha256(p) if len(files) == 1 else _sha256_of(files)
     info.warnings = warnings + info.warnings
     return info, unnamed
+
+
+def _with_geometry_area(tab, meta, p: Path, warnings: list[str]):
+    """Replace the geometry column (WKB) by GEOM_AREA, the polygon's area in m² (NULL when unknown)."""
+    import pyarrow as pa
+
+    gname = meta.get("geometry_name") or "wkb_geometry"
+    if gname not in tab.column_names:
+        gname = next((n for n in ("wkb_geometry", "geometry") if n in tab.column_names), None)
+    if gname is None:
+        return tab
+    wkbs = tab.column(gname).to_pylist()
+    tab = tab.drop_columns([gname])
+    sample = next((xy for xy in (first_xy(b) for b in wkbs[:50] if b) if xy), None)
+    kind = crs_kind(meta.get("crs"), sample)
+    areas = areas_m2(wkbs, kind)
+    if kind is None and sample is not None:
+        warnings.append(f"{p.name}：图形的坐标系未知或不是以米为单位（缺少 .prj？），无法用图形面积核实面积单位")
+    if any(a is not None for a in areas):
+        tab = tab.append_column(GEOM_AREA, pa.array(areas, pa.float64()))
+    return tab
 
 
 def _check_dbf_complete(dbf: Path) -> None:

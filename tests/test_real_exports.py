@@ -1,0 +1,177 @@
+"""Files shaped like real county exports (issue 9): built here from hand-written content, with the expected
+row counts, units, findings and tasks worked out by hand from that content (never captured from a run).
+
+The policy used is a small test policy (tmp dir), so the expected tasks follow from one line:
+a patch whose 耕地面积 is at least 100 亩 gets a 省级 实地核查 task.
+"""
+from __future__ import annotations
+
+import json
+import struct
+
+import pyarrow as pa
+import pyogrio
+import pytest
+
+from engine.run.runner import check
+from tests.conftest import run_cli, write_policy_dir
+
+POLICY = {
+    "rules.yaml": """
+        triggers:
+          - id: T-big
+            title: 大面积耕地
+            cite: 测试条款
+            level: 省级
+            action: 实地核查
+            when: 耕地面积 >= 100亩
+            message: "{图斑编号}: 耕地 {耕地面积}"
+        rules:
+          - id: R-illegal
+            title: 违法用地
+            cite: 测试条款
+            severity: error
+            when: 判定结果 == "违法用地"
+            message: "{图斑编号}: 违法用地"
+        """,
+}
+
+
+@pytest.fixture
+def policies(tmp_path):
+    write_policy_dir(tmp_path / "pol", 2023, POLICY)
+    return tmp_path / "pol"
+
+
+def square(x0: float, y0: float, side_x: float, side_y: float | None = None) -> bytes:
+    """WKB of an axis-aligned rectangle (little endian Polygon, one ring, closed)."""
+    side_y = side_x if side_y is None else side_y
+    ring = [(x0, y0), (x0 + side_x, y0), (x0 + side_x, y0 + side_y), (x0, y0 + side_y), (x0, y0)]
+    return struct.pack("<BII", 1, 3, 1) + struct.pack("<I", len(ring)) + b"".join(struct.pack("<dd", *p) for p in ring)
+
+
+# Three patches, areas in 平方米 (as the national platform and GIS exports give them):
+#   P1  300 m × 300 m = 90000 m² = 135 亩; 耕地 70000 m² = 105 亩  -> 省级 task (>= 100 亩)
+#   P2  100 m × 100 m = 10000 m² =  15 亩; 耕地  8000 m² =  12 亩
+#   P3  200 m × 200 m = 40000 m² =  60 亩; 耕地 40000 m² =  60 亩
+#   P4   50 m ×  50 m =  2500 m² = 3.75 亩; 耕地 0
+#   P5  150 m × 150 m = 22500 m² = 33.75 亩; 耕地 22500 m² = 33.75 亩
+# Read wrongly as 亩, P1, P2, P3 and P5 would be tasks.
+M2_ROWS = [("P1", 300, 90000, 70000), ("P2", 100, 10000, 8000), ("P3", 200, 40000, 40000), ("P4", 50, 2500, 0),
+           ("P5", 150, 22500, 22500)]
+N = len(M2_ROWS)
+
+
+def m2_table(geometry=None):
+    cols = {
+        "TBBH": [r[0] for r in M2_ROWS],
+        "JCND": ["2023"] * N,
+        "XZQDM": ["610902"] * N,
+        "JCMJ": [str(r[2]) for r in M2_ROWS],
+        "GDMJ": [str(r[3]) for r in M2_ROWS],
+        "PDJG": ["合法用地"] * N,
+    }
+    if geometry is not None:
+        cols["geometry"] = pa.array(geometry, pa.binary())
+    return pa.table(cols)
+
+
+def write_m2_shp(path, crs="EPSG:4547", geometry=None):
+    if geometry is None:  # CGCS2000 / 3-degree Gauss-Kruger CM 114E: metres
+        geometry = [square(500000 + 1000 * i, 3600000, r[1]) for i, r in enumerate(M2_ROWS)]
+    pyogrio.write_arrow(m2_table(geometry), str(path), geometry_name="geometry", geometry_type="Polygon",
+                        crs=crs, encoding="UTF-8")
+    return path
+
+
+def task_patches(result) -> list[str]:
+    return sorted(t["patch"] for t in result.tasks)
+
+
+def test_shp_in_square_metres_is_proven_from_projected_geometry(tmp_path, policies):
+    r = check(write_m2_shp(tmp_path / "m2.shp"), policies, as_of="2024-01-01", assess=False)
+    assert task_patches(r) == ["P1"]
+    assert r.input["area_units"]["耕地面积"] == {"header": "GDMJ", "unit": "平方米", "source": "geometry"}
+    assert r.input["area_units"]["监测面积"]["unit"] == "平方米"
+    assert any("核实为 平方米" in w for w in r.warnings)
+
+
+def test_shp_in_square_metres_is_proven_from_geographic_geometry(tmp_path, policies):
+    # CGCS2000 geographic (EPSG:4490) near 安康 (32.7°N). One degree of latitude ≈ 110.9 km, of longitude
+    # ≈ 111.3 km × cos 32.7° ≈ 93.7 km: sides in degrees giving the same m² as above within 1 %.
+    geometry = [square(109.0 + 0.01 * i, 32.7, r[1] / 93_700, r[1] / 110_900) for i, r in enumerate(M2_ROWS)]
+    r = check(write_m2_shp(tmp_path / "geo.shp", crs="EPSG:4490", geometry=geometry), policies,
+              as_of="2024-01-01", assess=False)
+    assert task_patches(r) == ["P1"]
+    assert r.input["area_units"]["耕地面积"]["unit"] == "平方米"
+
+
+def test_shp_area_in_mu_is_proven_too(tmp_path, policies):
+    # the same polygons with 亩 values: 90000 m² = 135 亩 etc.; tasks: 耕地 105 亩 -> P1
+    tab = m2_table([square(500000 + 1000 * i, 3600000, r[1]) for i, r in enumerate(M2_ROWS)])
+    tab = tab.set_column(3, "JCMJ", pa.array(["135", "15", "60", "3.75", "33.75"]))
+    tab = tab.set_column(4, "GDMJ", pa.array(["105", "12", "60", "0", "33.75"]))
+    pyogrio.write_arrow(tab, str(tmp_path / "mu.shp"), geometry_name="geometry", geometry_type="Polygon",
+                        crs="EPSG:4547", encoding="UTF-8")
+    r = check(tmp_path / "mu.shp", policies, as_of="2024-01-01", assess=False)
+    assert task_patches(r) == ["P1"]
+    assert r.input["area_units"]["耕地面积"]["unit"] == "亩"
+
+
+def test_declared_unit_contradicted_by_geometry_stops(tmp_path, policies, capsys):
+    path = write_m2_shp(tmp_path / "m2.shp")
+    code, out, err = run_cli(capsys, "check", path, "--policies", policies, "--area-unit", "亩")
+    assert code == 2
+    assert "Traceback" not in err
+    assert "m2.shp" in err and "JCMJ" in err and "亩" in err and "平方米" in err and "第 1 行" in err
+
+
+def write_m2_csv(path, header_suffix=""):
+    lines = [f"TBBH,JCND,XZQDM,JCMJ{header_suffix},GDMJ{header_suffix},PDJG"]
+    lines += [f"{r[0]},2023,610902,{r[2]},{r[3]},合法用地" for r in M2_ROWS]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_csv_in_square_metres_without_unit_stops_with_a_question(tmp_path, policies, capsys):
+    path = write_m2_csv(tmp_path / "县上报.csv")
+    code, out, err = run_cli(capsys, "check", path, "--policies", policies)
+    assert code == 2
+    assert "Traceback" not in err
+    # JCMJ: 2500 10000 22500 40000 90000 -> median 22500 (line 6, P5)
+    assert "县上报.csv" in err and "JCMJ" in err and "22500" in err and "第 6 行" in err
+    assert "平方米" in err and "亩" in err and "--area-unit" in err
+
+
+def test_csv_unit_from_option_or_header(tmp_path, policies):
+    r = check(write_m2_csv(tmp_path / "a.csv"), policies, as_of="2024-01-01", assess=False, area_unit="平方米")
+    assert task_patches(r) == ["P1"]
+    assert r.input["area_units"]["耕地面积"] == {"header": "GDMJ", "unit": "平方米", "source": "option"}
+    r = check(write_m2_csv(tmp_path / "b.csv", "(平方米)"), policies, as_of="2024-01-01", assess=False)
+    assert task_patches(r) == ["P1"]
+    assert r.input["area_units"]["耕地面积"]["source"] == "header"
+
+
+def test_plausible_mu_csv_reads_as_mu_and_says_so(tmp_path, policies):
+    path = tmp_path / "mu.csv"
+    path.write_text("TBBH,JCND,XZQDM,JCMJ,GDMJ,PDJG\nA,2023,610902,135,105,合法用地\nB,2023,610902,15,12,违法用地\n",
+                    encoding="utf-8")
+    r = check(path, policies, as_of="2024-01-01", assess=False)
+    assert task_patches(r) == ["A"]
+    assert [f["patch"] for f in r.findings] == ["B"]
+    assert r.input["area_units"]["耕地面积"]["source"] == "default"
+
+
+def test_unknown_area_unit_option(tmp_path, policies, capsys):
+    code, out, err = run_cli(capsys, "check", write_m2_csv(tmp_path / "a.csv"), "--policies", policies,
+                             "--area-unit", "平方公里")
+    assert code == 2 and "平方公里" in err and "Traceback" not in err
+
+
+def test_few_large_rows_without_unit_warn_naming_both_units(tmp_path, policies):
+    # two rows only: too little evidence to stop, but the reading is said, with the other unit
+    path = tmp_path / "two.csv"
+    path.write_text("TBBH,JCND,XZQDM,JCMJ,GDMJ,PDJG\nA,2023,610902,90000,70000,合法用地\n"
+                    "B,2023,610902,40000,0,合法用地\n", encoding="utf-8")
+    r = check(path, policies, as_of="2024-01-01", assess=False)
+    assert any("JCMJ" in w and "平方米" in w and "按 亩 读取" in w for w in r.warnings)
