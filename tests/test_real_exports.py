@@ -6,14 +6,14 @@ a patch whose 耕地面积 is at least 100 亩 gets a 省级 实地核查 task.
 """
 from __future__ import annotations
 
-import json
 import struct
 
 import pyarrow as pa
 import pyogrio
 import pytest
 
-from engine.run.runner import check
+from engine.policy.policyset import load_policies
+from engine.run.runner import check, prepare
 from tests.conftest import run_cli, write_policy_dir
 
 POLICY = {
@@ -175,3 +175,67 @@ def test_few_large_rows_without_unit_warn_naming_both_units(tmp_path, policies):
                     "B,2023,610902,40000,0,合法用地\n", encoding="utf-8")
     r = check(path, policies, as_of="2024-01-01", assess=False)
     assert any("JCMJ" in w and "平方米" in w and "按 亩 读取" in w for w in r.warnings)
+
+
+# --------------------------------------------------------------------------- aliases: national codes, DBF truncations
+
+def test_gbk_shapefile_with_truncated_names_and_no_cpg(tmp_path, policies):
+    # GDAL cuts the GBK field names to 10 bytes as a real export does: 监测图斑编号 -> 监测图斑编,
+    # 占用耕地面积 -> 占用耕地面, 合法性判定结果 -> 合法性判定, 是否新增农村乱占耕地建房 -> 是否新增农,
+    # 自查验收负责人 -> 自查验收负. Points (no area to prove); 耕地 in 亩: 105, 12, 3, 0.5 (median 7.5: plausible).
+    tab = pa.table({
+        "监测图斑编号": ["G1", "G2", "G3", "G4"],
+        "监测年度": ["2023"] * 4,
+        "行政区代码": ["610921"] * 4,
+        "占用耕地面积": ["105", "12", "3", "0.5"],
+        "合法性判定结果": ["合法用地", "违法用地", "违法用地", "合法用地"],
+        "是否新增农村乱占耕地建房": ["否", "是", "否", "否"],
+        "自查验收负责人": ["张三", "", "李四", ""],
+        "geometry": pa.array([struct.pack("<BIdd", 1, 1, 500000 + i, 3600000) for i in range(4)], pa.binary()),
+    })
+    with pytest.warns(RuntimeWarning):  # GDAL says it truncated the names
+        pyogrio.write_arrow(tab, str(tmp_path / "台账.shp"), geometry_name="geometry", geometry_type="Point",
+                            crs="EPSG:4547", encoding="GBK")
+    (tmp_path / "台账.cpg").unlink(missing_ok=True)
+    import pyogrio as _p
+    names = _p.read_info(str(tmp_path / "台账.shp"), encoding="GBK")["fields"].tolist()
+    assert "监测图斑编" in names and "是否新增农" in names and "自查验收负" in names  # the file is shaped right
+    r = check(tmp_path / "台账.shp", policies, as_of="2024-01-01", assess=False)
+    assert r.input["rows"] == 4 and r.input["rejected"] == 0
+    assert task_patches(r) == ["G1"]  # 105 亩 >= 100 亩
+    assert sorted(f["patch"] for f in r.findings) == ["G2", "G3"]  # 违法用地
+    assert any("GBK" in w for w in r.warnings)
+    mapping = prepare(tmp_path / "台账.shp", load_policies(policies)).norm.mapping
+    assert mapping["是否新增农村乱占耕地建房"] == "是否新增农" and mapping["自查验收负责人"] == "自查验收负"
+    assert mapping["图斑编号"] == "监测图斑编" and mapping["耕地面积"] == "占用耕地面" and mapping["判定结果"] == "合法性判定"
+
+
+def test_national_codes_full_width_and_spaces(tmp_path, policies):
+    # 审批文号 empty beside a filled 批准文号 (both map to 审批文号): the empty one gives way, no false error
+    text = ("ＪＣＢＨ, jcnd ,XZQDM,XFSJ,GDMJ,YJJBNTMJ,STBHHXMJ,SFSK,PDJG,审批文号,批准文号,QSX,HSX\n"
+            "N1,2023,610902,2023-03-01,120,0,0,否,合法用地,,陕政土批〔2023〕1号,2022-10-01,2023-02-01\n"
+            "N2,2023,610902,2023-03-01,5,0,0,是,违法用地,,,2022-10-01,2023-02-01\n")
+    (tmp_path / "国家平台.csv").write_text(text, encoding="utf-8")
+    r = check(tmp_path / "国家平台.csv", policies, as_of="2024-01-01", assess=False)
+    assert r.input["rows"] == 2 and r.input["rejected"] == 0
+    assert task_patches(r) == ["N1"]
+    assert [f["patch"] for f in r.findings] == ["N2"]
+    assert any("QSX" in w and "HSX" in w and "不使用" in w for w in r.warnings)
+    assert not any("不在数据字典中" in w for w in r.warnings)
+
+
+def test_both_alias_columns_filled_is_refused(tmp_path, policies, capsys):
+    text = "TBBH,JCND,XZQDM,GDMJ,PDJG,审批文号,批准文号\nA,2023,610902,1,合法用地,文号1,文号2\n"
+    (tmp_path / "两列.csv").write_text(text, encoding="utf-8")
+    code, out, err = run_cli(capsys, "check", tmp_path / "两列.csv", "--policies", policies)
+    assert code == 2 and "审批文号" in err and "批准文号" in err and "Traceback" not in err
+
+
+def test_missing_column_lists_headers_and_close_ones(tmp_path, policies, capsys):
+    text = "图斑编码,JCND,XZQDM,GDMJ,PDJG\nA,2023,610902,1,合法用地\n"
+    (tmp_path / "错列.csv").write_text(text, encoding="utf-8")
+    code, out, err = run_cli(capsys, "check", tmp_path / "错列.csv", "--policies", policies)
+    assert code == 2 and "Traceback" not in err
+    assert "缺少必需的列" in err and "图斑编号" in err
+    assert "是否是「图斑编码」" in err
+    assert "文件中的表头：图斑编码、JCND、XZQDM、GDMJ、PDJG" in err

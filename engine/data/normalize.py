@@ -12,7 +12,7 @@ import duckdb
 from engine.lang.compiler import quote_ident as q
 from engine.lang.compiler import quote_str as s
 from engine.data.area_units import resolve as resolve_area_units
-from engine.data.dictionary import _HEADER_UNIT, Dictionary, Field
+from engine.data.dictionary import _HEADER_UNIT, Dictionary, Field, header_key
 from engine.errors import InputError
 
 FORMAT_RULE = "数据格式"
@@ -28,29 +28,83 @@ class Normalized:
     units: dict[str, str] = field(default_factory=dict)  # canonical field -> declared area unit
     area_units: dict[str, dict] = field(default_factory=dict)  # field -> {header, unit, source}: how each unit was decided
     warnings: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)  # the file's headers, as found
 
 
-def map_headers(columns: list[str], d: Dictionary) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
-    """Header -> (field, unit). Returns the mapping and the unknown headers."""
+def map_headers(columns: list[str], d: Dictionary, con=None, raw: str | None = None
+                ) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
+    """Header -> (field, unit). Returns the mapping and the unknown headers.
+    Two headers naming one field (审批文号 beside its alias 批准文号): with `con`/`raw`, an entirely empty one
+    gives way to the other; otherwise, or when both have values, an InputError names both."""
     mapping: dict[str, tuple[str, str | None]] = {}
     unknown: list[str] = []
     seen: dict[str, str] = {}
     for col in columns:
-        if col in ("_source", "_line"):
+        if col in ("_source", "_line") or col.startswith("_geom"):
             continue
         f, unit = d.match_header(col)
         if f is None:
             m = _HEADER_UNIT.match(col.strip())
-            base = d.lookup(m.group("name").strip()) if m else None
+            base = d.lookup_header(m.group("name").strip()) if m else None
             if base is not None and base.type == "area":
                 raise InputError(f"列「{col}」的面积单位「{m.group('unit')}」无法识别（可用：{'、'.join(d.area_units)}）")
             unknown.append(col)
             continue
         if f.name in seen:
-            raise InputError(f"列「{seen[f.name]}」与「{col}」都对应字段「{f.name}」，请删除其中一列")
+            keep = _keep_one(con, raw, f.name, seen[f.name], col)
+            if keep == col:
+                seen[f.name] = col
+                mapping[f.name] = (col, unit)
+            continue
         seen[f.name] = col
         mapping[f.name] = (col, unit)
     return mapping, unknown
+
+
+def _keep_one(con, raw, field_name: str, first: str, second: str) -> str:
+    if con is not None and raw is not None:
+        n1, n2 = con.execute(f"SELECT count({q(first)}), count({q(second)}) FROM {q(raw)}").fetchone()
+        if n1 == 0 or n2 == 0:
+            return second if n1 == 0 else first
+    raise InputError(f"列「{first}」与「{second}」都对应字段「{field_name}」且都有值，请删除其中一列"
+                     f"（或在列映射中只保留一列）")
+
+
+def alias_units(mapping: dict[str, tuple[str, str | None]], d: Dictionary) -> dict[str, str]:
+    """Default units of the aliases that matched (fields.yaml aliases with `unit`)."""
+    out = {}
+    for name, (header, unit) in mapping.items():
+        m = d.match(header)
+        if unit is None and m is not None and m.unit:
+            out[name] = m.unit
+    return out
+
+
+def missing_message(what: str, missing: list[str], columns: list[str], d: Dictionary, needed_by: dict | None = None) -> str:
+    """'缺少…的列：X（…需要；最接近的表头：Y）…。文件中的表头：…' — suggestions only, never used as a mapping."""
+    import difflib
+
+    found = [c for c in columns if c not in ("_source", "_line") and not c.startswith("_geom")]
+    unmatched = [c for c in found if d.match_header(c)[0] is None]
+    parts = []
+    for name in missing:
+        f = d.by_name[name]
+        names = [f.name, f.code] + [a for a, _u in d.aliases.get(f.name, [])]
+        close: list[str] = []
+        for n in names:
+            for c in difflib.get_close_matches(header_key(n), [header_key(u) for u in unmatched], n=3, cutoff=0.6):
+                h = next(u for u in unmatched if header_key(u) == c)
+                if h not in close:
+                    close.append(h)
+        extra = []
+        if needed_by and needed_by.get(name):
+            extra.append("规则 " + "、".join(needed_by[name][:5]) + (" 等" if len(needed_by[name]) > 5 else "") + " 需要")
+        if close:
+            extra.append("是否是「" + "」或「".join(close[:3]) + "」？")
+        parts.append(name + (f"（{'；'.join(extra)}）" if extra else ""))
+    shown = "、".join(found[:40]) + ("…" if len(found) > 40 else "")
+    return (f"{what}：" + "、".join(parts) + "。文件中的表头：" + (shown or "（无）")
+            + "。表头可用中文字段名、代码或数据字典中的别名，如 耕地面积 / GDMJ（见 schemas/fields.yaml）")
 
 
 def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
@@ -96,18 +150,23 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
               required: set[str], default_year: int | None = None, table: str = "patches",
               area_unit: str | None = None, unit_check: bool = False) -> Normalized:
     """unit_check: prove area units from geometry / check their plausibility (files; not hand-written records)."""
-    mapping, unknown = map_headers(columns, d)
+    mapping, unknown = map_headers(columns, d, con, raw)
     warnings = []
+    unused = [c for c in unknown if d.is_known_unused(c)]
+    unknown = [c for c in unknown if c not in unused]
     if unknown:
         warnings.append("以下列不在数据字典中，未使用：" + "、".join(unknown))
+    if unused:
+        warnings.append("以下列是已知的国家平台字段，本程序不使用：" + "、".join(unused))
     year_field = d.key[1]  # 监测年度: --year fills it where the data leaves it empty
     need = set(required) | set(d.always_required)
     if default_year is not None:
         need.discard(year_field)
     missing = [f.name for f in d.fields if f.name in need and f.name not in mapping]
     if missing:
-        raise InputError("缺少必需的列：" + "、".join(missing) + "（表头可用中文字段名或代码，如 耕地面积 / GDMJ）")
-    unit_notes, unit_warnings = resolve_area_units(con, raw, d, mapping, area_unit=area_unit, check=unit_check)
+        raise InputError(missing_message("缺少必需的列", missing, columns, d))
+    unit_notes, unit_warnings = resolve_area_units(con, raw, d, mapping, area_unit=area_unit, check=unit_check,
+                                                   alias_units=alias_units(mapping, d))
     warnings += unit_warnings
 
     selects, problems = [], []
@@ -166,7 +225,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     """)
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {q(table)}").fetchone()
     return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
-                      unit_notes, warnings)
+                      unit_notes, warnings, list(columns))
 
 
 def format_findings_sql(table: str, key_field: str) -> str:

@@ -16,7 +16,7 @@ from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.compiler import quote_ident as q
 from engine.data.dictionary import Dictionary, load_dictionary
 from engine.errors import InputError
-from engine.data.normalize import Normalized, format_findings_sql, normalize
+from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import load_policies
 from engine.run.result import Result
@@ -180,7 +180,7 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     needed = set().union(*(p.fields_used for p in used.values())) if used else set()
     missing = [f.name for f in d.fields if f.name in needed and f.name not in norm.mapping]
     if missing and require_columns:
-        raise InputError("缺少本年度政策需要的列：" + "、".join(missing) + "（表头可用中文字段名或代码，如 耕地面积 / GDMJ）")
+        raise InputError(missing_message("缺少本年度政策需要的列", missing, norm.headers, d))
 
     con.execute("DROP TABLE IF EXISTS hits; DROP TABLE IF EXISTS catalog")
     con.execute("CREATE TABLE hits (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -80,20 +79,15 @@ def _check_headers(name: str, headers: list, where: str = "") -> tuple[list[str]
     return out, unnamed
 
 
-@lru_cache(maxsize=1)
-def _known_names() -> frozenset[str]:
-    """Field names and codes of the data dictionary, casefolded."""
-    return frozenset(n.casefold() for f in load_dictionary().fields for n in (f.name, f.code) if n)
-
-
 def _is_known(header) -> bool:
+    """A dictionary field's name, code or alias (a unit suffix like '(平方米)' allowed), or a known national header."""
     if header is None:
         return False
     h = str(header).strip(_TRIM)
-    if h.casefold() in _known_names():
-        return True
-    m = _UNIT_SUFFIX.match(h)
-    return bool(m) and m.group(1).strip(_TRIM).casefold() in _known_names()
+    if not h:
+        return False
+    d = load_dictionary()
+    return d.match_header(h)[0] is not None or d.is_known_unused(h)
 
 
 def known_count(headers) -> int:
