@@ -239,3 +239,73 @@ def test_missing_column_lists_headers_and_close_ones(tmp_path, policies, capsys)
     assert "缺少必需的列" in err and "图斑编号" in err
     assert "是否是「图斑编码」" in err
     assert "文件中的表头：图斑编码、JCND、XZQDM、GDMJ、PDJG" in err
+
+
+# --------------------------------------------------------------------------- rows that are not patches
+
+def write_ledger(path):
+    """An xlsx ledger as a county keeps it: title, unit line, two-level merged header, a blank separator,
+    a header repeated at a page break, a 合计 row merged over three columns, signature and date rows."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("台账")
+    ws.merge_range("A1:G1", "汉阴县2023年卫片执法图斑核查台账")
+    ws.merge_range("A2:D2", "填报单位：汉阴县自然资源局")
+    for col, name in zip("ABCFG", ["监测图斑编号", "监测年度", "行政区代码", "合法性判定结果", "批准文号"]):
+        ws.merge_range(f"{col}3:{col}4", name)
+    ws.merge_range("D3:E3", "面积（亩）")
+    ws.write_row("D4", ["监测面积", "占用耕地面积"])
+    ws.write_row("A5", ["H1", "2023", "610921", 150, 120, "违法用地", ""])
+    ws.write_row("A6", ["H2", "2023", "610921", 20, 10, "合法用地", "陕政土批〔2023〕5号"])
+    # row 7 left blank
+    ws.write_row("A8", ["H3", "2023", "610921", 8, 8, "违法用地", ""])
+    ws.write_row("A9", ["监测图斑编号", "监测年度", "行政区代码", "监测面积", "占用耕地面积", "合法性判定结果", "批准文号"])
+    ws.write_row("A10", ["H4", "2023", "610921", 130, 101, "合法用地", "陕政土批〔2023〕9号"])
+    ws.merge_range("A11:C11", "合计")
+    ws.write_row("D11", [308, 239])
+    ws.merge_range("A12:C12", "填表人：王五")
+    ws.write("E12", "审核人：赵六")
+    ws.write("A13", "日期：2023年5月1日")
+    wb.close()
+    return path
+
+
+def test_ledger_skips_total_signature_blank_and_repeated_header_rows(tmp_path, policies, capsys):
+    path = write_ledger(tmp_path / "汉阴县台账.xlsx")
+    code, out, err = run_cli(capsys, "check", path, "--policies", policies, "--as-of", "2024-01-01",
+                             "--format", "json", "--no-assess")
+    assert code == 1, err  # two 违法用地 errors
+    doc = __import__("json").loads(out)
+    inp = doc["input"]
+    # data rows 5, 6, 8, 10; skipped 7 (blank), 9 (header again), 11 (合计), 12 and 13 (signature, date)
+    assert (inp["rows_read"], inp["checked"], inp["rejected"], inp["skipped"]) == (9, 4, 0, 5)
+    assert inp["rows_read"] == inp["checked"] + inp["rejected"] + inp["skipped"]
+    assert [(s["line"], s["reason"]) for s in inp["skipped_rows"]] == [
+        (7, "空行"), (9, "重复的表头行"), (11, "合计行"), (12, "签字、日期等表尾行"), (13, "签字、日期等表尾行")]
+    assert all(s["source"] == "汉阴县台账.xlsx" for s in inp["skipped_rows"])
+    assert sorted(f["patch"] for f in doc["findings"]) == ["H1", "H3"]
+    assert sorted(t["patch"] for t in doc["tasks"]) == ["H1", "H4"]  # 耕地 120 and 101 亩
+    code, out, err = run_cli(capsys, "check", path, "--policies", policies, "--as-of", "2024-01-01", "--no-assess")
+    text = (out + err).replace("\n", "")
+    assert "读取 9 行 = 检查 4 行 + 拒收 0 行 + 跳过 5 行" in text
+    assert "第 11 行（合计行" in text and "第 12 行（签字" in text
+
+
+def test_total_row_only_in_a_csv(tmp_path, policies):
+    text = ("TBBH,JCND,XZQDM,GDMJ,PDJG\nA,2023,610902,101,合法用地\nB,2023,610902,3,合法用地\n"
+            "小计（2处）,,,104,\n,,,,\n填报人：张三,,,,\n")
+    (tmp_path / "c.csv").write_text(text, encoding="utf-8")
+    r = check(tmp_path / "c.csv", policies, as_of="2024-01-01", assess=False)
+    # lines 4 (小计), 5 (all empty, but nothing follows it but a signature: still a row between rows), 6 (签字)
+    assert [(s["line"], s["reason"]) for s in r.input["skipped_rows"]] == [(4, "合计行"), (5, "空行"), (6, "签字、日期等表尾行")]
+    assert (r.input["checked"], r.input["rejected"]) == (2, 0)
+    assert task_patches(r) == ["A"]
+
+
+def test_a_patch_row_with_a_note_is_not_skipped(tmp_path, policies):
+    # 图斑编号 filled: a cell saying 合计 elsewhere does not make it a total row
+    text = "TBBH,JCND,XZQDM,GDMJ,PDJG,备注\nA,2023,610902,1,合法用地,合计\n"
+    (tmp_path / "n.csv").write_text(text, encoding="utf-8")
+    r = check(tmp_path / "n.csv", policies, as_of="2024-01-01", assess=False)
+    assert r.input["skipped"] == 0 and r.input["checked"] == 1

@@ -73,6 +73,7 @@ class Dictionary:
     area_check: dict = field(default_factory=dict)
     aliases: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)  # field -> [(alias, default unit)]
     known_unused: list[str] = field(default_factory=list)  # national headers recognised but not used
+    non_patch_rows: dict[str, list[str]] = field(default_factory=dict)  # total / signature words
     by_key: dict[str, Match] = field(default_factory=dict)
     by_name: dict[str, Field] = field(default_factory=dict)
     by_code: dict[str, Field] = field(default_factory=dict)
@@ -181,6 +182,7 @@ def _load(path: str) -> Dictionary:
         aliases={str(k): [(a, None) if isinstance(a, str) else (str(a["name"]), a.get("unit"))
                           for a in (v or [])] for k, v in (doc.get("aliases") or {}).items()},
         known_unused=[str(h) for h in doc.get("known_unused") or []],
+        non_patch_rows={str(k): [str(w) for w in v] for k, v in (doc.get("non_patch_rows") or {}).items()},
     )
 
 

@@ -109,7 +109,8 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
 
     con = _open()
     info = read_input(con, data, "raw", sheet=sheet, encoding=encoding)
-    meta = {"path": str(data), "sha256": info.sha256, "files": info.files}
+    meta = {"path": str(data), "sha256": info.sha256, "files": info.files,
+            "rows_read": info.rows + len(info.skipped), "skipped": len(info.skipped), "skipped_rows": info.skipped}
     return _normalized(con, info.columns, meta, info.warnings, _dictionary(policies), year, area_unit=area_unit, unit_check=True)
 
 

@@ -7,9 +7,12 @@ a row that cannot be placed in the table stops the read with an InputError namin
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
+
+from engine.data.dictionary import header_key, load_dictionary
 
 from engine.lang.compiler import quote_ident as _q
 from engine.lang.compiler import quote_str as _sql_str
@@ -95,13 +98,14 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
         for t in parts:
             con.execute(f"DROP TABLE IF EXISTS {_q(t)}")
     files = [f for info in infos for f in info.files]
+    skipped = [s for info in infos for s in info.skipped]
     warnings = [w for info in infos for w in info.warnings]
     for info in infos:
         missing = [c for c in columns if c not in info.columns]
         if missing and len(infos) > 1:
             warnings.append(f"{Path(info.path).name}：缺少其他文件中的列 {'、'.join(missing)}，这些列记为空")
     return InputInfo(path=given, sha256=_digest((n, info.sha256) for n, info in zip(names, infos)), files=files, rows=sum(i.rows for i in infos),
-                     columns=columns, warnings=warnings)
+                     columns=columns, warnings=warnings, skipped=skipped)
 
 
 # --------------------------------------------------------------------------- common finishing step
@@ -127,6 +131,59 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
         f"CREATE OR REPLACE TABLE {_q(table)} AS SELECT {cols}{sep}"
         f"{_sql_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {_q(staging)}"
     )
+    _skip_non_patch_rows(con, table, source, info)
     info.rows = con.execute(f"SELECT count(*) FROM {_q(table)}").fetchall()[0][0]
     if info.rows == 0:
-        raise InputError(f"{source}：只有表头，没有数据行")
+        extra = f"（{len(info.skipped)} 行不是图斑，已跳过）" if info.skipped else ""
+        raise InputError(f"{source}：只有表头，没有数据行{extra}")
+
+
+_WS = "[\\s\u3000\u00a0]"
+
+
+def _words_re(words: list[str]) -> str:
+    alt = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return f"^(?:{alt})(?:[(（][^)）]*[)）])?(?:[:：].*)?$"
+
+
+def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo) -> None:
+    """Delete the rows that are not patches (blank, 合计, signature, repeated header) and list them in info.skipped.
+    Blank rows after the last row with content are not rows at all: dropped without a word."""
+    d = load_dictionary()
+    cols = info.columns
+    if not cols:
+        return
+    clean = {c: f"regexp_replace({_q(c)}, {_sql_str(_WS)}, '', 'g')" for c in cols}
+    key = next((c for c in cols if (d.match_header(c)[0] or None) and d.match_header(c)[0].name == d.key[0]), None)
+    blank = " AND ".join(f"{_q(c)} IS NULL" for c in cols)
+
+    def words(kind: str) -> str:
+        ws = d.non_patch_rows.get(kind) or []
+        if not ws:
+            return "FALSE"
+        rx = _sql_str(_words_re(ws))
+        any_cell = " OR ".join(f"regexp_full_match({clean[c]}, {rx})" for c in cols)
+        if key is None:
+            return f"({any_cell})"
+        return f"(({_q(key)} IS NULL OR regexp_full_match({clean[key]}, {rx})) AND ({any_cell}))"
+
+    same = " + ".join(f"CAST(lower({clean[c]}) = {_sql_str(header_key(c))} AS INTEGER)" for c in cols)
+    reason = (f"CASE WHEN {blank} THEN '空行' WHEN {words('total')} THEN '合计行' "
+              f"WHEN {words('signature')} THEN '签字、日期等表尾行' "
+              f"WHEN COALESCE({same}, 0) >= {MIN_KNOWN_HEADERS} THEN '重复的表头行' END")
+    text = "concat_ws(' ', " + ", ".join(_q(c) for c in cols) + ")"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __weipian_skip AS SELECT _line, {reason} AS reason, "
+                f"left({text}, 60) AS text FROM {_q(table)}")
+    last = con.execute("SELECT max(_line) FROM __weipian_skip WHERE reason IS DISTINCT FROM '空行'").fetchone()[0]
+    rows = con.execute("SELECT _line, reason, text FROM __weipian_skip WHERE reason IS NOT NULL "
+                       "ORDER BY _line").fetchall()
+    con.execute("DROP TABLE __weipian_skip")
+    if not rows:
+        return
+    con.execute(f"DELETE FROM {_q(table)} WHERE _line IN ({', '.join(str(int(r[0])) for r in rows)})")
+    listed = [r for r in rows if not (r[1] == "空行" and (last is None or r[0] > last))]
+    info.skipped += [{"source": source, "line": int(line), "reason": why, "text": txt or ""} for line, why, txt in listed]
+    if listed:
+        shown = "、".join(f"第 {line} 行（{why}{'：' + txt if txt else ''}）" for line, why, txt in listed[:10])
+        more = f" 等 {len(listed)} 行" if len(listed) > 10 else ""
+        info.warnings.append(f"{source}：跳过不是图斑的行 {shown}{more}")

@@ -27,6 +27,7 @@ class InputInfo:
     rows: int
     columns: list[str]
     warnings: list[str] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # rows that are not patches: {source, line, reason, text}
 
 
 CSV_SUFFIXES = (".csv", ".txt")

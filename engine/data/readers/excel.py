@@ -49,9 +49,10 @@ def _read_excel(con, p: Path, staging: str, sheet: str | None):
         warnings.append(f"{p.name}：第一个工作表“{candidates[0]}”不是图斑表，已读取工作表“{name}”")
     if header_at > 0:
         warnings.append(f"{p.name}：工作表“{name}”第 {header_at + 1} 行为表头，上方 {header_at} 行（标题等）已跳过")
-    filled = _fill_data_merges(grid, merges, header_at + 1)
-    if filled:
-        warnings.append(f"{p.name}：工作表“{name}”数据区有 {filled} 处合并单元格，已按合并区左上角的值填充")
+    body = _body_merges(merges, header_at + 1)
+    if body:
+        warnings.append(f"{p.name}：工作表“{name}”数据区有 {len(body)} 处合并单元格（{'、'.join(body[:5])}），"
+                        f"只有左上角单元格有值，其余单元格按空值读取；请取消合并并在每一行填写")
     rows = grid[header_at + 1:]
     width = len(headers)
     columns = list(zip(*rows))[:width] if rows else []
@@ -61,15 +62,7 @@ def _read_excel(con, p: Path, staging: str, sheet: str | None):
     first = header_at + 2  # sheet row number of the first data row
     arrays["_line"] = pa.array(range(first, first + len(rows)), pa.int64())
     _register_as_table(con, pa.table(arrays), staging)
-    # rows with no content at all are not records: drop them, say how many
-    blank = con.execute(f"DELETE FROM {_q(staging)} WHERE " + " AND ".join(
-        f"{_clean_sql(_q(h))} IS NULL" for h in headers)).fetchall()[0][0]
-    if blank and blank < len(rows):
-        warnings.append(f"{p.name}：工作表“{name}”中有 {blank} 个空行，已跳过")
-    where = f"{p.name}（工作表“{name}”）" if len(names) > 1 or sheet else p.name
     info = InputInfo(path=str(p), sha256=_sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
-    if blank == len(rows):
-        raise InputError(f"{where}：只有表头，没有数据行")
     return info, unnamed
 
 
@@ -127,20 +120,24 @@ def _filled(grid, merges, limit: int):
     return out
 
 
-def _fill_data_merges(grid, merges, start: int) -> int:
-    """Give every cell of a merged range below the header its top-left value (in place).
-    Returns how many ranges were filled."""
-    n = 0
+def _body_merges(merges, start: int) -> list[str]:
+    """Merged ranges below the header, as Excel names them (B5:B6). They are not filled: a merged 合计
+    cell copied into 图斑编号 made patches of total rows."""
+    out = []
     for (r0, c0), (r1, c1) in merges:
-        if r1 < start or (r0 == r1 and c0 == c1) or r0 >= len(grid):
+        if r1 < start or (r0 == r1 and c0 == c1):
             continue
-        value = grid[r0][c0] if c0 < len(grid[r0]) else ""
-        for r in range(max(r0, start), min(r1, len(grid) - 1) + 1):
-            row = grid[r]
-            for c in range(c0, min(c1, len(row) - 1) + 1):
-                row[c] = value
-        n += 1
-    return n
+        out.append(f"{_col_name(c0)}{r0 + 1}:{_col_name(c1)}{r1 + 1}")
+    return out
+
+
+def _col_name(c: int) -> str:
+    name = ""
+    c += 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        name = chr(65 + rem) + name
+    return name
 
 
 def _cell_text(v) -> str | None:
