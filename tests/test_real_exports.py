@@ -309,3 +309,80 @@ def test_a_patch_row_with_a_note_is_not_skipped(tmp_path, policies):
     (tmp_path / "n.csv").write_text(text, encoding="utf-8")
     r = check(tmp_path / "n.csv", policies, as_of="2024-01-01", assess=False)
     assert r.input["skipped"] == 0 and r.input["checked"] == 1
+
+
+# --------------------------------------------------------------------------- Excel dates and numeric ids
+
+def dates_of(path, policies, field="下发日期"):
+    pr = prepare(path, load_policies(policies))
+    return pr.con.execute(f"SELECT 图斑编号, CAST({field} AS VARCHAR), len(_errors) FROM patches ORDER BY _line").fetchall(), pr
+
+
+def test_xlsx_serial_dates_1900_and_date_cells(tmp_path, policies):
+    import datetime as dt
+    import xlsxwriter
+
+    path = tmp_path / "序号.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["TBBH", "JCND", "XZQDM", "XFSJ", "GDMJ", "PDJG"])
+    ws.write_row(1, 0, ["S1", "2023", "610902", 44986, 1, "合法用地"])  # 1899-12-30 + 44986 days = 2023-03-01
+    ws.write_row(2, 0, ["S2", "2023", "610902", 44866, 1, "合法用地"])  # 2022-11-01
+    ws.write_datetime(3, 3, dt.datetime(2023, 5, 20), wb.add_format({"num_format": "yyyy-mm-dd"}))
+    ws.write_row(3, 0, ["S3", "2023", "610902"])
+    ws.write_row(3, 4, [1, "合法用地"])
+    wb.close()
+    rows, pr = dates_of(path, policies)
+    assert rows == [("S1", "2023-03-01", 0), ("S2", "2022-11-01", 0), ("S3", "2023-05-20", 0)]
+    assert any("日期序号" in w and "1900" in w and "44986 = 2023-03-01" in w for w in pr.warnings)
+
+
+def test_xlsx_serial_dates_1904_system(tmp_path, policies):
+    import xlsxwriter
+
+    path = tmp_path / "mac.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"date_1904": True})
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["TBBH", "JCND", "XZQDM", "XFSJ", "GDMJ", "PDJG"])
+    ws.write_row(1, 0, ["M1", "2023", "610902", 43524, 1, "合法用地"])  # 1904-01-01 + 43524 days = 2023-03-01
+    wb.close()
+    rows, pr = dates_of(path, policies)
+    assert rows == [("M1", "2023-03-01", 0)]
+    assert any("1904" in w for w in pr.warnings)
+
+
+def test_csv_date_times_with_zero_time_and_serials(tmp_path, policies):
+    text = ("TBBH,JCND,XZQDM,XFSJ,GDMJ,PDJG\n"
+            "D1,2023,610902,2023-03-01 00:00:00,1,合法用地\n"
+            "D2,2023,610902,2022/11/3 0:00,1,合法用地\n"
+            "D3,2023,610902,44986,1,合法用地\n"
+            "D4,2023,610902,2023-03-01 14:30,1,合法用地\n")  # a real time of day: not a date as the dictionary says
+    (tmp_path / "d.csv").write_text(text, encoding="utf-8")
+    rows, pr = dates_of(tmp_path / "d.csv", policies)
+    assert rows == [("D1", "2023-03-01", 0), ("D2", "2022-11-03", 0), ("D3", "2023-03-01", 0), ("D4", None, 1)]
+    assert any("XFSJ" in w and "44986 = 2023-03-01" in w for w in pr.warnings)
+
+
+def test_ids_stored_as_numbers_are_rejected_with_a_text_format_hint(tmp_path, policies, capsys):
+    import xlsxwriter
+
+    path = tmp_path / "编号.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["图斑编号", "监测年度", "行政区代码", "耕地面积", "判定结果"])
+    ws.write_row(1, 0, [610922123456789012, "2023", "610902", 120, "合法用地"])  # 18 digits as a number
+    ws.write_row(2, 0, [610922123456789013, "2023", "610902", 1, "合法用地"])   # the same after 15 digits
+    ws.write_row(3, 0, ["610922123456789014", "2023", 610902, 1, "合法用地"])   # text id; a 6-digit number is exact
+    wb.close()
+    code, out, err = run_cli(capsys, "check", path, "--policies", policies, "--as-of", "2024-01-01",
+                             "--format", "json", "--no-assess")
+    doc = __import__("json").loads(out)
+    assert code == 1 and (doc["input"]["checked"], doc["input"]["rejected"]) == (1, 2)
+    bad = [f for f in doc["findings"] if f["rule"] == "数据格式"]
+    assert len([f for f in bad if "文本" in f["message"] and "15 位" in f["message"]]) == 2
+    assert all("编号.xlsx 第" in f["message"] and "图斑编号" in f["message"] for f in bad)
+    assert doc["tasks"] == []  # the 120 亩 row is rejected, not a 省级 task
+
+    (tmp_path / "sci.csv").write_text("TBBH,JCND,XZQDM,GDMJ,PDJG\n6.10922E+14,2023,610902,1,合法用地\n", encoding="utf-8")
+    r = check(tmp_path / "sci.csv", policies, as_of="2024-01-01", assess=False)
+    assert r.input["rejected"] == 1 and "文本" in r.findings[0]["message"] and "第2行" in r.findings[0]["message"]

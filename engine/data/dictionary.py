@@ -51,6 +51,7 @@ class Field:
     minimum: int | None = None
     max_field: str | None = None
     description: str = ""
+    text_id: bool = False  # an identifier that Excel must keep as text (图斑编号, 行政区代码)
 
     @property
     def dsl_type(self) -> str:
@@ -74,6 +75,7 @@ class Dictionary:
     aliases: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)  # field -> [(alias, default unit)]
     known_unused: list[str] = field(default_factory=list)  # national headers recognised but not used
     non_patch_rows: dict[str, list[str]] = field(default_factory=dict)  # total / signature words
+    serial_date_years: tuple[int, int] | None = None  # Excel serial dates accepted in date columns
     by_key: dict[str, Match] = field(default_factory=dict)
     by_name: dict[str, Field] = field(default_factory=dict)
     by_code: dict[str, Field] = field(default_factory=dict)
@@ -160,6 +162,7 @@ def _load(path: str) -> Dictionary:
             minimum=f.get("min"),
             max_field=f.get("max_field"),
             description=f.get("description", ""),
+            text_id=bool(f.get("text_id", False)),
         )
         for f in doc["fields"]
     ]
@@ -182,6 +185,7 @@ def _load(path: str) -> Dictionary:
         aliases={str(k): [(a, None) if isinstance(a, str) else (str(a["name"]), a.get("unit"))
                           for a in (v or [])] for k, v in (doc.get("aliases") or {}).items()},
         known_unused=[str(h) for h in doc.get("known_unused") or []],
+        serial_date_years=tuple(doc["serial_date_years"]) if doc.get("serial_date_years") else None,
         non_patch_rows={str(k): [str(w) for w in v] for k, v in (doc.get("non_patch_rows") or {}).items()},
     )
 

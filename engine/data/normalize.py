@@ -120,6 +120,8 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
                 f" AS DECIMAL(18,{d.area_scale}))")
     if f.type == "date":
         tries = ", ".join(f"TRY_STRPTIME({raw}, {s(fmt)})" for fmt in d.date_formats)
+        if d.serial_date_years:
+            tries += f", {_serial_sql(raw, d)}"
         parsed = f"CAST(COALESCE({tries}) AS DATE)"
         return f"(CASE WHEN year({parsed}) >= 1000 THEN {parsed} END)"  # %Y means four digits: DuckDB reads '23-3-1' as year 23
     if f.type == "bool":
@@ -129,6 +131,26 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
     if f.type == "enum":
         return f"(CASE WHEN {raw} IN ({', '.join(s(v) for v in f.values)}) THEN {raw} END)"
     raise AssertionError(f.type)
+
+
+EXCEL_EPOCH_1900 = "1899-12-30"  # Excel's 1900 date system, its 1900-02-29 bug included: serial 1 = 1900-01-01
+_SCI = "[+-]?[0-9]+([.][0-9]+)?[eE][+]?[0-9]+"
+
+
+def _serial_range(d: Dictionary) -> tuple[int, int]:
+    import datetime as dt
+
+    lo, hi = d.serial_date_years
+    base = dt.date.fromisoformat(EXCEL_EPOCH_1900)
+    return (dt.date(lo, 1, 1) - base).days, (dt.date(hi, 12, 31) - base).days
+
+
+def _serial_sql(raw: str, d: Dictionary) -> str:
+    """An Excel serial date (44986 -> 2023-03-01) within serial_date_years, as a TIMESTAMP; else NULL."""
+    lo, hi = _serial_range(d)
+    n = f"TRY_CAST({raw} AS DOUBLE)"
+    return (f"(CASE WHEN regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {n} BETWEEN {lo} AND {hi} "
+            f"THEN CAST(DATE '{EXCEL_EPOCH_1900}' + CAST({n} AS INTEGER) AS TIMESTAMP) END)")
 
 
 def _reason(f: Field) -> str:
@@ -191,6 +213,12 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
             selects.append(f"CAST(NULL AS VARCHAR) AS {q('_raw_' + f.name)}")
         col = q(f.name)
         shown = f"COALESCE({q('_raw_' + f.name)}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
+        if f.text_id:
+            problems.append(
+                f"CASE WHEN regexp_full_match({q('_raw_' + f.name)}, {s(_SCI)}) THEN "
+                + _problem(f.name, q("_raw_" + f.name),
+                           s("是以数字形式保存的编号（科学计数法）：Excel 把编号当作数字保存时只保留 15 位有效数字，"
+                             "其余位已丢失；请在 Excel 中把该列设置为“文本”格式后重新录入编号")) + " END")
         if f.pattern:
             problems.append(f"CASE WHEN {col} IS NOT NULL AND NOT regexp_full_match({col}, {s(f.pattern)}) THEN "
                             + _problem(f.name, col, s("格式不对（" + f.description + "）" if f.description else "格式不对")) + " END")
@@ -224,6 +252,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         FROM ranked ORDER BY _rid
     """)
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {q(table)}").fetchone()
+    warnings += _serial_warnings(con, table, d, mapping)
     return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
                       unit_notes, warnings, list(columns))
 
@@ -237,3 +266,21 @@ def format_findings_sql(table: str, key_field: str) -> str:
                {s(FORMAT_CITE)} AS cite
         FROM (SELECT _rid, _source, _line, {q('_raw_' + key_field)}, unnest(_errors) AS e FROM {q(table)} WHERE len(_errors) > 0)
     """
+
+
+def _serial_warnings(con, table: str, d: Dictionary, mapping: dict) -> list[str]:
+    """Say which date columns held Excel serial numbers, and how one was read."""
+    if not d.serial_date_years:
+        return []
+    out = []
+    for f in d.fields:
+        if f.type != "date" or f.name not in mapping:
+            continue
+        raw = q("_raw_" + f.name)
+        n, example, value = con.execute(
+            f"SELECT count(*), min({raw}), arg_min({q(f.name)}, {raw}) FROM {q(table)} "
+            f"WHERE regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {q(f.name)} IS NOT NULL").fetchone()
+        if n:
+            out.append(f"列「{mapping[f.name][0]}」有 {n} 个 Excel 日期序号，已按 Excel 1900 日期系统换算为日期"
+                       f"（如 {example} = {value}）")
+    return out

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from engine.lang.compiler import quote_ident as _q
+from engine.data.dictionary import load_dictionary
 from engine.data.readers.common import (
-    _TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, _check_headers, _clean_sql,
+    _TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, _check_headers,
     _register_as_table, _sha256, _short, known_count,
 )
 
@@ -54,6 +54,7 @@ def _read_excel(con, p: Path, staging: str, sheet: str | None):
         warnings.append(f"{p.name}：工作表“{name}”数据区有 {len(body)} 处合并单元格（{'、'.join(body[:5])}），"
                         f"只有左上角单元格有值，其余单元格按空值读取；请取消合并并在每一行填写")
     rows = grid[header_at + 1:]
+    _serial_dates_to_text(p, name, headers, rows, warnings)
     width = len(headers)
     columns = list(zip(*rows))[:width] if rows else []
     columns += [()] * (width - len(columns))
@@ -152,6 +153,8 @@ def _cell_text(v) -> str | None:
     if isinstance(v, float):
         if v.is_integer() and abs(v) < 1e15:
             return str(int(v))
+        if abs(v) >= 1e15:  # past Excel's 15 significant digits: show it as Excel does, digits are lost
+            return f"{v:.14E}"
         text = repr(v)
         return format(Decimal(text), "f") if "e" in text else text  # 1e-05 -> 0.00001
     if isinstance(v, int):
@@ -163,3 +166,45 @@ def _cell_text(v) -> str | None:
     if isinstance(v, (_dt.date, _dt.time)):
         return v.isoformat()
     return str(v)
+
+
+def _date1904(p: Path) -> bool:
+    """Does the workbook use Excel's 1904 date system (workbookPr date1904)? Only .xlsx/.xlsm say so readably."""
+    import re
+    import zipfile
+
+    if p.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False
+    try:
+        with zipfile.ZipFile(p) as z:
+            xml = z.read("xl/workbook.xml")[:20000].decode("utf-8", errors="ignore")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    return re.search(r'date1904\s*=\s*"(1|true)"', xml) is not None
+
+
+def _serial_dates_to_text(p: Path, sheet: str, headers: list[str], rows, warnings: list[str]) -> None:
+    """Numbers in date columns that are Excel serial dates become YYYY-MM-DD (in place), by the workbook's
+    date system. Cells typed as dates arrive as dates already."""
+    d = load_dictionary()
+    if not d.serial_date_years:
+        return
+    lo_year, hi_year = d.serial_date_years
+    base = _dt.date(1904, 1, 1) if _date1904(p) else _dt.date(1899, 12, 30)
+    lo, hi = (_dt.date(lo_year, 1, 1) - base).days, (_dt.date(hi_year, 12, 31) - base).days
+    for c, h in enumerate(headers):
+        f = d.match_header(h)[0]
+        if f is None or f.type != "date":
+            continue
+        n, example = 0, None
+        for row in rows:
+            v = row[c] if c < len(row) else None
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and lo <= v <= hi:
+                text = (base + _dt.timedelta(days=int(v))).isoformat()
+                example = example or (int(v), text)
+                row[c] = text
+                n += 1
+        if n:
+            system = "1904" if base.year == 1904 else "1900"
+            warnings.append(f"{p.name}：工作表“{sheet}”列「{h}」有 {n} 个 Excel 日期序号，已按工作簿的 {system} 日期系统"
+                            f"换算为日期（如 {example[0]} = {example[1]}）")
