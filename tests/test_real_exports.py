@@ -386,3 +386,44 @@ def test_ids_stored_as_numbers_are_rejected_with_a_text_format_hint(tmp_path, po
     (tmp_path / "sci.csv").write_text("TBBH,JCND,XZQDM,GDMJ,PDJG\n6.10922E+14,2023,610902,1,合法用地\n", encoding="utf-8")
     r = check(tmp_path / "sci.csv", policies, as_of="2024-01-01", assess=False)
     assert r.input["rejected"] == 1 and "文本" in r.findings[0]["message"] and "第2行" in r.findings[0]["message"]
+
+
+# --------------------------------------------------------------------------- .cpg encodings
+
+def write_gbk_shp(path, encoding="GBK"):
+    tab = pa.table({"TBBH": ["C1"], "JCND": ["2023"], "XZQDM": ["610902"], "GDMJ": ["1"], "PDJG": ["合法用地"],
+                    "备注": ["汉滨区五里镇"],
+                    "geometry": pa.array([struct.pack("<BIdd", 1, 1, 500000.0, 3600000.0)], pa.binary())})
+    pyogrio.write_arrow(tab, str(path), geometry_name="geometry", geometry_type="Point", crs="EPSG:4547",
+                        encoding=encoding)
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    return path
+
+
+@pytest.mark.parametrize("said, data", [("oem", "GBK"), ("ansi", "GBK"), ("936", "GBK"), ("cp936", "GBK"),
+                                        ("GBK", "GBK"), ("UTF-8", "UTF-8"), ("OEM", "UTF-8"), ("某编码", "GBK")])
+def test_cpg_values_are_decided(tmp_path, policies, said, data):
+    path = write_gbk_shp(tmp_path / "c.shp", encoding=data)
+    path.with_suffix(".cpg").write_bytes(said.encode("gbk"))
+    pr = prepare(path, load_policies(policies))
+    assert pr.con.execute("SELECT 备注 FROM raw").fetchall() == [("汉滨区五里镇",)]
+    if said.lower() in ("oem", "ansi") or said == "某编码":
+        assert any(".cpg" in w and ("GBK" in w or "UTF-8" in w) for w in pr.warnings)
+
+
+def test_cpg_that_lies_is_a_located_error(tmp_path, policies, capsys):
+    path = write_gbk_shp(tmp_path / "lie.shp", encoding="GBK")
+    path.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
+    code, out, err = run_cli(capsys, "check", path, "--policies", policies)
+    assert code == 2 and "Traceback" not in err
+    assert "lie.dbf" in err and "第 6 个字段" in err and "备注" in err and "--encoding" in err
+    # the same with an ASCII field name: the first record that does not decode is named, with its field
+    tab = pa.table({"TBBH": ["C1", "C2"], "JCND": ["2023"] * 2, "XZQDM": ["610902"] * 2, "GDMJ": ["1"] * 2,
+                    "PDJG": ["合法用地"] * 2, "BZ": ["ok", "汉滨区"],
+                    "geometry": pa.array([struct.pack("<BIdd", 1, 1, 500000.0, 3600000.0)] * 2, pa.binary())})
+    pyogrio.write_arrow(tab, str(tmp_path / "lie2.shp"), geometry_name="geometry", geometry_type="Point",
+                        crs="EPSG:4547", encoding="GBK")
+    (tmp_path / "lie2.cpg").write_text("UTF-8", encoding="ascii")
+    code, out, err = run_cli(capsys, "check", tmp_path / "lie2.shp", "--policies", policies)
+    assert code == 2 and "Traceback" not in err
+    assert "lie2.dbf" in err and "第 1 条记录的字段“PDJG”" in err  # 合法用地: the first non-ASCII value

@@ -33,6 +33,9 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
             enc = _detect_dbf_encoding(dbf)
             if enc != "utf-8":
                 warnings.append(f"{p.name}：没有 .cpg 文件，按 GBK/GB18030 编码读取属性")
+        else:
+            enc = _cpg_encoding(p.with_suffix(".cpg"), dbf, warnings)
+        _check_dbf_decodes(dbf, enc, encoding)
         layer = None
     if suffix == ".gpkg" and layer is None:
         try:
@@ -105,6 +108,73 @@ def _check_dbf_complete(dbf: Path) -> None:
         complete = max(0, (size - header_len) // record_len)
         raise InputError(f"{dbf.name}：属性表文件不完整（文件头声明 {declared} 条记录，实际只有 {complete} 条完整记录），"
                          f"请重新导出或拷贝")
+
+
+_CPG_NAMES = {  # what .cpg files say -> the codec used (GB18030 reads all of GBK/GB2312/CP936)
+    "utf-8": "utf-8", "utf8": "utf-8", "65001": "utf-8",
+    "gbk": "gb18030", "936": "gb18030", "cp936": "gb18030", "ms936": "gb18030", "gb2312": "gb18030",
+    "gb18030": "gb18030", "54936": "gb18030", "ansi 936": "gb18030",
+}
+_CPG_SYSTEM = {"ansi", "oem", "system", "default", "local", ""}  # "the machine's code page": not a name
+
+
+def _enc_label(enc: str) -> str:
+    return "GBK/GB18030" if enc == "gb18030" else ("UTF-8" if enc == "utf-8" else enc)
+
+
+def _cpg_encoding(cpg: Path, dbf: Path, warnings: list[str]) -> str:
+    """The encoding a .cpg names, decided: a known name is used as is; 'ANSI'/'OEM' (the writer's code page,
+    936 on Chinese Windows) and unknown names are settled by the data (UTF-8 if it decodes, else GBK/GB18030)."""
+    raw = cpg.read_bytes()[:200]
+    said = raw.decode("ascii", errors="replace").strip().strip("\x00").strip()
+    key = said.lower()
+    if key in _CPG_NAMES:
+        return _CPG_NAMES[key]
+    if key not in _CPG_SYSTEM:
+        try:
+            import codecs
+
+            name = codecs.lookup(("cp" + key) if key.isdigit() else key).name
+            return "gb18030" if name in ("gbk", "gb2312", "cp936") else name
+        except LookupError:
+            pass
+    enc = _detect_dbf_encoding(dbf)
+    what = f"写的是“{said}”（指导出电脑的系统编码，不是具体编码）" if key in _CPG_SYSTEM else f"中的编码“{said}”无法识别"
+    warnings.append(f"{cpg.name}：{what}，按内容判断为 {_enc_label(enc)} 读取属性")
+    return enc
+
+
+def _check_dbf_decodes(dbf: Path, enc: str, given: str | None) -> None:
+    """Every field name and record of the .dbf decodes as `enc`; else an error naming the record and field."""
+    with open(dbf, "rb") as fh:
+        head = fh.read(32)
+        header_len = int.from_bytes(head[8:10], "little")
+        record_len = int.from_bytes(head[10:12], "little")
+        descriptors = fh.read(max(0, header_len - 32))
+    fields, offset = [], 1  # each record starts with its deletion flag
+    for i in range(0, len(descriptors) - 31, 32):
+        d = descriptors[i:i + 32]
+        if d[0] == 0x0D:
+            break
+        name = d[:11].split(b"\0", 1)[0]
+        fields.append((name, offset, d[16]))
+        offset += d[16]
+    how = f"按 --encoding {given} " if given else f"按 {_enc_label(enc)} "
+    for i, (name, _off, _len) in enumerate(fields, 1):
+        try:
+            name.decode(enc)
+        except UnicodeDecodeError:
+            alt = "gb18030" if enc != "gb18030" else "utf-8"
+            shown = name.decode(alt, errors="replace")
+            raise InputError(f"{dbf.name}：第 {i} 个字段的字段名（按 {_enc_label(alt)} 读作“{shown}”）无法{how}解码；"
+                             f"请确认 .cpg 文件或用 --encoding 指定编码（如 gbk、utf-8）") from None
+    ok, bad = _decodes(dbf, enc, header_len)
+    if ok or not record_len:
+        return
+    record, within = divmod(bad - header_len, record_len)
+    field = next((n for n, o, ln in fields if o <= within < o + ln), None)
+    where = f"第 {record + 1} 条记录" + (f"的字段“{field.decode(enc, errors='replace')}”" if field else "")
+    raise InputError(f"{dbf.name}：{where}无法{how}解码；请确认 .cpg 文件或用 --encoding 指定编码（如 gbk、utf-8）")
 
 
 def _detect_dbf_encoding(dbf: Path) -> str:
