@@ -427,3 +427,62 @@ def test_cpg_that_lies_is_a_located_error(tmp_path, policies, capsys):
     code, out, err = run_cli(capsys, "check", tmp_path / "lie2.shp", "--policies", policies)
     assert code == 2 and "Traceback" not in err
     assert "lie2.dbf" in err and "第 1 条记录的字段“PDJG”" in err  # 合法用地: the first non-ASCII value
+
+
+# --------------------------------------------------------------------------- column map and `weipian columns`
+
+ODD = "图斑号,区划,耕地占用,结论\nZ1,610902,70000,合法用地\nZ2,610902,8000,违法用地\n"
+MAP = """
+columns:
+  图斑号: 图斑编号
+  区划: 行政区代码
+  耕地占用: {field: 耕地面积, unit: 平方米}
+  结论: 判定结果
+values:
+  监测年度: 2023
+"""
+
+
+def test_column_map_maps_headers_units_and_fixed_values(tmp_path, policies, capsys):
+    (tmp_path / "怪表.csv").write_text(ODD, encoding="utf-8")
+    (tmp_path / "map.yaml").write_text(MAP, encoding="utf-8")
+    code, out, err = run_cli(capsys, "check", tmp_path / "怪表.csv", "--policies", policies, "--columns",
+                             tmp_path / "map.yaml", "--as-of", "2024-01-01", "--format", "json", "--no-assess")
+    doc = __import__("json").loads(out)
+    assert code == 1, err  # Z2 违法用地
+    # 耕地 70000 m² = 105 亩 -> task; 8000 m² = 12 亩
+    assert [t["patch"] for t in doc["tasks"]] == ["Z1"] and [f["patch"] for f in doc["findings"]] == ["Z2"]
+    assert doc["input"]["area_units"]["耕地面积"] == {"header": "耕地占用", "unit": "平方米", "source": "map"}
+    cm = doc["input"]["column_map"]
+    assert cm["path"].endswith("map.yaml") and cm["values"] == {"监测年度": "2023"}
+    assert cm["columns"]["耕地占用"] == {"field": "耕地面积", "unit": "平方米"}
+
+
+def test_column_map_errors_are_named(tmp_path, policies, capsys):
+    (tmp_path / "怪表.csv").write_text(ODD, encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text("columns:\n  图斑号: 图斑编码\n", encoding="utf-8")
+    code, out, err = run_cli(capsys, "check", tmp_path / "怪表.csv", "--policies", policies, "--columns", tmp_path / "bad.yaml")
+    assert code == 2 and "bad.yaml" in err and "图斑编码" in err and "图斑编号" in err and "Traceback" not in err
+
+
+def test_columns_preview_of_a_ledger(tmp_path, policies, capsys):
+    path = write_ledger(tmp_path / "台账.xlsx")
+    code, out, err = run_cli(capsys, "columns", path, "--policies", policies, "--format", "json")
+    doc = __import__("json").loads(out)
+    assert code == 0, out + err
+    by = {c["header"]: c for c in doc["columns"]}
+    assert by["占用耕地面积"]["field"] == "耕地面积" and "别名" in by["占用耕地面积"]["how"]
+    assert by["监测图斑编号"]["samples"] == ["H1", "H2", "H3"]
+    assert by["监测图斑编号"]["bad_cells"] == 0
+    assert (doc["rows_read"], doc["skipped"]) == (9, 5) and doc["missing"] == []
+
+
+def test_columns_preview_of_an_odd_file_without_and_with_map(tmp_path, policies, capsys):
+    (tmp_path / "怪表.csv").write_text(ODD, encoding="utf-8")
+    (tmp_path / "map.yaml").write_text(MAP, encoding="utf-8")
+    # without the map, no header names a dictionary field: not a patch table yet
+    code, out, err = run_cli(capsys, "columns", tmp_path / "怪表.csv", "--policies", policies)
+    assert code == 2 and "不是图斑数据表" in err
+    code, out, err = run_cli(capsys, "columns", tmp_path / "怪表.csv", "--policies", policies, "--columns", tmp_path / "map.yaml")
+    assert code == 0, out + err
+    assert "耕地占用 → 耕地面积，单位 平方米（列映射文件）" in out

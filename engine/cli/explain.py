@@ -30,7 +30,7 @@ def cmd_explain(args, console) -> int:
     policies = load_policies(args.policies)
     as_of = _as_date(args.as_of)
     prepared = prepare(args.data, policies, year=args.year, sheet=args.sheet, encoding=args.encoding,
-                       area_unit=args.area_unit)
+                       area_unit=args.area_unit, columns=args.columns)
     con, d = prepared.con, prepared.dictionary
     key, year_col = q(d.key[0]), q(d.key[1])
     if args.region is not None:

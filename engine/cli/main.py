@@ -34,6 +34,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sheet", help="Excel 工作表名（默认第一个）")
     p.add_argument("--encoding", help="CSV/Shapefile 编码（默认自动识别，如 gbk、utf-8）")
     p.add_argument("--area-unit", dest="area_unit", help="表头未注明单位的面积列的单位，如 平方米、亩、公顷")
+    p.add_argument("--columns", metavar="MAP.yaml", help="列映射文件：表头 -> 字段、单位、固定值（见 weipian columns）")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,9 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands():
     """Subcommands living in their own modules (each exposes register(subparsers)), in help order."""
-    from engine.cli import assess, diff, explain, generate, lint, sql, test
+    from engine.cli import assess, columns, diff, explain, generate, lint, sql, test
 
-    return [m.register for m in (generate, assess, lint, test, diff, explain, sql)]
+    return [m.register for m in (generate, assess, columns, lint, test, diff, explain, sql)]
 
 
 def plain_printer(console: Console):
@@ -80,7 +81,8 @@ def cmd_check(args, console: Console) -> int:
 
     policies = load_policies(args.policies)
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
-                   assess=not args.no_assess, area_unit=args.area_unit)
+                   assess=not args.no_assess, area_unit=args.area_unit,
+                   columns=args.columns)
     write_outputs(result, args.output)
     if args.format == "json":
         sys.stdout.write(result.dumps() + "\n")

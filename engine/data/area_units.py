@@ -16,7 +16,7 @@ from engine.data.readers.common import GEOM_AREA
 from engine.errors import InputError
 from engine.lang.compiler import quote_ident as q
 
-SOURCES = {"header": "表头", "option": "--area-unit 参数", "alias": "数据字典别名默认单位",
+SOURCES = {"header": "表头", "map": "列映射文件", "option": "--area-unit 参数", "alias": "数据字典别名默认单位",
            "geometry": "图形面积核实", "default": "未注明，按数据字典统一单位读取（数值合理）"}
 
 
@@ -44,7 +44,7 @@ def _unit_names(d: Dictionary) -> list[str]:
 
 
 def resolve(con, raw: str, d: Dictionary, mapping: dict, *, area_unit: str | None = None,
-            alias_units: dict | None = None, check: bool = True):
+            alias_units: dict | None = None, check: bool = True, sources: dict | None = None):
     """mapping: field -> (header, unit or None), updated in place with the decided units.
     Returns (notes {field: {"header", "unit", "source"}}, warnings). Raises InputError on a unit conflict or question."""
     area = [f.name for f in d.fields if f.type == "area" and f.name in mapping]
@@ -55,7 +55,7 @@ def resolve(con, raw: str, d: Dictionary, mapping: dict, *, area_unit: str | Non
     notes: dict[str, dict] = {}
     for name in area:
         header, unit = mapping[name]
-        source = "header" if unit else None
+        source = ((sources or {}).get(name) or "header") if unit else None
         if unit is None and area_unit is not None:
             unit, source = area_unit, "option"
         if unit is None and alias_units and alias_units.get(name):

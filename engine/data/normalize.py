@@ -31,7 +31,7 @@ class Normalized:
     headers: list[str] = field(default_factory=list)  # the file's headers, as found
 
 
-def map_headers(columns: list[str], d: Dictionary, con=None, raw: str | None = None
+def map_headers(columns: list[str], d: Dictionary, con=None, raw: str | None = None, column_map=None
                 ) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
     """Header -> (field, unit). Returns the mapping and the unknown headers.
     Two headers naming one field (审批文号 beside its alias 批准文号): with `con`/`raw`, an entirely empty one
@@ -42,7 +42,8 @@ def map_headers(columns: list[str], d: Dictionary, con=None, raw: str | None = N
     for col in columns:
         if col in ("_source", "_line") or col.startswith("_geom"):
             continue
-        f, unit = d.match_header(col)
+        mapped = column_map.lookup(col) if column_map is not None else None
+        f, unit = (d.by_name[mapped[0]], mapped[1]) if mapped else d.match_header(col)
         if f is None:
             m = _HEADER_UNIT.match(col.strip())
             base = d.lookup_header(m.group("name").strip()) if m else None
@@ -170,9 +171,19 @@ def _problem(field_name: str, value_sql: str, reason_sql: str) -> str:
 
 def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: list[str], *,
               required: set[str], default_year: int | None = None, table: str = "patches",
-              area_unit: str | None = None, unit_check: bool = False) -> Normalized:
-    """unit_check: prove area units from geometry / check their plausibility (files; not hand-written records)."""
-    mapping, unknown = map_headers(columns, d, con, raw)
+              area_unit: str | None = None, unit_check: bool = False, column_map=None) -> Normalized:
+    """unit_check: prove area units from geometry / check their plausibility (files; not hand-written records).
+    column_map: engine.data.column_map.ColumnMap (headers -> fields, units, fixed values)."""
+    mapping, unknown = map_headers(columns, d, con, raw, column_map)
+    map_units = {n: "map" for n, (h, u) in mapping.items() if u and column_map is not None and column_map.lookup(h)}
+    if column_map is not None:
+        for name, value in column_map.values.items():
+            if name in mapping:  # the file has the column: the fixed value fills its empty cells
+                con.execute(f"UPDATE {q(raw)} SET {q(mapping[name][0])} = {s(value)} WHERE {q(mapping[name][0])} IS NULL")
+            else:
+                col = f"{name}（列映射固定值）"
+                con.execute(f"ALTER TABLE {q(raw)} ADD COLUMN {q(col)} VARCHAR DEFAULT {s(value)}")
+                mapping[name] = (col, None)
     warnings = []
     unused = [c for c in unknown if d.is_known_unused(c)]
     unknown = [c for c in unknown if c not in unused]
@@ -188,7 +199,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     if missing:
         raise InputError(missing_message("缺少必需的列", missing, columns, d))
     unit_notes, unit_warnings = resolve_area_units(con, raw, d, mapping, area_unit=area_unit, check=unit_check,
-                                                   alias_units=alias_units(mapping, d))
+                                                   alias_units=alias_units(mapping, d), sources=map_units)
     warnings += unit_warnings
 
     selects, problems = [], []

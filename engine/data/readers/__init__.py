@@ -29,8 +29,19 @@ from engine.data.readers.text import _read_csv
 # --------------------------------------------------------------------------- public entry point
 
 def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str | None = None,
-               encoding: str | None = None) -> InputInfo:
-    """Read `path` (a file or a folder) into the DuckDB table `table` (replaced if it exists)."""
+               encoding: str | None = None, extra_headers=()) -> InputInfo:
+    """Read `path` (a file or a folder) into the DuckDB table `table` (replaced if it exists).
+    extra_headers: headers a column map names; they count as known when the header row is looked for."""
+    from engine.data.readers import common
+
+    common.EXTRA_KNOWN = {header_key(h) for h in extra_headers}
+    try:
+        return _read_input(con, path, table, sheet=sheet, encoding=encoding)
+    finally:
+        common.EXTRA_KNOWN = set()
+
+
+def _read_input(con, path, table: str, *, sheet, encoding) -> InputInfo:
     p = Path(path)
     if not p.exists():
         raise InputError(f"找不到输入文件或文件夹：{path}")

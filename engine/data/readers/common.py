@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from engine.lang.compiler import quote_ident as _q
 from engine.lang.compiler import quote_str as _sql_str
-from engine.data.dictionary import load_dictionary
+from engine.data.dictionary import header_key, load_dictionary
 from engine.errors import InputError as _InputError
 
 
@@ -88,7 +88,10 @@ def _is_known(header) -> bool:
     if not h:
         return False
     d = load_dictionary()
-    return d.match_header(h)[0] is not None or d.is_known_unused(h)
+    return d.match_header(h)[0] is not None or d.is_known_unused(h) or header_key(h) in EXTRA_KNOWN
+
+
+EXTRA_KNOWN: set[str] = set()  # header_keys a column map names, while read_input runs with one
 
 
 def known_count(headers) -> int:
