@@ -243,7 +243,7 @@ def test_missing_column_lists_headers_and_close_ones(tmp_path, policies, capsys)
 
 # --------------------------------------------------------------------------- rows that are not patches
 
-def write_ledger(path):
+def write_ledger(path, unit="亩", areas=((150, 120), (20, 10), (8, 8), (130, 101), (308, 239))):
     """An xlsx ledger as a county keeps it: title, unit line, two-level merged header, a blank separator,
     a header repeated at a page break, a 合计 row merged over three columns, signature and date rows."""
     import xlsxwriter
@@ -254,16 +254,16 @@ def write_ledger(path):
     ws.merge_range("A2:D2", "填报单位：汉阴县自然资源局")
     for col, name in zip("ABCFG", ["监测图斑编号", "监测年度", "行政区代码", "合法性判定结果", "批准文号"]):
         ws.merge_range(f"{col}3:{col}4", name)
-    ws.merge_range("D3:E3", "面积（亩）")
+    ws.merge_range("D3:E3", f"面积（{unit}）")
     ws.write_row("D4", ["监测面积", "占用耕地面积"])
-    ws.write_row("A5", ["H1", "2023", "610921", 150, 120, "违法用地", ""])
-    ws.write_row("A6", ["H2", "2023", "610921", 20, 10, "合法用地", "陕政土批〔2023〕5号"])
+    ws.write_row("A5", ["H1", "2023", "610921", *areas[0], "违法用地", ""])
+    ws.write_row("A6", ["H2", "2023", "610921", *areas[1], "合法用地", "陕政土批〔2023〕5号"])
     # row 7 left blank
-    ws.write_row("A8", ["H3", "2023", "610921", 8, 8, "违法用地", ""])
+    ws.write_row("A8", ["H3", "2023", "610921", *areas[2], "违法用地", ""])
     ws.write_row("A9", ["监测图斑编号", "监测年度", "行政区代码", "监测面积", "占用耕地面积", "合法性判定结果", "批准文号"])
-    ws.write_row("A10", ["H4", "2023", "610921", 130, 101, "合法用地", "陕政土批〔2023〕9号"])
+    ws.write_row("A10", ["H4", "2023", "610921", *areas[3], "合法用地", "陕政土批〔2023〕9号"])
     ws.merge_range("A11:C11", "合计")
-    ws.write_row("D11", [308, 239])
+    ws.write_row("D11", list(areas[4]))
     ws.merge_range("A12:C12", "填表人：王五")
     ws.write("E12", "审核人：赵六")
     ws.write("A13", "日期：2023年5月1日")
@@ -290,6 +290,16 @@ def test_ledger_skips_total_signature_blank_and_repeated_header_rows(tmp_path, p
     text = (out + err).replace("\n", "")
     assert "读取 9 行 = 检查 4 行 + 拒收 0 行 + 跳过 5 行" in text
     assert "第 11 行（合计行" in text and "第 12 行（签字" in text
+
+
+def test_ledger_with_square_metres_over_two_level_header(tmp_path, policies):
+    # 面积（平方米） over 监测面积 / 占用耕地面积: 耕地 80000 m² = 120 亩 (H1), 6666.67 m² ≈ 10 亩 (H2),
+    # 5333.33 m² = 8 亩 (H3), 67400 m² = 101.1 亩 (H4) -> tasks H1 and H4, as in the 亩 ledger
+    areas = ((100000, 80000), (13333.33, 6666.67), (5333.33, 5333.33), (86666.67, 67400), (205333.33, 159400))
+    r = check(write_ledger(tmp_path / "平方米台账.xlsx", unit="平方米", areas=areas), policies,
+              as_of="2024-01-01", assess=False)
+    assert task_patches(r) == ["H1", "H4"]
+    assert r.input["area_units"]["耕地面积"] == {"header": "占用耕地面积(平方米)", "unit": "平方米", "source": "header"}
 
 
 def test_total_row_only_in_a_csv(tmp_path, policies):
@@ -471,7 +481,9 @@ def test_columns_preview_of_a_ledger(tmp_path, policies, capsys):
     doc = __import__("json").loads(out)
     assert code == 0, out + err
     by = {c["header"]: c for c in doc["columns"]}
-    assert by["占用耕地面积"]["field"] == "耕地面积" and "别名" in by["占用耕地面积"]["how"]
+    # 面积（亩） over the two area columns gives them its unit
+    assert by["占用耕地面积(亩)"]["field"] == "耕地面积" and "别名" in by["占用耕地面积(亩)"]["how"]
+    assert by["占用耕地面积(亩)"]["unit"] == "亩" and by["占用耕地面积(亩)"]["unit_source"] == "header"
     assert by["监测图斑编号"]["samples"] == ["H1", "H2", "H3"]
     assert by["监测图斑编号"]["bad_cells"] == 0
     assert (doc["rows_read"], doc["skipped"]) == (9, 5) and doc["missing"] == []

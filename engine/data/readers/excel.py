@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from engine.data.dictionary import load_dictionary
+from engine.data.dictionary import _HEADER_UNIT, load_dictionary
 from engine.data.readers.common import (
     _TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, _check_headers,
     _register_as_table, _sha256, _short, known_count,
@@ -93,7 +93,8 @@ def _find_header(p: Path, name: str, grid, merges):
             if (known_count(t for t in below if t) >= 1
                     and all(isinstance(v, str) for v in raw_below)
                     and known_count(b or t for b, t in zip(below, texts)) > known_count(texts)):
-                texts = [b or t for b, t in zip(below, texts)]
+                texts = [_with_parent_unit(b, _parent_text(texts, merges, r, c)) if b else t
+                         for c, (b, t) in enumerate(zip(below, texts))]
                 r += 1
         width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
         data_width = max((len(row) for row in grid[r + 1:]), default=0)
@@ -106,6 +107,29 @@ def _find_header(p: Path, name: str, grid, merges):
     raise InputError(
         f"{p.name}：工作表“{name}”不是图斑数据表（前 {HEADER_SCAN_ROWS} 行中没有一行包含至少 "
         f"{MIN_KNOWN_HEADERS} 个数据字典中的字段名或代码，如 图斑编号/TBBH、行政区代码/XZQDM）")
+
+
+def _parent_text(texts, merges, r: int, c: int) -> str | None:
+    """The upper-level header over column c of header row r: its own cell, or the merged range spanning it."""
+    for (r0, c0), (r1, c1) in merges:
+        if r0 <= r <= r1 and c0 <= c <= c1:
+            return texts[c0] if c0 < len(texts) else None
+    return texts[c] if c < len(texts) else None
+
+
+def _with_parent_unit(child: str, parent: str | None) -> str:
+    """'面积（平方米）' over '耕地面积' gives '耕地面积(平方米)': the unit written once above the area columns
+    belongs to each of them (a unit of the child's own wins)."""
+    if not parent:
+        return child
+    d = load_dictionary()
+    pm = _HEADER_UNIT.match(parent.strip())
+    if pm is None or _HEADER_UNIT.match(child.strip()):
+        return child
+    f = d.match_header(child)[0]
+    if f is None or f.type != "area":
+        return child
+    return f"{child}({pm.group('unit')})"
 
 
 def _filled(grid, merges, limit: int):
