@@ -183,9 +183,14 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo) -> None:
               f"WHEN {words('signature')} THEN '签字、日期等表尾行' "
               f"WHEN COALESCE({same}, 0) >= {MIN_KNOWN_HEADERS} THEN '重复的表头行' END")
     text = "concat_ws(' ', " + ", ".join(_q(c) for c in cols) + ")"
+    candidates = "TRUE"
+    if key is not None:  # a patch row has an id that is neither a footer word nor the header: one cheap test
+        footer = _words_re([w for k in ("total", "signature") for w in d.non_patch_rows.get(k, [])] or ["合计"])
+        candidates = (f"{_q(key)} IS NULL OR regexp_full_match({clean[key]}, {_sql_str(footer)}) "
+                      f"OR lower({clean[key]}) = {_sql_str(header_key(key))}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE __weipian_skip AS SELECT _line, {reason} AS reason, "
-                f"left({text}, 60) AS text FROM {_q(table)}")
-    last = con.execute("SELECT max(_line) FROM __weipian_skip WHERE reason IS DISTINCT FROM '空行'").fetchone()[0]
+                f"left({text}, 60) AS text FROM {_q(table)} WHERE {candidates}")
+    last = con.execute(f"SELECT max(_line) FROM {_q(table)} WHERE NOT ({blank})").fetchone()[0]
     rows = con.execute("SELECT _line, reason, text FROM __weipian_skip WHERE reason IS NOT NULL "
                        "ORDER BY _line").fetchall()
     con.execute("DROP TABLE __weipian_skip")

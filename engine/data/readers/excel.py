@@ -49,7 +49,7 @@ def _read_excel(con, p: Path, staging: str, sheet: str | None):
         warnings.append(f"{p.name}：第一个工作表“{candidates[0]}”不是图斑表，已读取工作表“{name}”")
     if header_at > 0:
         warnings.append(f"{p.name}：工作表“{name}”第 {header_at + 1} 行为表头，上方 {header_at} 行（标题等）已跳过")
-    body = _body_merges(merges, header_at + 1)
+    body = _body_merges(merges, header_at + 1, grid)
     if body:
         warnings.append(f"{p.name}：工作表“{name}”数据区有 {len(body)} 处合并单元格（{'、'.join(body[:5])}），"
                         f"只有左上角单元格有值，其余单元格按空值读取；请取消合并并在每一行填写")
@@ -145,12 +145,21 @@ def _filled(grid, merges, limit: int):
     return out
 
 
-def _body_merges(merges, start: int) -> list[str]:
+def _body_merges(merges, start: int, grid) -> list[str]:
     """Merged ranges below the header, as Excel names them (B5:B6). They are not filled: a merged 合计
-    cell copied into 图斑编号 made patches of total rows."""
+    cell copied into 图斑编号 made patches of total rows. Ranges of 合计 and signature rows (skipped
+    later) are not worth a word."""
+    import re
+
+    d = load_dictionary()
+    words = [w for k in ("total", "signature") for w in d.non_patch_rows.get(k, [])]
+    footer = re.compile("^(?:" + "|".join(map(re.escape, words)) + ")(?:[(（][^)）]*[)）])?(?:[:：].*)?$") if words else None
     out = []
     for (r0, c0), (r1, c1) in merges:
         if r1 < start or (r0 == r1 and c0 == c1):
+            continue
+        top = _cell_text(grid[r0][c0]) if r0 < len(grid) and c0 < len(grid[r0]) else None
+        if footer is not None and top and footer.match(re.sub(r"\s", "", top)):
             continue
         out.append(f"{_col_name(c0)}{r0 + 1}:{_col_name(c1)}{r1 + 1}")
     return out
