@@ -106,6 +106,14 @@ def test_shp_in_square_metres_is_proven_from_geographic_geometry(tmp_path, polic
     assert r.input["area_units"]["耕地面积"]["unit"] == "平方米"
 
 
+def test_geopackage_in_square_metres_is_proven(tmp_path, policies):
+    geometry = [square(109.0 + 0.01 * i, 32.7, r[1] / 93_700, r[1] / 110_900) for i, r in enumerate(M2_ROWS)]
+    pyogrio.write_arrow(m2_table(geometry), str(tmp_path / "m2.gpkg"), layer="图斑", geometry_name="geometry",
+                        geometry_type="Polygon", crs="EPSG:4490")
+    r = check(tmp_path / "m2.gpkg", policies, as_of="2024-01-01", assess=False)
+    assert task_patches(r) == ["P1"] and r.input["area_units"]["耕地面积"]["source"] == "geometry"
+
+
 def test_shp_area_in_mu_is_proven_too(tmp_path, policies):
     # the same polygons with 亩 values: 90000 m² = 135 亩 etc.; tasks: 耕地 105 亩 -> P1
     tab = m2_table([square(500000 + 1000 * i, 3600000, r[1]) for i, r in enumerate(M2_ROWS)])
