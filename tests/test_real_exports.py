@@ -244,7 +244,7 @@ def test_missing_column_lists_headers_and_close_ones(tmp_path, policies, capsys)
     (tmp_path / "错列.csv").write_text(text, encoding="utf-8")
     code, out, err = run_cli(capsys, "check", tmp_path / "错列.csv", "--policies", policies)
     assert code == 2 and "Traceback" not in err
-    assert "缺少必需的列" in err and "图斑编号" in err
+    assert "错列.csv：缺少必需的列" in err and "图斑编号" in err
     assert "是否是「图斑编码」" in err
     assert "文件中的表头：图斑编码、JCND、XZQDM、GDMJ、PDJG" in err
 

@@ -29,6 +29,7 @@ class Normalized:
     area_units: dict[str, dict] = field(default_factory=dict)  # field -> {header, unit, source}: how each unit was decided
     warnings: list[str] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)  # the file's headers, as found
+    sources: list[str] = field(default_factory=list)  # the file names read (for messages)
 
 
 def map_headers(columns: list[str], d: Dictionary, con=None, raw: str | None = None, column_map=None
@@ -81,7 +82,8 @@ def alias_units(mapping: dict[str, tuple[str, str | None]], d: Dictionary) -> di
     return out
 
 
-def missing_message(what: str, missing: list[str], columns: list[str], d: Dictionary, needed_by: dict | None = None) -> str:
+def missing_message(what: str, missing: list[str], columns: list[str], d: Dictionary, needed_by: dict | None = None,
+                    sources: list[str] | None = None) -> str:
     """'缺少…的列：X（…需要；最接近的表头：Y）…。文件中的表头：…' — suggestions only, never used as a mapping."""
     import difflib
 
@@ -104,7 +106,8 @@ def missing_message(what: str, missing: list[str], columns: list[str], d: Dictio
             extra.append("是否是「" + "」或「".join(close[:3]) + "」？")
         parts.append(name + (f"（{'；'.join(extra)}）" if extra else ""))
     shown = "、".join(found[:40]) + ("…" if len(found) > 40 else "")
-    return (f"{what}：" + "、".join(parts) + "。文件中的表头：" + (shown or "（无）")
+    where = ("、".join(sources[:3]) + (" 等" if len(sources) > 3 else "") + "：") if sources else ""
+    return (f"{where}{what}：" + "、".join(parts) + "。文件中的表头：" + (shown or "（无）")
             + "。表头可用中文字段名、代码或数据字典中的别名，如 耕地面积 / GDMJ（见 schemas/fields.yaml）")
 
 
@@ -197,7 +200,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         need.discard(year_field)
     missing = [f.name for f in d.fields if f.name in need and f.name not in mapping]
     if missing:
-        raise InputError(missing_message("缺少必需的列", missing, columns, d))
+        raise InputError(missing_message("缺少必需的列", missing, columns, d, sources=_sources(con, raw)))
     unit_notes, unit_warnings = resolve_area_units(con, raw, d, mapping, area_unit=area_unit, check=unit_check,
                                                    alias_units=alias_units(mapping, d), sources=map_units)
     warnings += unit_warnings
@@ -265,7 +268,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {q(table)}").fetchone()
     warnings += _serial_warnings(con, table, d, mapping)
     return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
-                      unit_notes, warnings, list(columns))
+                      unit_notes, warnings, list(columns), _sources(con, raw))
 
 
 def format_findings_sql(table: str, key_field: str) -> str:
@@ -295,3 +298,8 @@ def _serial_warnings(con, table: str, d: Dictionary, mapping: dict) -> list[str]
             out.append(f"列「{mapping[f.name][0]}」有 {n} 个 Excel 日期序号，已按 Excel 1900 日期系统换算为日期"
                        f"（如 {example} = {value}）")
     return out
+
+
+def _sources(con, raw: str) -> list[str]:
+    return [r[0] for r in con.execute(f"SELECT DISTINCT _source FROM {q(raw)} ORDER BY 1").fetchall()
+            if r[0] and r[0] != "<records>"]

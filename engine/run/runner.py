@@ -194,7 +194,7 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     needed = set().union(*(p.fields_used for p in used.values())) if used else set()
     missing = [f.name for f in d.fields if f.name in needed and f.name not in norm.mapping]
     if missing and require_columns:
-        raise InputError(missing_message("缺少本年度政策需要的列", missing, norm.headers, d))
+        raise InputError(missing_message("缺少本年度政策需要的列", missing, norm.headers, d, sources=norm.sources))
 
     con.execute("DROP TABLE IF EXISTS hits; DROP TABLE IF EXISTS catalog")
     con.execute("CREATE TABLE hits (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")
