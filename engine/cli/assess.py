@@ -127,7 +127,8 @@ def cmd_assess(args, console: Console) -> int:
     from engine.run.runner import check
 
     policies = load_policies(args.policies)
-    result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding)
+    result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
+                   area_unit=args.area_unit, columns=args.columns)
     rows = [a for a in result.assessments if args.level is None or a["level"] == args.level]
     if args.format == "json":
         doc = result.to_json()

@@ -20,7 +20,7 @@ EXAMPLE = """示例：
 
 def cmd_explain(args, console) -> int:
     from engine.cli.main import plain_printer
-    from engine.lang.quoting import quote_ident as q
+    from engine.lang.quoting import quote_ident
     from engine.run.explain import explain_row
     from engine.policy.policyset import load_policies
     from engine.run.runner import _as_date, prepare
@@ -29,9 +29,10 @@ def cmd_explain(args, console) -> int:
         raise InputError("请用 --patch 图斑编号 或 --region 行政区代码 指定要解释的对象（二选一）")
     policies = load_policies(args.policies)
     as_of = _as_date(args.as_of)
-    prepared = prepare(args.data, policies, year=args.year, sheet=args.sheet, encoding=args.encoding)
+    prepared = prepare(args.data, policies, year=args.year, sheet=args.sheet, encoding=args.encoding,
+                       area_unit=args.area_unit, columns=args.columns)
     con, d = prepared.con, prepared.dictionary
-    key, year_col = q(d.key[0]), q(d.key[1])
+    key, year_col = quote_ident(d.key[0]), quote_ident(d.key[1])
     if args.region is not None:
         return _explain_region(args, console, con, policies, year_col, as_of)
     rows = con.execute(f"SELECT _rid, {year_col}, _source, _line, _errors FROM patches WHERE {key} = ? ORDER BY _rid",

@@ -40,6 +40,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding", help="CSV/Shapefile 编码（默认自动识别，如 gbk、utf-8）")
     p.add_argument("--memory-limit", dest="memory_limit", metavar="大小",
                    help="DuckDB 内存上限，如 512MB、2GB（默认 512MB，或环境变量 WEIPIAN_MEMORY_LIMIT）")
+    p.add_argument("--area-unit", dest="area_unit", help="表头未注明单位的面积列的单位，如 平方米、亩、公顷")
+    p.add_argument("--columns", metavar="MAP.yaml", help="列映射文件：表头 -> 字段、单位、固定值（见 weipian columns）")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,9 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands():
     """Subcommands living in their own modules (each exposes register(subparsers)), in help order."""
-    from engine.cli import assess, diff, explain, generate, lint, new_year, sql, test
+    from engine.cli import assess, columns, diff, explain, generate, lint, new_year, sql, test
 
-    return [m.register for m in (generate, assess, lint, test, diff, explain, sql, new_year)]
+    return [m.register for m in (generate, assess, columns, lint, test, diff, explain, sql, new_year)]
 
 
 def plain_printer(console: Console):
@@ -95,7 +97,8 @@ def cmd_check(args, console: Console) -> int:
     policies = load_policies(args.policies)
     refuse_overwrite(args.output, args.data, policies)
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
-                   assess=not args.no_assess)
+                   assess=not args.no_assess, area_unit=args.area_unit,
+                   columns=args.columns)
     write_outputs(result, args.output)
     if args.format == "json":
         sys.stdout.write(result.dumps() + "\n")

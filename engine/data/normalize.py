@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from engine.lang.quoting import quote_ident as q
-from engine.lang.quoting import quote_str as s
-from engine.data.dictionary import _HEADER_UNIT, Dictionary, Field
+from engine.lang.quoting import quote_ident, quote_str
+from engine.data.area_units import resolve as resolve_area_units
+from engine.data.dictionary import _HEADER_UNIT, Dictionary, Field, header_key
 from engine.errors import InputError
 
 FORMAT_RULE = "数据格式"
@@ -25,30 +25,89 @@ class Normalized:
     rejected: int
     mapping: dict[str, str] = field(default_factory=dict)  # canonical field -> header as found
     units: dict[str, str] = field(default_factory=dict)  # canonical field -> declared area unit
+    area_units: dict[str, dict] = field(default_factory=dict)  # field -> {header, unit, source}: how each unit was decided
     warnings: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)  # the file's headers, as found
+    sources: list[str] = field(default_factory=list)  # the file names read (for messages)
 
 
-def map_headers(columns: list[str], d: Dictionary) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
-    """Header -> (field, unit). Returns the mapping and the unknown headers."""
+def map_headers(columns: list[str], d: Dictionary, con=None, raw: str | None = None, column_map=None
+                ) -> tuple[dict[str, tuple[str, str | None]], list[str]]:
+    """Header -> (field, unit). Returns the mapping and the unknown headers.
+    Two headers naming one field (审批文号 beside its alias 批准文号): with `con`/`raw`, an entirely empty one
+    gives way to the other; otherwise, or when both have values, an InputError names both."""
     mapping: dict[str, tuple[str, str | None]] = {}
     unknown: list[str] = []
     seen: dict[str, str] = {}
     for col in columns:
-        if col in ("_source", "_line"):
+        if col in ("_source", "_line") or col.startswith("_geom"):
             continue
-        f, unit = d.match_header(col)
+        mapped = column_map.lookup(col) if column_map is not None else None
+        f, unit = (d.by_name[mapped[0]], mapped[1]) if mapped else d.match_header(col)
         if f is None:
             m = _HEADER_UNIT.match(col.strip())
-            base = d.lookup(m.group("name").strip()) if m else None
+            base = d.lookup_header(m.group("name").strip()) if m else None
             if base is not None and base.type == "area":
                 raise InputError(f"列「{col}」的面积单位「{m.group('unit')}」无法识别（可用：{'、'.join(d.area_units)}）")
             unknown.append(col)
             continue
         if f.name in seen:
-            raise InputError(f"列「{seen[f.name]}」与「{col}」都对应字段「{f.name}」，请删除其中一列")
+            keep = _keep_one(con, raw, f.name, seen[f.name], col)
+            if keep == col:
+                seen[f.name] = col
+                mapping[f.name] = (col, unit)
+            continue
         seen[f.name] = col
         mapping[f.name] = (col, unit)
     return mapping, unknown
+
+
+def _keep_one(con, raw, field_name: str, first: str, second: str) -> str:
+    if con is not None and raw is not None:
+        n1, n2 = con.execute(f"SELECT count({quote_ident(first)}), count({quote_ident(second)}) FROM {quote_ident(raw)}").fetchone()
+        if n1 == 0 or n2 == 0:
+            return second if n1 == 0 else first
+    raise InputError(f"列「{first}」与「{second}」都对应字段「{field_name}」且都有值，请删除其中一列"
+                     f"（或在列映射中只保留一列）")
+
+
+def alias_units(mapping: dict[str, tuple[str, str | None]], d: Dictionary) -> dict[str, str]:
+    """Default units of the aliases that matched (fields.yaml aliases with `unit`)."""
+    out = {}
+    for name, (header, unit) in mapping.items():
+        m = d.match(header)
+        if unit is None and m is not None and m.unit:
+            out[name] = m.unit
+    return out
+
+
+def missing_message(what: str, missing: list[str], columns: list[str], d: Dictionary, needed_by: dict | None = None,
+                    sources: list[str] | None = None) -> str:
+    """'缺少…的列：X（…需要；最接近的表头：Y）…。文件中的表头：…' — suggestions only, never used as a mapping."""
+    import difflib
+
+    found = [c for c in columns if c not in ("_source", "_line") and not c.startswith("_geom")]
+    unmatched = [c for c in found if d.match_header(c)[0] is None]
+    parts = []
+    for name in missing:
+        f = d.by_name[name]
+        names = [f.name, f.code] + [a for a, _u in d.aliases.get(f.name, [])]
+        close: list[str] = []
+        for n in names:
+            for c in difflib.get_close_matches(header_key(n), [header_key(u) for u in unmatched], n=3, cutoff=0.6):
+                h = next(u for u in unmatched if header_key(u) == c)
+                if h not in close:
+                    close.append(h)
+        extra = []
+        if needed_by and needed_by.get(name):
+            extra.append("规则 " + "、".join(needed_by[name][:5]) + (" 等" if len(needed_by[name]) > 5 else "") + " 需要")
+        if close:
+            extra.append("是否是「" + "」或「".join(close[:3]) + "」？")
+        parts.append(name + (f"（{'；'.join(extra)}）" if extra else ""))
+    shown = "、".join(found[:40]) + ("…" if len(found) > 40 else "")
+    where = ("、".join(sources[:3]) + (" 等" if len(sources) > 3 else "") + "：") if sources else ""
+    return (f"{where}{what}：" + "、".join(parts) + "。文件中的表头：" + (shown or "（无）")
+            + "。表头可用中文字段名、代码或数据字典中的别名，如 耕地面积 / GDMJ（见 schemas/fields.yaml）")
 
 
 def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
@@ -63,16 +122,38 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
         return (f"CAST(round(TRY_CAST(replace({raw}, ',', '') AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {d.area_scale})"
                 f" AS DECIMAL(18,{d.area_scale}))")
     if f.type == "date":
-        tries = ", ".join(f"TRY_STRPTIME({raw}, {s(fmt)})" for fmt in d.date_formats)
+        tries = ", ".join(f"TRY_STRPTIME({raw}, {quote_str(fmt)})" for fmt in d.date_formats)
+        if d.serial_date_years:
+            tries += f", {_serial_sql(raw, d)}"
         parsed = f"CAST(COALESCE({tries}) AS DATE)"
         return f"(CASE WHEN year({parsed}) >= 1000 THEN {parsed} END)"  # %Y means four digits: DuckDB reads '23-3-1' as year 23
     if f.type == "bool":
-        t = ", ".join(s(v) for v in d.bool_true)
-        fl = ", ".join(s(v) for v in d.bool_false)
+        t = ", ".join(quote_str(v) for v in d.bool_true)
+        fl = ", ".join(quote_str(v) for v in d.bool_false)
         return f"(CASE WHEN {raw} IN ({t}) THEN TRUE WHEN {raw} IN ({fl}) THEN FALSE END)"
     if f.type == "enum":
-        return f"(CASE WHEN {raw} IN ({', '.join(s(v) for v in f.values)}) THEN {raw} END)"
+        return f"(CASE WHEN {raw} IN ({', '.join(quote_str(v) for v in f.values)}) THEN {raw} END)"
     raise AssertionError(f.type)
+
+
+EXCEL_EPOCH_1900 = "1899-12-30"  # Excel's 1900 date system, its 1900-02-29 bug included: serial 1 = 1900-01-01
+_SCI = "[+-]?[0-9]+([.][0-9]+)?[eE][+]?[0-9]+"
+
+
+def _serial_range(d: Dictionary) -> tuple[int, int]:
+    import datetime as dt
+
+    lo, hi = d.serial_date_years
+    base = dt.date.fromisoformat(EXCEL_EPOCH_1900)
+    return (dt.date(lo, 1, 1) - base).days, (dt.date(hi, 12, 31) - base).days
+
+
+def _serial_sql(raw: str, d: Dictionary) -> str:
+    """An Excel serial date (44986 -> 2023-03-01) within serial_date_years, as a TIMESTAMP; else NULL."""
+    lo, hi = _serial_range(d)
+    n = f"TRY_CAST({raw} AS DOUBLE)"
+    return (f"(CASE WHEN regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {n} BETWEEN {lo} AND {hi} "
+            f"THEN CAST(DATE '{EXCEL_EPOCH_1900}' + CAST({n} AS INTEGER) AS TIMESTAMP) END)")
 
 
 def _reason(f: Field) -> str:
@@ -87,69 +168,94 @@ def _reason(f: Field) -> str:
 
 
 def _problem(field_name: str, value_sql: str, reason_sql: str) -> str:
-    return f"{{'field': {s(field_name)}, 'value': CAST({value_sql} AS VARCHAR), 'reason': {reason_sql}}}"
+    return f"{{'field': {quote_str(field_name)}, 'value': CAST({value_sql} AS VARCHAR), 'reason': {reason_sql}}}"
 
 
 def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: list[str], *,
-              required: set[str], default_year: int | None = None, table: str = "patches") -> Normalized:
-    mapping, unknown = map_headers(columns, d)
+              required: set[str], default_year: int | None = None, table: str = "patches",
+              area_unit: str | None = None, unit_check: bool = False, column_map=None) -> Normalized:
+    """unit_check: prove area units from geometry / check their plausibility (files; not hand-written records).
+    column_map: engine.data.column_map.ColumnMap (headers -> fields, units, fixed values)."""
+    mapping, unknown = map_headers(columns, d, con, raw, column_map)
+    map_units = {n: "map" for n, (h, u) in mapping.items() if u and column_map is not None and column_map.lookup(h)}
+    if column_map is not None:
+        for name, value in column_map.values.items():
+            if name in mapping:  # the file has the column: the fixed value fills its empty cells
+                con.execute(f"UPDATE {quote_ident(raw)} SET {quote_ident(mapping[name][0])} = {quote_str(value)} WHERE {quote_ident(mapping[name][0])} IS NULL")
+            else:
+                col = f"{name}（列映射固定值）"
+                con.execute(f"ALTER TABLE {quote_ident(raw)} ADD COLUMN {quote_ident(col)} VARCHAR DEFAULT {quote_str(value)}")
+                mapping[name] = (col, None)
     warnings = []
+    unused = [c for c in unknown if d.is_known_unused(c)]
+    unknown = [c for c in unknown if c not in unused]
     if unknown:
         warnings.append("以下列不在数据字典中，未使用：" + "、".join(unknown))
+    if unused:
+        warnings.append("以下列是已知的国家平台字段，本程序不使用：" + "、".join(unused))
     year_field = d.key[1]  # 监测年度: --year fills it where the data leaves it empty
     need = set(required) | set(d.always_required)
     if default_year is not None:
         need.discard(year_field)
     missing = [f.name for f in d.fields if f.name in need and f.name not in mapping]
     if missing:
-        raise InputError("缺少必需的列：" + "、".join(missing) + "（表头可用中文字段名或代码，如 耕地面积 / GDMJ）")
+        raise InputError(missing_message("缺少必需的列", missing, columns, d, sources=_sources(con, raw)))
+    unit_notes, unit_warnings = resolve_area_units(con, raw, d, mapping, area_unit=area_unit, check=unit_check,
+                                                   alias_units=alias_units(mapping, d), sources=map_units)
+    warnings += unit_warnings
 
     selects, problems = [], []
     for f in d.fields:
         if f.name in mapping:
             header, unit = mapping[f.name]
-            rawcol = f"NULLIF(trim(CAST({q(header)} AS VARCHAR)), '')"
+            rawcol = f"NULLIF(trim(CAST({quote_ident(header)} AS VARCHAR)), '')"
             typed = _cast(f, rawcol, unit, d)
             if f.name == year_field and default_year is not None:
                 typed = f"COALESCE({typed}, {int(default_year)})"
-            selects.append(f"{typed} AS {q(f.name)}")
-            selects.append(f"{rawcol} AS {q('_raw_' + f.name)}")
+            selects.append(f"{typed} AS {quote_ident(f.name)}")
+            selects.append(f"{rawcol} AS {quote_ident('_raw_' + f.name)}")
             problems.append(
-                f"CASE WHEN {q('_raw_' + f.name)} IS NOT NULL AND {q(f.name)} IS NULL THEN "
-                + _problem(f.name, q("_raw_" + f.name), s(_reason(f))) + " END"
+                f"CASE WHEN {quote_ident('_raw_' + f.name)} IS NOT NULL AND {quote_ident(f.name)} IS NULL THEN "
+                + _problem(f.name, quote_ident("_raw_" + f.name), quote_str(_reason(f))) + " END"
             )
         else:
             sqltype = {"string": "VARCHAR", "enum": "VARCHAR", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN",
                        "area": f"DECIMAL(18,{d.area_scale})"}[f.type]
             value = str(int(default_year)) if (f.name == year_field and default_year is not None) else "NULL"
-            selects.append(f"CAST({value} AS {sqltype}) AS {q(f.name)}")
-            selects.append(f"CAST(NULL AS VARCHAR) AS {q('_raw_' + f.name)}")
-        col = q(f.name)
-        shown = f"COALESCE({q('_raw_' + f.name)}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
+            selects.append(f"CAST({value} AS {sqltype}) AS {quote_ident(f.name)}")
+            selects.append(f"CAST(NULL AS VARCHAR) AS {quote_ident('_raw_' + f.name)}")
+        col = quote_ident(f.name)
+        shown = f"COALESCE({quote_ident('_raw_' + f.name)}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
+        if f.text_id:
+            problems.append(
+                f"CASE WHEN regexp_full_match({quote_ident('_raw_' + f.name)}, {quote_str(_SCI)}) THEN "
+                + _problem(f.name, quote_ident("_raw_" + f.name),
+                           quote_str("是以数字形式保存的编号（科学计数法）：Excel 把编号当作数字保存时只保留 15 位有效数字，"
+                             "其余位已丢失；请在 Excel 中把该列设置为“文本”格式后重新录入编号")) + " END")
         if f.pattern:
-            problems.append(f"CASE WHEN {col} IS NOT NULL AND NOT regexp_full_match({col}, {s(f.pattern)}) THEN "
-                            + _problem(f.name, col, s("格式不对（" + f.description + "）" if f.description else "格式不对")) + " END")
+            problems.append(f"CASE WHEN {col} IS NOT NULL AND NOT regexp_full_match({col}, {quote_str(f.pattern)}) THEN "
+                            + _problem(f.name, col, quote_str("格式不对（" + f.description + "）" if f.description else "格式不对")) + " END")
         if f.type == "area":
-            problems.append(f"CASE WHEN {col} < 0 THEN " + _problem(f.name, shown, s("面积不能为负数")) + " END")
+            problems.append(f"CASE WHEN {col} < 0 THEN " + _problem(f.name, shown, quote_str("面积不能为负数")) + " END")
         if f.minimum is not None:
-            problems.append(f"CASE WHEN {col} < {int(f.minimum)} THEN " + _problem(f.name, shown, s(f"不能小于 {f.minimum}")) + " END")
+            problems.append(f"CASE WHEN {col} < {int(f.minimum)} THEN " + _problem(f.name, shown, quote_str(f"不能小于 {f.minimum}")) + " END")
         if f.max_field:
-            problems.append(f"CASE WHEN {col} > {q(f.max_field)} THEN "
+            problems.append(f"CASE WHEN {col} > {quote_ident(f.max_field)} THEN "
                             + _problem(f.name, shown,
-                                       f"'大于' || {s(f.max_field)} || '（' || COALESCE({q('_raw_' + f.max_field)}, CAST({q(f.max_field)} AS VARCHAR)) || '）'") + " END")
+                                       f"'大于' || {quote_str(f.max_field)} || '（' || COALESCE({quote_ident('_raw_' + f.max_field)}, CAST({quote_ident(f.max_field)} AS VARCHAR)) || '）'") + " END")
         if f.name in d.always_required:
-            problems.append(f"CASE WHEN {q('_raw_' + f.name)} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", s("必填，不能为空")) + " END")
-    key = ", ".join(q(k) for k in d.key)
+            problems.append(f"CASE WHEN {quote_ident('_raw_' + f.name)} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", quote_str("必填，不能为空")) + " END")
+    key = ", ".join(quote_ident(k) for k in d.key)
     problems.append(
-        f"CASE WHEN _dup_rank > 1 THEN " + _problem(d.key[0], q(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || '行重复（同一监测年度内图斑编号应唯一）'") + " END"
+        f"CASE WHEN _dup_rank > 1 THEN " + _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || '行重复（同一监测年度内图斑编号应唯一）'") + " END"
     )
     con.execute(f"""
-        CREATE OR REPLACE TABLE {q(table)} AS
-        WITH src AS (SELECT row_number() OVER (ORDER BY _source, _line) AS _rid, * FROM {q(raw)}),
+        CREATE OR REPLACE TABLE {quote_ident(table)} AS
+        WITH src AS (SELECT row_number() OVER (ORDER BY _source, _line) AS _rid, * FROM {quote_ident(raw)}),
         typed AS (SELECT _rid, _source, _line, {', '.join(selects)} FROM src),
         ranked AS (
             SELECT *,
-                CASE WHEN {' AND '.join(q(k) + ' IS NOT NULL' for k in d.key)}
+                CASE WHEN {' AND '.join(quote_ident(k) + ' IS NOT NULL' for k in d.key)}
                      THEN row_number() OVER (PARTITION BY {key} ORDER BY _rid) ELSE 1 END AS _dup_rank,
                 first_value(_source) OVER (PARTITION BY {key} ORDER BY _rid) AS _dup_source,
                 first_value(_line) OVER (PARTITION BY {key} ORDER BY _rid) AS _dup_line
@@ -158,16 +264,41 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
                list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS _errors
         FROM ranked ORDER BY _rid
     """)
-    rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {q(table)}").fetchone()
-    return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]}, warnings)
+    rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchone()
+    warnings += _serial_warnings(con, table, d, mapping)
+    return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
+                      unit_notes, warnings, list(columns), _sources(con, raw))
 
 
 def format_findings_sql(table: str, key_field: str) -> str:
     """SQL listing one 数据格式 finding per problem cell."""
     return f"""
-        SELECT _rid, COALESCE({q('_raw_' + key_field)}, '第' || _line || '行') AS patch,
-               {s(FORMAT_RULE)} AS rule, 'error' AS severity,
+        SELECT _rid, COALESCE({quote_ident('_raw_' + key_field)}, '第' || _line || '行') AS patch,
+               {quote_str(FORMAT_RULE)} AS rule, 'error' AS severity,
                _source || ' 第' || _line || '行 字段「' || e.field || '」值「' || COALESCE(e.value, '') || '」' || e.reason AS message,
-               {s(FORMAT_CITE)} AS cite
-        FROM (SELECT _rid, _source, _line, {q('_raw_' + key_field)}, unnest(_errors) AS e FROM {q(table)} WHERE len(_errors) > 0)
+               {quote_str(FORMAT_CITE)} AS cite
+        FROM (SELECT _rid, _source, _line, {quote_ident('_raw_' + key_field)}, unnest(_errors) AS e FROM {quote_ident(table)} WHERE len(_errors) > 0)
     """
+
+
+def _serial_warnings(con, table: str, d: Dictionary, mapping: dict) -> list[str]:
+    """Say which date columns held Excel serial numbers, and how one was read."""
+    if not d.serial_date_years:
+        return []
+    out = []
+    for f in d.fields:
+        if f.type != "date" or f.name not in mapping:
+            continue
+        raw = quote_ident("_raw_" + f.name)
+        n, example, value = con.execute(
+            f"SELECT count(*), min({raw}), arg_min({quote_ident(f.name)}, {raw}) FROM {quote_ident(table)} "
+            f"WHERE regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {quote_ident(f.name)} IS NOT NULL").fetchone()
+        if n:
+            out.append(f"列「{mapping[f.name][0]}」有 {n} 个 Excel 日期序号，已按 Excel 1900 日期系统换算为日期"
+                       f"（如 {example} = {value}）")
+    return out
+
+
+def _sources(con, raw: str) -> list[str]:
+    return [r[0] for r in con.execute(f"SELECT DISTINCT _source FROM {quote_ident(raw)} ORDER BY 1").fetchall()
+            if r[0] and r[0] != "<records>"]

@@ -15,8 +15,9 @@ def render(result: Result, console: Console, limit: int = 20) -> None:
     inp = doc["input"]
     pol = "；".join(f"{p['year']}年 {shown(p['title'])}（{shown(p['source'])}）" for p in doc["policies"]) or "无"
     console.print(f"[bold]政策[/bold]：{pol}")
-    console.print(f"[bold]输入[/bold]：{shown(inp['path'])}  读取 {inp['rows']} 行 = 检查 {inp['checked']} 行 + 拒收 {inp['rejected']} 行"
-                  f"  评估日期 {doc['run']['as_of']}")
+    skipped = f" + 跳过 {inp['skipped']} 行（非图斑行）" if inp.get("skipped") else ""
+    console.print(f"[bold]输入[/bold]：{shown(inp['path'])}  读取 {inp.get('rows_read', inp['rows'])} 行 = 检查 {inp['checked']} 行 + "
+                  f"拒收 {inp['rejected']} 行{skipped}  评估日期 {doc['run']['as_of']}")
     for w in result.warnings:
         console.print(f"[yellow]注意[/yellow]：{shown(w)}")
 

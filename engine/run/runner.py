@@ -16,7 +16,7 @@ from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.quoting import quote_ident
 from engine.data.dictionary import Dictionary, load_dictionary
 from engine.errors import InputError
-from engine.data.normalize import Normalized, format_findings_sql, normalize
+from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import load_policies
 from engine.run.result import Result
@@ -105,16 +105,19 @@ def _dictionary(policies: dict[int, Policy]) -> Dictionary:
 
 
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
-          sheet: str | None = None, encoding: str | None = None, assess: bool = True) -> Result:
+          sheet: str | None = None, encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
+          columns=None) -> Result:
     """Check a patch file (or folder) against the policies of each row's 监测年度."""
-    return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess)[0]
+    return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess,
+                          area_unit=area_unit, columns=columns)[0]
 
 
 def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
-                   encoding: str | None = None, assess: bool = True) -> list[Result]:
+                   encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
+                   columns=None) -> list[Result]:
     """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
     variants = [_policies(v) for v in variants]
-    prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding)
+    prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding, area_unit=area_unit, columns=columns)
     as_of = _as_date(as_of)
     return [evaluate(prepared, v, as_of, year=year, assess=assess) for v in variants]
 
@@ -130,15 +133,26 @@ def check_records(records: list[dict], policies: dict[int, Policy] | str | Path 
 
 
 def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet: str | None = None,
-            encoding: str | None = None) -> Prepared:
+            encoding: str | None = None, area_unit: str | None = None, columns=None) -> Prepared:
+    """columns: a column map file (--columns map.yaml), see engine.data.column_map."""
     """Read a patch file once into a DuckDB connection and normalize it into the typed table `patches`."""
     from engine.data.readers import read_input  # its InputError is an engine.errors.InputError
 
+    d = _dictionary(policies)
+    cmap = None
+    if columns is not None:
+        from engine.data.column_map import load_column_map
+
+        cmap = load_column_map(columns, d)
     con = _open()
-    info = read_input(con, data, "raw", sheet=sheet, encoding=encoding)
+    info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, extra_headers=cmap.headers.values() if cmap else ())
     lock(con)
-    meta = {"path": str(data), "sha256": info.sha256, "files": info.files}
-    return _normalized(con, info.columns, meta, info.warnings, _dictionary(policies), year)
+    meta = {"path": str(data), "sha256": info.sha256, "files": info.files,
+            "rows_read": info.rows + len(info.skipped), "skipped": len(info.skipped), "skipped_rows": info.skipped}
+    if cmap is not None:
+        meta["column_map"] = cmap.manifest()
+    return _normalized(con, info.columns, meta, info.warnings, d, year, area_unit=area_unit, unit_check=True,
+                       column_map=cmap)
 
 
 def prepare_records(records: list[dict], policies: dict[int, Policy], *, year: int | None = None,
@@ -149,8 +163,12 @@ def prepare_records(records: list[dict], policies: dict[int, Policy], *, year: i
     return _normalized(con, columns, meta, [], d, year)
 
 
-def _normalized(con, columns: list[str], meta: dict, warnings: list[str], d: Dictionary, year: int | None) -> Prepared:
-    norm = normalize(con, "raw", d, columns, required=set(), default_year=year)
+def _normalized(con, columns: list[str], meta: dict, warnings: list[str], d: Dictionary, year: int | None, *,
+                area_unit: str | None = None, unit_check: bool = False, column_map=None) -> Prepared:
+    norm = normalize(con, "raw", d, columns, required=set(), default_year=year, area_unit=area_unit, unit_check=unit_check,
+                     column_map=column_map)
+    if unit_check:
+        meta["area_units"] = norm.area_units  # how each area column's unit was decided
     return Prepared(con, d, norm, meta, list(warnings) + norm.warnings)
 
 
@@ -206,7 +224,7 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     needed = set().union(*(p.fields_used for p in used.values())) if used else set()
     missing = [f.name for f in d.fields if f.name in needed and f.name not in norm.mapping]
     if missing and require_columns:
-        raise InputError("缺少本年度政策需要的列：" + "、".join(missing) + "（表头可用中文字段名或代码，如 耕地面积 / GDMJ）")
+        raise InputError(missing_message("缺少本年度政策需要的列", missing, norm.headers, d, sources=norm.sources))
 
     con.execute("DROP TABLE IF EXISTS hits; DROP TABLE IF EXISTS catalog")
     con.execute("CREATE TABLE hits (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")

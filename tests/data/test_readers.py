@@ -289,16 +289,17 @@ def test_xlsx_two_level_header_with_merged_cells(con, tmp_path):
     ws.merge_range("C2:E2", "面积（亩）")
     ws.write_row("C3", ["监测面积", "耕地面积", "永久基本农田面积"])
     ws.write_row("A4", ["A1", "610902", 10, 5.5, 0])
-    ws.merge_range("B5:B6", "610921")  # a merged data cell: both rows get the value
+    ws.merge_range("B5:B6", "610921")  # a merged data cell: only its top-left cell has the value (issue 9)
     ws.write("A5", "A2")
     ws.write("A6", "A3")
     ws.write_row("C5", [1, 1])
     wb.close()
     info = read_input(con, path, "raw")
-    assert info.columns == ["图斑编号", "行政区代码", "监测面积", "耕地面积", "永久基本农田面积"]
+    # the unit written once above the area columns belongs to each of them (issue 9)
+    assert info.columns == ["图斑编号", "行政区代码", "监测面积(亩)", "耕地面积(亩)", "永久基本农田面积(亩)"]
     assert con.execute("SELECT * EXCLUDE (_source) FROM raw ORDER BY _line").fetchall() == [
-        ("A1", "610902", "10", "5.5", "0", 4), ("A2", "610921", "1", "1", None, 5), ("A3", "610921", None, None, None, 6)]
-    assert any("合并单元格" in w for w in info.warnings)
+        ("A1", "610902", "10", "5.5", "0", 4), ("A2", "610921", "1", "1", None, 5), ("A3", None, None, None, None, 6)]
+    assert any("合并单元格" in w and "B5:B6" in w for w in info.warnings)
 
 
 def test_xlsx_other_sheet_and_sheet_parameter(con, tmp_path):

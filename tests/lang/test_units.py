@@ -135,7 +135,9 @@ def test_same_findings_in_mu_and_square_metres(tmp_path, threshold_policies):
     # 99.99亩 = 66660平方米; 150亩 = 100000平方米; 0.5亩 = 333.333…; 100.01亩 = 66673.33平方米 (66673.33*0.0015 = 100.009995 -> 100.0100)
     rows_mu = [[p, 2021, "140923", "违法用地", a, "200"] for p, a in mu]
     rows_m2 = [[p, 2021, "140923", "违法用地", a, "133333.33"] for p, a in m2]
-    a = check(write_csv(tmp_path / "mu.csv", HEAD + ["耕地面积", "监测面积"], rows_mu), threshold_policies, as_of="2024-06-30")
+    # every 监测面积 is 200: a median that large needs its unit said (issue 9), here by --area-unit
+    a = check(write_csv(tmp_path / "mu.csv", HEAD + ["耕地面积", "监测面积"], rows_mu), threshold_policies, as_of="2024-06-30",
+              area_unit="亩")
     b = check(write_csv(tmp_path / "m2.csv", HEAD + ["耕地面积(平方米)", "监测面积(平方米)"], rows_m2), threshold_policies,
               as_of="2024-06-30")
     assert fired(a) == fired(b) == {"A", "C", "E"}

@@ -1,0 +1,204 @@
+"""Read a user's patch file (CSV/TXT, Excel, Parquet, Shapefile/DBF, GeoPackage, or a folder of them)
+into a raw DuckDB table: every data column VARCHAR holding the cell text (trimmed, empty -> NULL),
+headers as found, plus `_source` (file base name) and `_line` (the row number a human sees).
+
+Nothing is normalized here: the core maps headers and parses values. Nothing is dropped either:
+a row that cannot be placed in the table stops the read with an InputError naming file and line.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from engine.data.dictionary import header_key, load_dictionary
+
+from engine.lang.quoting import quote_ident, quote_str
+from engine.data.readers.common import (  # noqa: F401 - re-exported
+    CSV_SUFFIXES, EXCEL_SUFFIXES, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, OGR_SUFFIXES, PARQUET_SUFFIXES, SUPPORTED,
+    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, _check_headers, _clean_sql, _digest, known_count,
+)
+from engine.data.readers.columnar import _read_parquet
+from engine.data.readers.excel import _read_excel
+from engine.data.readers.geo import _read_ogr
+from engine.data.readers.text import _read_csv
+
+
+# --------------------------------------------------------------------------- public entry point
+
+def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str | None = None,
+               encoding: str | None = None, extra_headers=()) -> InputInfo:
+    """Read `path` (a file or a folder) into the DuckDB table `table` (replaced if it exists).
+    extra_headers: headers a column map names; they count as known when the header row is looked for."""
+    from engine.data.readers import common
+
+    common.EXTRA_KNOWN = {header_key(h) for h in extra_headers}
+    try:
+        return _read_input(con, path, table, sheet=sheet, encoding=encoding)
+    finally:
+        common.EXTRA_KNOWN = set()
+
+
+def _read_input(con, path, table: str, *, sheet, encoding) -> InputInfo:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"找不到输入文件或文件夹：{path}")
+    if p.is_dir():
+        return _read_folder(con, p, str(path), table, sheet=sheet, encoding=encoding)
+    info = _read_file(con, p, table, sheet=sheet, encoding=encoding)
+    info.path = str(path)
+    return info
+
+
+# --------------------------------------------------------------------------- dispatch
+
+def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise InputError(f"{p.name}：不支持的文件类型“{p.suffix or '(无后缀)'}”，支持 {SUPPORTED_TEXT}")
+    if p.stat().st_size == 0:
+        raise InputError(f"{p.name}：文件为空（0 字节）")
+    staging = f"{table}__stage"
+    try:
+        if suffix in CSV_SUFFIXES:
+            info, unnamed = _read_csv(con, p, staging, encoding)
+        elif suffix in EXCEL_SUFFIXES:
+            info, unnamed = _read_excel(con, p, staging, sheet)
+        elif suffix in PARQUET_SUFFIXES:
+            info, unnamed = _read_parquet(con, p, staging)
+        else:
+            info, unnamed = _read_ogr(con, p, staging, encoding, sheet)
+        _finalize(con, staging, table, p.name, info, unnamed)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
+    return info
+
+
+def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> InputInfo:
+    entries = sorted(
+        (f for f in d.iterdir()
+         if f.is_file() and f.suffix.lower() in SUPPORTED and not f.name.startswith(("~$", ".", "._"))),
+        key=lambda f: f.name,
+    )
+    shp_stems = {f.stem for f in entries if f.suffix.lower() == ".shp"}
+    entries = [f for f in entries if not (f.suffix.lower() == ".dbf" and f.stem in shp_stems)]
+    if not entries:
+        raise InputError(f"{d.name}：文件夹中没有可读取的图斑文件（支持 {SUPPORTED_TEXT}）")
+    names = [f.name for f in entries]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"{d.name}：文件名重复 {dupes}")
+    parts, infos = [], []
+    try:
+        for i, f in enumerate(entries):
+            part = f"{table}__part{i}"
+            parts.append(part)
+            infos.append(_read_file(con, f, part, sheet=sheet, encoding=encoding))
+        columns: list[str] = []
+        for info in infos:
+            columns += [c for c in info.columns if c not in columns]
+        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(t)}" for t in parts)
+        geom = [GEOM_AREA] if any(GEOM_AREA in {r[0] for r in con.execute(f"DESCRIBE {quote_ident(t)}").fetchall()}
+                                  for t in parts) else []
+        order = ", ".join(quote_ident(c) for c in columns + geom + ["_source", "_line"])
+        con.execute(f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {order} FROM ({union}) "
+                    f"ORDER BY _source, _line")
+    finally:
+        for t in parts:
+            con.execute(f"DROP TABLE IF EXISTS {quote_ident(t)}")
+    files = [f for info in infos for f in info.files]
+    skipped = [s for info in infos for s in info.skipped]
+    warnings = [w for info in infos for w in info.warnings]
+    for info in infos:
+        missing = [c for c in columns if c not in info.columns]
+        if missing and len(infos) > 1:
+            warnings.append(f"{Path(info.path).name}：缺少其他文件中的列 {'、'.join(missing)}，这些列记为空")
+    return InputInfo(path=given, sha256=_digest((n, info.sha256) for n, info in zip(names, infos)), files=files, rows=sum(i.rows for i in infos),
+                     columns=columns, warnings=warnings, skipped=skipped)
+
+
+# --------------------------------------------------------------------------- common finishing step
+
+def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnamed: list[str]) -> None:
+    """staging has the data columns (any type already rendered to VARCHAR) and `_line`.
+    Trim every cell, turn empty cells into NULL, add `_source`. Columns without a header
+    (named 列N) are dropped when empty, kept with a warning otherwise."""
+    if unnamed:
+        counts = con.execute("SELECT " + ", ".join(
+            f"count({_clean_sql(quote_ident(c))})" for c in unnamed)
+            + f" FROM {quote_ident(staging)}").fetchall()[0]
+        for c, n in zip(unnamed, counts):
+            if n == 0:
+                info.columns.remove(c)
+            else:
+                info.warnings.append(f"{source}：第 {c[1:]} 列没有表头但有 {n} 个非空单元格，已按“{c}”保留")
+    cols = ", ".join(f"{_clean_sql(quote_ident(c))} AS {quote_ident(c)}" for c in info.columns)
+    if GEOM_AREA in {r[0] for r in con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall()}:
+        cols += (", " if cols else "") + quote_ident(GEOM_AREA)
+    sep = ", " if cols else ""
+    con.execute(  # staging is in file order already; a plain scan keeps it
+        f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {cols}{sep}"
+        f"{quote_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {quote_ident(staging)}"
+    )
+    _skip_non_patch_rows(con, table, source, info)
+    info.rows = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
+    if info.rows == 0:
+        extra = f"（{len(info.skipped)} 行不是图斑，已跳过）" if info.skipped else ""
+        raise InputError(f"{source}：只有表头，没有数据行{extra}")
+
+
+_WS = "[\\s\u3000\u00a0]"
+
+
+def _words_re(words: list[str]) -> str:
+    alt = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return f"^(?:{alt})(?:[(（][^)）]*[)）])?(?:[:：].*)?$"
+
+
+def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo) -> None:
+    """Delete the rows that are not patches (blank, 合计, signature, repeated header) and list them in info.skipped.
+    Blank rows after the last row with content are not rows at all: dropped without a word."""
+    d = load_dictionary()
+    cols = info.columns
+    if not cols:
+        return
+    clean = {c: f"regexp_replace({quote_ident(c)}, {quote_str(_WS)}, '', 'g')" for c in cols}
+    key = next((c for c in cols if (d.match_header(c)[0] or None) and d.match_header(c)[0].name == d.key[0]), None)
+    blank = " AND ".join(f"{quote_ident(c)} IS NULL" for c in cols)
+
+    def words(kind: str) -> str:
+        ws = d.non_patch_rows.get(kind) or []
+        if not ws:
+            return "FALSE"
+        rx = quote_str(_words_re(ws))
+        any_cell = " OR ".join(f"regexp_full_match({clean[c]}, {rx})" for c in cols)
+        if key is None:
+            return f"({any_cell})"
+        return f"(({quote_ident(key)} IS NULL OR regexp_full_match({clean[key]}, {rx})) AND ({any_cell}))"
+
+    same = " + ".join(f"CAST(lower({clean[c]}) = {quote_str(header_key(c))} AS INTEGER)" for c in cols)
+    reason = (f"CASE WHEN {blank} THEN '空行' WHEN {words('total')} THEN '合计行' "
+              f"WHEN {words('signature')} THEN '签字、日期等表尾行' "
+              f"WHEN COALESCE({same}, 0) >= {MIN_KNOWN_HEADERS} THEN '重复的表头行' END")
+    text = "concat_ws(' ', " + ", ".join(quote_ident(c) for c in cols) + ")"
+    candidates = "TRUE"
+    if key is not None:  # a patch row has an id that is neither a footer word nor the header: one cheap test
+        footer = _words_re([w for k in ("total", "signature") for w in d.non_patch_rows.get(k, [])] or ["合计"])
+        candidates = (f"{quote_ident(key)} IS NULL OR regexp_full_match({clean[key]}, {quote_str(footer)}) "
+                      f"OR lower({clean[key]}) = {quote_str(header_key(key))}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __weipian_skip AS SELECT _line, {reason} AS reason, "
+                f"left({text}, 60) AS text FROM {quote_ident(table)} WHERE {candidates}")
+    last = con.execute(f"SELECT max(_line) FROM {quote_ident(table)} WHERE NOT ({blank})").fetchone()[0]
+    rows = con.execute("SELECT _line, reason, text FROM __weipian_skip WHERE reason IS NOT NULL "
+                       "ORDER BY _line").fetchall()
+    con.execute("DROP TABLE __weipian_skip")
+    if not rows:
+        return
+    con.execute(f"DELETE FROM {quote_ident(table)} WHERE _line IN ({', '.join(str(int(r[0])) for r in rows)})")
+    listed = [r for r in rows if not (r[1] == "空行" and (last is None or r[0] > last))]
+    info.skipped += [{"source": source, "line": int(line), "reason": why, "text": txt or ""} for line, why, txt in listed]
+    if listed:
+        shown = "、".join(f"第 {line} 行（{why}{'：' + txt if txt else ''}）" for line, why, txt in listed[:10])
+        more = f" 等 {len(listed)} 行" if len(listed) > 10 else ""
+        info.warnings.append(f"{source}：跳过不是图斑的行 {shown}{more}")

@@ -1,0 +1,136 @@
+"""Shared pieces of the readers: the error type, InputInfo, suffix lists, header checks, hashing, small helpers."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from engine.lang.quoting import quote_ident, quote_str
+from engine.data.dictionary import header_key, load_dictionary
+from engine.errors import InputError as _InputError
+
+
+class InputError(_InputError):
+    """Unusable input. str(e) is a Chinese message naming the file (and row/field when relevant).
+    A subclass of engine.errors.InputError, so the CLI's handler catches it as is."""
+
+
+@dataclass
+class InputInfo:
+    path: str
+    sha256: str
+    files: list[str]
+    rows: int
+    columns: list[str]
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # rows that are not patches: {source, line, reason, text}
+
+
+CSV_SUFFIXES = (".csv", ".txt")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
+PARQUET_SUFFIXES = (".parquet",)
+OGR_SUFFIXES = (".shp", ".dbf", ".gpkg")
+SUPPORTED = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES + OGR_SUFFIXES
+SUPPORTED_TEXT = "CSV/TXT、Excel(.xlsx/.xls)、Parquet、Shapefile(.shp/.dbf)、GeoPackage(.gpkg) 或包含这些文件的文件夹"
+
+MIN_KNOWN_HEADERS = 2  # a header row must name at least this many dictionary fields
+HEADER_SCAN_ROWS = 50  # how far down an Excel sheet the header row is looked for
+_CHUNK = 1 << 20
+GEOM_AREA = "_geom_m2"  # hidden column: area of the row's polygon in m² (geo files only)
+_TRIM = " \t\r\n\u3000\u00a0\ufeff"  # ASCII whitespace, ideographic space, NBSP, stray BOM
+_UNIT_SUFFIX = re.compile(r"^(.+?)\s*[(（][^)）]*[)）]\s*$")
+
+
+def _clean_sql(col: str) -> str:
+    """Trimmed cell text, empty -> NULL. Only cells that start or end with white space pay for the
+    (slow) multi-character trim; the regex test is cheap."""
+    edge = quote_str(f"^[{_TRIM}]|[{_TRIM}]$")
+    return (f"CASE WHEN regexp_matches({col}, {edge}) THEN NULLIF(trim({col}, {quote_str(_TRIM)}), '') "
+            f"ELSE NULLIF({col}, '') END")
+
+
+def _check_headers(name: str, headers: list, where: str = "") -> tuple[list[str], list[str]]:
+    """Trim headers, name empty ones 列N, reject duplicates and non-patch tables.
+    Returns (headers, the names given to empty headers)."""
+    out, unnamed = [], []
+    for i, h in enumerate(headers, 1):
+        h = "" if h is None else str(h).strip(_TRIM)
+        if not h:
+            h = f"列{i}"
+            unnamed.append(h)
+        out.append(h)
+    if len(out) == 0:
+        raise InputError(f"{name}{where}：没有表头")
+    seen: set[str] = set()
+    for h in out:
+        if h in seen:
+            raise InputError(f"{name}{where}：表头“{h}”重复出现")
+        if h in ("_source", "_line", GEOM_AREA):
+            raise InputError(f"{name}{where}：表头“{h}”是保留名称，请改名")
+        seen.add(h)
+    if known_count(out) < MIN_KNOWN_HEADERS:
+        raise InputError(
+            f"{name}{where}：不是图斑数据表（表头中没有找到至少 {MIN_KNOWN_HEADERS} 个数据字典中的字段名或代码，"
+            f"如 图斑编号/TBBH、行政区代码/XZQDM）。表头为：{'、'.join(out[:12])}"
+        )
+    return out, unnamed
+
+
+def _is_known(header) -> bool:
+    """A dictionary field's name, code or alias (a unit suffix like '(平方米)' allowed), or a known national header."""
+    if header is None:
+        return False
+    h = str(header).strip(_TRIM)
+    if not h:
+        return False
+    d = load_dictionary()
+    return d.match_header(h)[0] is not None or d.is_known_unused(h) or header_key(h) in EXTRA_KNOWN
+
+
+EXTRA_KNOWN: set[str] = set()  # header_keys a column map names, while read_input runs with one
+
+
+def known_count(headers) -> int:
+    """How many of `headers` are dictionary field names or codes (a unit suffix like '(平方米)' allowed)."""
+    return sum(1 for h in headers if _is_known(h))
+
+
+def _sha256(p: Path) -> str:
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sha256_of(files: list[Path]) -> str:
+    return _digest((f.name, _sha256(f)) for f in files)
+
+
+def _digest(named) -> str:
+    """One SHA-256 over several files: their (unique) names and SHA-256s, by name."""
+    digest = hashlib.sha256()
+    for name, sha in sorted(named):
+        digest.update(f"{name}\t{sha}\n".encode())
+    return digest.hexdigest()
+
+
+def _register_as_table(con, tab: pa.Table, name: str) -> None:
+    view = f"__weipian_arrow_{name}"
+    con.register(view, tab)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS SELECT * FROM {quote_ident(view)}")
+    finally:
+        con.unregister(view)
+
+
+def _short(e: Exception) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return text[:200]
+
+
+def _duck_msg(e: Exception) -> str:
+    return str(e).strip().splitlines()[0][:200]

@@ -1,0 +1,243 @@
+"""Excel (.xlsx/.xlsm/.xls) through python-calamine: header row search, two-level headers, merged cells."""
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+
+from engine.data.dictionary import _HEADER_UNIT, load_dictionary
+from engine.data.readers.common import (
+    _TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, _check_headers,
+    _register_as_table, _sha256, _short, known_count,
+)
+
+
+def _read_excel(con, p: Path, staging: str, sheet: str | None):
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(p))
+        names = [m.name for m in wb.sheets_metadata
+                 if str(m.typ).endswith("WorkSheet") and str(m.visible).endswith(".Visible")] or list(wb.sheet_names)
+    except Exception as e:  # noqa: BLE001 - calamine raises its own error types for broken files
+        raise InputError(f"{p.name}：Excel 文件无法打开（文件可能不完整或已损坏）：{_short(e)}") from None
+    if sheet is not None:
+        if sheet not in wb.sheet_names:
+            raise InputError(f"{p.name}：没有名为“{sheet}”的工作表，现有工作表：{'、'.join(wb.sheet_names)}")
+        candidates = [sheet]
+    else:
+        if not names:
+            raise InputError(f"{p.name}：Excel 文件中没有工作表")
+        candidates = names
+    first_error = None
+    for name in candidates:
+        try:
+            grid, merges = _sheet_grid(wb, p, name)
+            header_at, headers, unnamed = _find_header(p, name, grid, merges)
+        except InputError as e:
+            if sheet is not None:
+                raise
+            first_error = first_error or e
+            continue
+        break
+    else:
+        raise first_error
+    warnings = []
+    if name != candidates[0]:
+        warnings.append(f"{p.name}：第一个工作表“{candidates[0]}”不是图斑表，已读取工作表“{name}”")
+    if header_at > 0:
+        warnings.append(f"{p.name}：工作表“{name}”第 {header_at + 1} 行为表头，上方 {header_at} 行（标题等）已跳过")
+    body = _body_merges(merges, header_at + 1, grid)
+    if body:
+        warnings.append(f"{p.name}：工作表“{name}”数据区有 {len(body)} 处合并单元格（{'、'.join(body[:5])}），"
+                        f"只有左上角单元格有值，其余单元格按空值读取；请取消合并并在每一行填写")
+    rows = grid[header_at + 1:]
+    _serial_dates_to_text(p, name, headers, rows, warnings)
+    width = len(headers)
+    columns = list(zip(*rows))[:width] if rows else []
+    columns += [()] * (width - len(columns))
+    arrays = {h: pa.array([v if v.__class__ is str else _cell_text(v) for v in col], pa.string())
+              for h, col in zip(headers, columns)}
+    first = header_at + 2  # sheet row number of the first data row
+    arrays["_line"] = pa.array(range(first, first + len(rows)), pa.int64())
+    _register_as_table(con, pa.table(arrays), staging)
+    info = InputInfo(path=str(p), sha256=_sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
+    return info, unnamed
+
+
+def _sheet_grid(wb, p: Path, name: str):
+    try:
+        sh = wb.get_sheet_by_name(name)
+        grid = sh.to_python(skip_empty_area=False)  # row i of the list is sheet row i + 1
+        merges = list(getattr(sh, "merged_cell_ranges", None) or [])
+    except Exception as e:  # noqa: BLE001
+        raise InputError(f"{p.name}：工作表“{name}”无法读取（文件可能已损坏）：{_short(e)}") from None
+    if not any(v != "" and _cell_text(v) is not None for row in grid for v in row):
+        raise InputError(f"{p.name}：工作表“{name}”是空的")
+    return grid, merges
+
+
+def _find_header(p: Path, name: str, grid, merges):
+    """The header row: the first row whose cells name >= MIN_KNOWN_HEADERS dictionary fields.
+    A second header row right below (two-level header with merged cells) is folded in."""
+    header_grid = _filled(grid, merges, HEADER_SCAN_ROWS + 1)
+    for r, row in enumerate(header_grid[:HEADER_SCAN_ROWS]):
+        texts = [_cell_text(v) for v in row]
+        if known_count(t for t in texts if t) < MIN_KNOWN_HEADERS:
+            continue
+        if r + 1 < len(header_grid):
+            below = [_cell_text(v) for v in header_grid[r + 1]]
+            raw_below = grid[r + 1]
+            if (known_count(t for t in below if t) >= 1
+                    and all(isinstance(v, str) for v in raw_below)
+                    and known_count(b or t for b, t in zip(below, texts)) > known_count(texts)):
+                texts = [_with_parent_unit(b, _parent_text(texts, merges, r, c)) if b else t
+                         for c, (b, t) in enumerate(zip(below, texts))]
+                r += 1
+        width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
+        data_width = max((len(row) for row in grid[r + 1:]), default=0)
+        texts = texts + [None] * max(0, data_width - len(texts))
+        used = max((c + 1 for c in range(width, data_width)
+                    if any(row[c] != "" for row in grid[r + 1:] if c < len(row))), default=width)
+        texts = texts[:used]
+        headers, unnamed = _check_headers(p.name, texts, f"（工作表“{name}”第 {r + 1} 行表头）")
+        return r, headers, unnamed
+    raise InputError(
+        f"{p.name}：工作表“{name}”不是图斑数据表（前 {HEADER_SCAN_ROWS} 行中没有一行包含至少 "
+        f"{MIN_KNOWN_HEADERS} 个数据字典中的字段名或代码，如 图斑编号/TBBH、行政区代码/XZQDM）")
+
+
+def _parent_text(texts, merges, r: int, c: int) -> str | None:
+    """The upper-level header over column c of header row r: its own cell, or the merged range spanning it."""
+    for (r0, c0), (r1, c1) in merges:
+        if r0 <= r <= r1 and c0 <= c <= c1:
+            return texts[c0] if c0 < len(texts) else None
+    return texts[c] if c < len(texts) else None
+
+
+def _with_parent_unit(child: str, parent: str | None) -> str:
+    """'面积（平方米）' over '耕地面积' gives '耕地面积(平方米)': the unit written once above the area columns
+    belongs to each of them (a unit of the child's own wins)."""
+    if not parent:
+        return child
+    d = load_dictionary()
+    pm = _HEADER_UNIT.match(parent.strip())
+    if pm is None or _HEADER_UNIT.match(child.strip()):
+        return child
+    f = d.match_header(child)[0]
+    if f is None or f.type != "area":
+        return child
+    return f"{child}({pm.group('unit')})"
+
+
+def _filled(grid, merges, limit: int):
+    """A copy of the first `limit` rows where a cell merged over several rows (a header spanning two
+    header rows) carries its value down. Horizontal spans are not copied: that would repeat a name."""
+    out = [list(row) for row in grid[:limit]]
+    for (r0, c0), (r1, _c1) in merges:
+        if r0 >= len(out) or r0 == r1 or c0 >= len(out[r0]):
+            continue
+        for r in range(r0 + 1, min(r1, len(out) - 1) + 1):
+            if c0 < len(out[r]):
+                out[r][c0] = out[r0][c0]
+    return out
+
+
+def _body_merges(merges, start: int, grid) -> list[str]:
+    """Merged ranges below the header, as Excel names them (B5:B6). They are not filled: a merged 合计
+    cell copied into 图斑编号 made patches of total rows. Ranges of 合计 and signature rows (skipped
+    later) are not worth a word."""
+    import re
+
+    d = load_dictionary()
+    words = [w for k in ("total", "signature") for w in d.non_patch_rows.get(k, [])]
+    footer = re.compile("^(?:" + "|".join(map(re.escape, words)) + ")(?:[(（][^)）]*[)）])?(?:[:：].*)?$") if words else None
+    out = []
+    for (r0, c0), (r1, c1) in merges:
+        if r1 < start or (r0 == r1 and c0 == c1):
+            continue
+        top = _cell_text(grid[r0][c0]) if r0 < len(grid) and c0 < len(grid[r0]) else None
+        if footer is not None and top and footer.match(re.sub(r"\s", "", top)):
+            continue
+        out.append(f"{_col_name(c0)}{r0 + 1}:{_col_name(c1)}{r1 + 1}")
+    return out
+
+
+def _col_name(c: int) -> str:
+    name = ""
+    c += 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+def _cell_text(v) -> str | None:
+    """An Excel cell as text: integers without '.0', dates as YYYY-MM-DD, empty -> None."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = v.strip(_TRIM)
+        return v or None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        if abs(v) >= 1e15:  # past Excel's 15 significant digits: show it as Excel does, digits are lost
+            return f"{v:.14E}"
+        text = repr(v)
+        return format(Decimal(text), "f") if "e" in text else text  # 1e-05 -> 0.00001
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, _dt.datetime):
+        if v.time() == _dt.time(0):
+            return v.date().isoformat()
+        return v.isoformat(sep=" ", timespec="seconds")
+    if isinstance(v, (_dt.date, _dt.time)):
+        return v.isoformat()
+    return str(v)
+
+
+def _date1904(p: Path) -> bool:
+    """Does the workbook use Excel's 1904 date system (workbookPr date1904)? Only .xlsx/.xlsm say so readably."""
+    import re
+    import zipfile
+
+    if p.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False
+    try:
+        with zipfile.ZipFile(p) as z:
+            xml = z.read("xl/workbook.xml")[:20000].decode("utf-8", errors="ignore")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    return re.search(r'date1904\s*=\s*"(1|true)"', xml) is not None
+
+
+def _serial_dates_to_text(p: Path, sheet: str, headers: list[str], rows, warnings: list[str]) -> None:
+    """Numbers in date columns that are Excel serial dates become YYYY-MM-DD (in place), by the workbook's
+    date system. Cells typed as dates arrive as dates already."""
+    d = load_dictionary()
+    if not d.serial_date_years:
+        return
+    lo_year, hi_year = d.serial_date_years
+    base = _dt.date(1904, 1, 1) if _date1904(p) else _dt.date(1899, 12, 30)
+    lo, hi = (_dt.date(lo_year, 1, 1) - base).days, (_dt.date(hi_year, 12, 31) - base).days
+    for c, h in enumerate(headers):
+        f = d.match_header(h)[0]
+        if f is None or f.type != "date":
+            continue
+        n, example = 0, None
+        for row in rows:
+            v = row[c] if c < len(row) else None
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and lo <= v <= hi:
+                text = (base + _dt.timedelta(days=int(v))).isoformat()
+                example = example or (int(v), text)
+                row[c] = text
+                n += 1
+        if n:
+            system = "1904" if base.year == 1904 else "1900"
+            warnings.append(f"{p.name}：工作表“{sheet}”列「{h}」有 {n} 个 Excel 日期序号，已按工作簿的 {system} 日期系统"
+                            f"换算为日期（如 {example[0]} = {example[1]}）")

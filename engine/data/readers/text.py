@@ -1,0 +1,233 @@
+"""CSV / TXT: encoding detection (UTF-8, UTF-16 BOM, GBK/GB18030, a guesser as last resort), delimiter, physical line numbers."""
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from engine.lang.quoting import quote_ident, quote_str
+from engine.data.readers.common import (
+    _CHUNK, _TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, _check_headers, _duck_msg, _sha256, known_count,
+)
+
+
+def _decodes(p: Path, enc: str, start: int = 0) -> tuple[bool, int | None]:
+    """Does the whole file (from byte `start`) decode strictly as `enc`? Returns (ok, bad byte offset)."""
+    dec = codecs.getincrementaldecoder(enc)(errors="strict")
+    pos = start
+    with open(p, "rb") as fh:
+        fh.seek(start)
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            try:
+                dec.decode(chunk)
+            except UnicodeDecodeError as e:
+                return False, pos + e.start
+            pos += len(chunk)
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError as e:
+            return False, pos + e.start
+    return True, None
+
+
+def _normalize_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise InputError(f"不认识的编码名称“{name}”（可用 utf-8、gbk、gb18030 等）") from None
+
+
+def _detect_encoding(p: Path, start: int = 0) -> str:
+    """Strict UTF-8; else a UTF-16 BOM (Excel "Unicode 文本"); else GB18030 (a superset of GBK/GB2312)
+    when the header then names patch fields; else charset-normalizer's guess on the same condition;
+    else GB18030 if it decodes at all. InputError when nothing decodes."""
+    if _decodes(p, "utf-8", start)[0]:
+        return "utf-8"
+    with open(p, "rb") as fh:
+        head = fh.read(2)
+    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and _decodes(p, "utf-16")[0]:
+        return "utf-16"
+    gb_ok = _decodes(p, "gb18030", start)[0]
+    if gb_ok and _header_is_known(p, "gb18030"):
+        return "gb18030"
+    try:
+        from charset_normalizer import from_path
+        best = from_path(p).best()
+    except Exception:  # noqa: BLE001 - a guesser failing is the same as no guess
+        best = None
+    if best is not None and best.encoding:
+        enc = _normalize_encoding(best.encoding)
+        if _can_hold_chinese(enc) and _decodes(p, enc, start)[0] and _header_is_known(p, enc):
+            return enc
+    if gb_ok:
+        return "gb18030"
+    raise InputError(f"{p.name}：无法识别文件编码（不是 UTF-8，也不是 GBK/GB18030），请另存为 UTF-8 后重试")
+
+
+def _can_hold_chinese(enc: str) -> bool:
+    """A single-byte guess (latin-1, cp1252 …) decodes any bytes into mojibake: a patch table with
+    Chinese values cannot be in it, so such a guess is no evidence."""
+    try:
+        "耕地".encode(enc)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _header_is_known(p: Path, enc: str) -> bool:
+    """A guessed encoding is only believed when the first line then names patch fields."""
+    with open(p, "rb") as fh:
+        sample = fh.read(1 << 16)
+    text = sample.decode(enc, errors="ignore").lstrip("\ufeff")
+    first = text.splitlines()[0] if text else ""
+    return known_count(re.split(r"[,\t;|]", first)) >= MIN_KNOWN_HEADERS
+
+
+def _line_of_offset(p: Path, offset: int) -> int:
+    with open(p, "rb") as fh:
+        return fh.read(offset).count(b"\n") + 1
+
+
+def _read_csv(con, p: Path, staging: str, encoding: str | None):
+    with open(p, "rb") as fh:
+        head = fh.read(4)
+    bom = 3 if head.startswith(codecs.BOM_UTF8) else 0
+    if encoding:
+        enc = _normalize_encoding(encoding)
+        if enc == "utf-8-sig":
+            enc = "utf-8"
+        ok, bad = _decodes(p, enc, bom if enc == "utf-8" else 0)
+        if not ok:
+            raise InputError(f"{p.name}：第 {_line_of_offset(p, bad)} 行无法按 {encoding} 编码解码，请确认文件编码")
+    else:
+        enc = "utf-8" if bom else _detect_encoding(p)
+        if bom:
+            ok, bad = _decodes(p, "utf-8", bom)
+            if not ok:
+                raise InputError(f"{p.name}：文件声明为 UTF-8（带 BOM），但第 {_line_of_offset(p, bad)} 行不是有效的 UTF-8")
+    warnings: list[str] = []
+    tmpdir = None
+    src = p
+    try:
+        if enc != "utf-8" or bom:
+            tmpdir = tempfile.mkdtemp(prefix="weipian-")
+            src = Path(tmpdir) / "input.csv"
+            _transcode(p, src, enc, bom)
+        header_text = _first_line(src)
+        if header_text is None or not header_text.strip(_TRIM + ",\t;|"):
+            raise InputError(f"{p.name}：文件没有表头（第 1 行为空）")
+        delim = _sniff_delimiter(header_text)
+        raw_headers = next(csv.reader([header_text], delimiter=delim, quotechar='"'))
+        headers, unnamed = _check_headers(p.name, raw_headers, "（第 1 行表头）")
+        _csv_to_staging(con, p, src, staging, headers, delim)
+        _attach_csv_lines(con, p, src, staging, delim, warnings)
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    if enc != "utf-8":
+        warnings.append(f"{p.name}：按 {'GBK/GB18030' if enc == 'gb18030' else enc} 编码读取")
+    info = InputInfo(path=str(p), sha256=_sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
+    return info, unnamed
+
+
+def _transcode(src: Path, dst: Path, enc: str, skip: int) -> None:
+    dec = codecs.getincrementaldecoder(enc)(errors="strict")
+    with open(src, "rb") as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
+        fin.seek(skip)
+        for chunk in iter(lambda: fin.read(_CHUNK), b""):
+            fout.write(dec.decode(chunk))
+        fout.write(dec.decode(b"", final=True))
+
+
+def _first_line(p: Path) -> str | None:
+    with open(p, encoding="utf-8", newline="") as fh:
+        line = fh.readline()
+    return line.rstrip("\r\n") if line else None
+
+
+def _sniff_delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _csv_to_staging(con, p: Path, src: Path, staging: str, headers: list[str], delim: str) -> None:
+    rejects, scan = f"{staging}__rejects", f"{staging}__rejects_scan"
+    columns = "{" + ", ".join(f"{quote_str(h)}: 'VARCHAR'" for h in headers) + "}"
+    opts = (f"header=true, delim={quote_str(delim)}, quote='\"', escape='\"', "
+            f"columns={columns}, null_padding=true, strict_mode=true, auto_detect=false, "
+            f"store_rejects=true, rejects_table={quote_str(rejects)}, rejects_scan={quote_str(scan)}")
+    sql = f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS SELECT * FROM read_csv({quote_str(str(src))}, {{opts}})"
+    try:
+        try:
+            con.execute(sql.format(opts=opts))
+        except duckdb.Error as e:
+            if "parallel" not in str(e):
+                raise
+            # quoted newlines + null padding need the single-threaded scanner
+            con.execute(sql.format(opts=opts + ", parallel=false"))
+        bad = con.execute(
+            f"SELECT byte_position, error_type, column_name, error_message FROM {quote_ident(rejects)} "
+            f"ORDER BY byte_position LIMIT 5").fetchall()
+        n_bad = con.execute(f"SELECT count(*) FROM {quote_ident(rejects)}").fetchall()[0][0]
+    except duckdb.Error as e:
+        raise InputError(f"{p.name}：CSV 文件无法解析（文件可能不完整或已损坏）：{_duck_msg(e)}") from None
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(rejects)}")
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(scan)}")
+    if n_bad:
+        parts = []
+        for pos, kind, _col, msg in bad:
+            line = _line_of_offset(src, pos) if pos is not None else "?"
+            what = {"TOO MANY COLUMNS": f"字段数多于表头的 {len(headers)} 列",
+                    "UNQUOTED VALUE": "引号使用不正确",
+                    "INVALID ENCODING": "编码无效"}.get(kind, f"{kind}（{msg}）")
+            parts.append(f"第 {line} 行{what}")
+        more = f"，共 {n_bad} 行" if n_bad > len(bad) else ""
+        raise InputError(f"{p.name}：以下行无法读取，整个文件未导入：{'；'.join(parts)}{more}")
+
+
+def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warnings: list[str]) -> None:
+    """Add `_line`: the physical line number of each record (header = line 1)."""
+    rows = con.execute(f"SELECT count(*) FROM {quote_ident(staging)}").fetchall()[0][0]
+    physical = 0
+    last = b"\n"
+    with open(src, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            physical += chunk.count(b"\n")
+            last = chunk[-1:]
+    if last != b"\n":
+        physical += 1
+    if physical == rows + 1:  # every line is exactly one record: line = position + 2
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS "
+                    f"SELECT *, rowid + 2 AS _line FROM {quote_ident(staging)}")
+        return
+    # blank lines or line breaks inside quoted cells: count lines with Python's csv module
+    lines = []
+    with open(src, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delim, quotechar='"')
+        next(reader, None)  # the header record
+        start = reader.line_num + 1
+        for rec in reader:
+            if rec:  # blank lines are not records (DuckDB skips them too)
+                lines.append(start)
+            start = reader.line_num + 1
+    if len(lines) != rows:
+        warnings.append(f"{p.name}：无法精确对应物理行号，行号按记录顺序给出")
+        lines = list(range(2, rows + 2))
+    con.register("__weipian_lines", pa.table({"_line": pa.array(lines, pa.int64())}))
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS SELECT s.*, l._line FROM "
+            f"(SELECT *, rowid AS __i FROM {quote_ident(staging)}) s JOIN "
+            f"(SELECT _line, row_number() OVER (ORDER BY _line) - 1 AS __i FROM __weipian_lines) l USING (__i) "
+            f"ORDER BY __i")
+        con.execute(f"ALTER TABLE {quote_ident(staging)} DROP COLUMN __i")
+    finally:
+        con.unregister("__weipian_lines")
