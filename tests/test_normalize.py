@@ -241,7 +241,7 @@ def test_normalize_typed_table(dictionary):
     cols = ["TBBH", "监测年度", "行政区代码", "耕地面积(平方米)", "下发日期", "是否矿产图斑"]
     n = normalize(con, "raw", dictionary, cols, required=set())
     assert (n.rows, n.rejected) == (2, 1)
-    assert n.mapping["图斑编号"] == "TBBH" and n.units == {"耕地面积": "平方米"}
+    assert n.mapping["图斑编号"] == "TBBH" and n.mapping["耕地面积"] == "耕地面积(平方米)"  # the unit shows in the values below
     rows = con.execute('SELECT "图斑编号", "监测年度", "耕地面积", "下发日期"::VARCHAR, "是否矿产图斑", len(_errors), _line '
                        "FROM patches ORDER BY _rid").fetchall()
     # 66666.67平方米 * 0.0015 = 100.000005亩 -> 100.0000

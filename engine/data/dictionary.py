@@ -12,7 +12,7 @@ import yaml
 from engine.paths import schemas_dir
 
 TYPES = ("string", "int", "date", "bool", "area", "enum")
-_HEADER_UNIT = re.compile(r"^(?P<name>.+?)\s*[(（]\s*(?P<unit>[^)）]+?)\s*[)）]\s*$")
+HEADER_UNIT = re.compile(r"^(?P<name>.+?)\s*[(（]\s*(?P<unit>[^)）]+?)\s*[)）]\s*$")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Dictionary:
         f = self.lookup(h)
         if f is not None:
             return f, None
-        m = _HEADER_UNIT.match(h)
+        m = HEADER_UNIT.match(h)
         if m:
             f = self.lookup(m.group("name").strip())
             unit = m.group("unit")

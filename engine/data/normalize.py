@@ -11,7 +11,7 @@ import duckdb
 
 from engine.lang.compiler import quote_ident as q
 from engine.lang.compiler import quote_str as s
-from engine.data.dictionary import _HEADER_UNIT, Dictionary, Field
+from engine.data.dictionary import HEADER_UNIT, Dictionary, Field
 from engine.errors import InputError
 
 FORMAT_RULE = "数据格式"
@@ -24,7 +24,6 @@ class Normalized:
     rows: int
     rejected: int
     mapping: dict[str, str] = field(default_factory=dict)  # canonical field -> header as found
-    units: dict[str, str] = field(default_factory=dict)  # canonical field -> declared area unit
     warnings: list[str] = field(default_factory=list)
 
 
@@ -38,7 +37,7 @@ def map_headers(columns: list[str], d: Dictionary) -> tuple[dict[str, tuple[str,
             continue
         f, unit = d.match_header(col)
         if f is None:
-            m = _HEADER_UNIT.match(col.strip())
+            m = HEADER_UNIT.match(col.strip())
             base = d.lookup(m.group("name").strip()) if m else None
             if base is not None and base.type == "area":
                 raise InputError(f"列「{col}」的面积单位「{m.group('unit')}」无法识别（可用：{'、'.join(d.area_units)}）")
@@ -159,7 +158,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         FROM ranked ORDER BY _rid
     """)
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {q(table)}").fetchone()
-    return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]}, warnings)
+    return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, warnings)
 
 
 def format_findings_sql(table: str, key_field: str) -> str:

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from engine.policy.loader import SECTIONS, PolicySource, load_source
 from engine.policy.model import Policy
 
-SECTION_WORDS = {"rules": "规则", "triggers": "触发", "assessments": "评估"}
-
 
 def plain(value):
     """YAML values with marks -> plain Python (str/int/float/bool/list/dict); dates as ISO text."""
