@@ -7,9 +7,12 @@ import zipfile
 import pytest
 from python_calamine import CalamineWorkbook
 
+from engine.data.dictionary import load_dictionary
 from engine.report.atomic import atomic_write
 from engine.report.html import render_html, write_html
 from engine.report.xlsx import threshold_of, write_xlsx
+
+DICTIONARY = load_dictionary()  # the bundled one; the reports take the run's dictionary
 
 CATALOG = [
     {"id": "T-R-evidence", "kind": "规则", "title": "已拆除复耕到位需有现场照片", "cite": "三（二）", "severity": "error",
@@ -80,7 +83,7 @@ def rows_of(wb, name):
 
 def test_xlsx_sheets_headers_and_order(tmp_path):
     path = tmp_path / "台账.xlsx"
-    write_xlsx(make_doc(), CATALOG, path)
+    write_xlsx(make_doc(), CATALOG, path, DICTIONARY)
     wb, names = sheets_of(path)
     assert names == ["汇总", "问题清单", "核查任务", "区域评估", "规则说明"]
     findings = rows_of(wb, "问题清单")
@@ -109,7 +112,7 @@ def test_xlsx_sheets_headers_and_order(tmp_path):
 
 def test_xlsx_frozen_header_autofilter_and_highlight(tmp_path):
     path = tmp_path / "台账.xlsx"
-    write_xlsx(make_doc(), CATALOG, path)
+    write_xlsx(make_doc(), CATALOG, path, DICTIONARY)
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         sheets = sorted(n for n in names if re.match(r"xl/worksheets/sheet\d+\.xml", n))
@@ -123,7 +126,7 @@ def test_xlsx_frozen_header_autofilter_and_highlight(tmp_path):
 
 def test_xlsx_without_assessments_has_no_assessment_sheet(tmp_path):
     path = tmp_path / "a.xlsx"
-    write_xlsx(make_doc(assessments=False), CATALOG, path)
+    write_xlsx(make_doc(assessments=False), CATALOG, path, DICTIONARY)
     assert sheets_of(path)[1] == ["汇总", "问题清单", "核查任务", "规则说明"]
 
 
@@ -131,7 +134,7 @@ def test_xlsx_empty_run(tmp_path):
     doc = make_doc(assessments=False)
     doc["findings"], doc["tasks"] = [], []
     path = tmp_path / "e.xlsx"
-    write_xlsx(doc, [], path)
+    write_xlsx(doc, [], path, DICTIONARY)
     wb, names = sheets_of(path)
     assert rows_of(wb, "问题清单") == [["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]]
 
@@ -141,7 +144,7 @@ def test_xlsx_keeps_extra_keys_as_columns(tmp_path):
     doc["findings"][0]["line"] = 12
     doc["findings"][0]["source"] = "汉滨区.xlsx"
     path = tmp_path / "x.xlsx"
-    write_xlsx(doc, CATALOG, path)
+    write_xlsx(doc, CATALOG, path, DICTIONARY)
     wb, _ = sheets_of(path)
     rows = rows_of(wb, "问题清单")
     assert rows[0][6:] == ["行号", "来源文件"]
@@ -152,7 +155,7 @@ def test_xlsx_patch_ids_stay_text(tmp_path):
     doc = make_doc(assessments=False)
     doc["findings"][0]["patch"] = "000123"
     path = tmp_path / "t.xlsx"
-    write_xlsx(doc, CATALOG, path)
+    write_xlsx(doc, CATALOG, path, DICTIONARY)
     wb, _ = sheets_of(path)
     assert rows_of(wb, "问题清单")[1][0] == "000123"
 
@@ -161,7 +164,7 @@ def test_xlsx_patch_ids_stay_text(tmp_path):
 
 def test_html_is_self_contained(tmp_path):
     path = tmp_path / "r.html"
-    write_html(make_doc(), CATALOG, path)
+    write_html(make_doc(), CATALOG, path, DICTIONARY)
     html = path.read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
     for pattern in (r"""(src|href)\s*=\s*["']?(https?:)?//""", r"@import", r"url\(", r"<link[^>]+stylesheet",
@@ -171,17 +174,17 @@ def test_html_is_self_contained(tmp_path):
 
 
 def test_html_escapes_user_text():
-    html = render_html(make_doc(), CATALOG)
+    html = render_html(make_doc(), CATALOG, DICTIONARY)
     assert "</script><script>alert(1)" not in html
     assert "<b>无照片</b>" not in html
 
 
 def test_html_threshold_lines_come_from_the_entries():
-    html = render_html(make_doc(threshold=0.15), CATALOG)
+    html = render_html(make_doc(threshold=0.15), CATALOG, DICTIONARY)
     assert "阈值 15.00%" in html and "阈值 10.00%" in html
-    html = render_html(make_doc(threshold=0.2), CATALOG)
+    html = render_html(make_doc(threshold=0.2), CATALOG, DICTIONARY)
     assert "阈值 20.00%" in html and "15.00%" not in html
-    html = render_html(make_doc(threshold=None), CATALOG)
+    html = render_html(make_doc(threshold=None), CATALOG, DICTIONARY)
     # the accountability entries carry no threshold: no line for them; the error-rate entry still has its own
     assert "阈值 10.00%" in html and html.count('class="threshold"') == 1
 
@@ -204,9 +207,9 @@ def test_reports_of_a_run_over_two_years(tmp_path):
     doc = make_doc()
     doc["policy"] = {"years": [2021, 2023], "source": "甲；乙", "digest": "sha256:1；sha256:2"}
     doc["warnings"] = ["汉滨区.xlsx：工作表“台账”第 3 行为表头，上方 2 行（标题等）已跳过"]
-    html = render_html(doc, CATALOG)
+    html = render_html(doc, CATALOG, DICTIONARY)
     assert "2021、2023年度政策" in html and "第 3 行为表头" in html
-    write_xlsx(doc, CATALOG, tmp_path / "two.xlsx")
+    write_xlsx(doc, CATALOG, tmp_path / "two.xlsx", DICTIONARY)
     wb, _ = sheets_of(tmp_path / "two.xlsx")
     flat = [c for r in rows_of(wb, "汇总") for c in r]
     assert "卫片执法校验结果（2021、2023年度政策）" in flat
@@ -216,7 +219,7 @@ def test_reports_of_a_run_over_two_years(tmp_path):
 def test_html_without_assessments_or_findings():
     doc = make_doc(assessments=False)
     doc["findings"] = []
-    html = render_html(doc, CATALOG)
+    html = render_html(doc, CATALOG, DICTIONARY)
     assert "没有发现问题" in html and 'id="assessments"' not in html
 
 

@@ -74,7 +74,7 @@ def cmd_diff(args, console) -> int:
 
 
 def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
-    from engine.cli.main import plain_printer
+    from engine.cli.common import plain_printer
     from engine.run.diff import data_diff, pair_sources, policy_changes
     from engine.policy.policyset import load_policies
 

@@ -11,11 +11,11 @@ EXAMPLE = """示例：
 
 
 def cmd_sql(args, console) -> int:
-    from engine.cli.main import plain_printer
+    from engine.cli.common import plain_printer
     from engine.policy.policyset import load_policies
-    from engine.run.runner import _as_date, row_sql
+    from engine.run.runner import as_date, row_sql
 
-    as_of = _as_date(args.as_of)
+    as_of = as_date(args.as_of)
     policies = load_policies(args.path)
     for year in sorted(policies):
         p = policies[year]

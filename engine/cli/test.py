@@ -44,7 +44,7 @@ def _rel(path) -> str:
 
 
 def cmd_test(args, console) -> int:
-    from engine.cli.main import plain_printer
+    from engine.cli.common import plain_printer
     from engine.paths import policies_dir
 
     root = Path(args.path) if args.path else policies_dir()

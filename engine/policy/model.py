@@ -75,13 +75,15 @@ class Policy:
     definitions: dict[str, Definition]
     rules: list[Check]
     triggers: list[Check]
-    assessments: list = field(default_factory=list)  # raw entries; compiled by engine.policy.assessments
+    assessments: list = field(default_factory=list)  # engine.policy.assessments.Assessment, in file order
+    deductions: list = field(default_factory=list)  # engine.policy.assessments.Deduction, in file order
+    entry_positions: dict[str, int] = field(default_factory=dict)  # assessment/deduction id -> place in the file(s)
     fields_used: set[str] = field(default_factory=set)
     warnings: list[Diagnostic] = field(default_factory=list)
     region: str | None = None
 
     def __repr__(self) -> str:
-        return f"Policy({self.year}, {self.source}, rules={len(self.rules)}, triggers={len(self.triggers)}, assessments={len(self.assessments)})"
+        return f"Policy({self.year}, {self.source}, rules={len(self.rules)}, triggers={len(self.triggers)}, assessments={len(self.assessments)}, deductions={len(self.deductions)})"
 
     @property
     def checks(self) -> list[Check]:
@@ -90,10 +92,9 @@ class Policy:
     def field(self, name: str) -> Field | None:
         return self.dictionary.lookup(name)
 
+    def assessment_entries(self) -> list:
+        """Assessments and deductions in the order the policy files list them."""
+        return sorted([*self.assessments, *self.deductions], key=lambda x: self.entry_positions.get(x.id, 0))
+
     def catalog(self) -> list[dict]:
-        items = [c.catalog() for c in self.checks]
-        for a in self.assessments:
-            cat = getattr(a, "catalog", None)
-            if cat:
-                items.append(cat())
-        return items
+        return [c.catalog() for c in self.checks] + [x.catalog() for x in self.assessment_entries()]

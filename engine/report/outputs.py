@@ -11,6 +11,11 @@ from engine.run.result import Result
 FINDING_HEADERS = {"patch": "图斑编号", "rule": "规则", "severity": "严重程度", "message": "说明", "cite": "条款"}
 
 
+def write_outputs(result: Result, paths: list[str | Path]) -> None:
+    for path in paths:
+        write_output(result, Path(path))
+
+
 def write_output(result: Result, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".json":
@@ -25,10 +30,10 @@ def write_output(result: Result, path: Path) -> None:
     elif suffix == ".xlsx":
         from engine.report.xlsx import write_xlsx
 
-        write_xlsx(result.to_json(), result.catalog(), path)
+        write_xlsx(result.to_json(), result.catalog(), path, result.dictionary)
     elif suffix in (".html", ".htm"):
         from engine.report.html import write_html
 
-        write_html(result.to_json(), result.catalog(), path)
+        write_html(result.to_json(), result.catalog(), path, result.dictionary)
     else:
         raise InputError(f"不支持的输出文件类型：{path.name}（可用 .json .csv .xlsx .html）")

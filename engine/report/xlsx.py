@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 import xlsxwriter
 
 from engine.report.atomic import atomic_write
-from engine.data.dictionary import load_dictionary
+from engine.data.dictionary import Dictionary
 from engine.run.result import SEVERITY_WORDS
 
-LEVEL_ORDER = {lv: i for i, lv in enumerate(reversed(load_dictionary().levels))}  # the widest level (省级) first
 VALUE_LABELS = {
     "numerator": "分子", "denominator": "分母", "ratio": "比例", "rate": "比率",
     "numerator_gross": "扣除前分子", "denominator_gross": "扣除前分母", "deductions": "扣除", "patches": "图斑数",
@@ -41,6 +40,11 @@ EXCEL_MAX_ROWS = 1_048_576
 
 
 # --------------------------------------------------------------------------- shared presentation helpers
+
+def level_order(d: Dictionary) -> dict[str, int]:
+    """The dictionary's levels, the widest (省级) first: level -> rank."""
+    return {lv: i for i, lv in enumerate(reversed(d.levels))}
+
 
 def severity_label(s) -> str:
     return SEVERITY_WORDS.get(s, str(s or ""))
@@ -141,8 +145,8 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def sorted_tasks(tasks) -> list[dict]:
-    return sorted(tasks or [], key=lambda t: (LEVEL_ORDER.get(t.get("level"), 9), str(t.get("patch", "")),
+def sorted_tasks(tasks, levels: dict[str, int]) -> list[dict]:
+    return sorted(tasks or [], key=lambda t: (levels.get(t.get("level"), 9), str(t.get("patch", "")),
                                               str(t.get("rule", "")), str(t.get("action", ""))))
 
 
@@ -189,9 +193,9 @@ def findings_table(findings, cat) -> Table:
     return Table(headers, rows, classes, pct)
 
 
-def tasks_table(tasks, cat) -> Table:
+def tasks_table(tasks, cat, levels: dict[str, int]) -> Table:
     known = ("patch", "rule", "level", "action", "cite")
-    tasks = sorted_tasks(tasks)
+    tasks = sorted_tasks(tasks, levels)
     extras = extra_columns(tasks, known)
     headers = ["核查级别", "任务", "图斑编号", "规则编号", "规则名称", "条款"] + [extra_label(k) for k in extras]
     rows = [[t.get("level"), t.get("action"), t.get("patch"), t.get("rule"),
@@ -250,15 +254,16 @@ def cell(v):
 
 # --------------------------------------------------------------------------- workbook
 
-def write_xlsx(doc: dict, catalog: list[dict], path) -> None:
+def write_xlsx(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> None:
     with atomic_write(path, mode=None) as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_numbers": False,
                                        "strings_to_formulas": False, "strings_to_urls": False})
         fmt = _formats(wb)
         cat = catalog_index(catalog)
-        _summary_sheet(wb, fmt, doc, cat)
+        levels = level_order(dictionary)
+        _summary_sheet(wb, fmt, doc, cat, levels)
         _table_sheet(wb, fmt, "问题清单", findings_table(doc.get("findings") or [], cat))
-        _table_sheet(wb, fmt, "核查任务", tasks_table(doc.get("tasks") or [], cat))
+        _table_sheet(wb, fmt, "核查任务", tasks_table(doc.get("tasks") or [], cat, levels))
         if doc.get("assessments"):
             _table_sheet(wb, fmt, "区域评估", assessments_table(doc["assessments"], region_label_map(), cat))
         _table_sheet(wb, fmt, "规则说明", catalog_table(catalog))
@@ -327,7 +332,7 @@ def _widths(headers, rows, sample: int = 2000) -> list[float]:
     return out
 
 
-def _summary_sheet(wb, fmt, doc, cat) -> None:
+def _summary_sheet(wb, fmt, doc, cat, levels: dict[str, int]) -> None:
     ws = wb.add_worksheet("汇总")
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 44)
@@ -372,7 +377,7 @@ def _summary_sheet(wb, fmt, doc, cat) -> None:
     ws.write_row(r, 0, ["级别", "任务", "数量"], fmt["head"])
     r += 1
     by_task = Counter((t.get("level"), t.get("action")) for t in tasks)
-    for (level, action), n in sorted(by_task.items(), key=lambda kv: (LEVEL_ORDER.get(kv[0][0], 9), str(kv[0][1]))):
+    for (level, action), n in sorted(by_task.items(), key=lambda kv: (levels.get(kv[0][0], 9), str(kv[0][1]))):
         ws.write_row(r, 0, [level, action, n], fmt["text"])
         r += 1
     warnings = doc.get("warnings") or []

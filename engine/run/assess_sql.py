@@ -26,7 +26,7 @@ NET_DENOMINATOR = "(_eff IS NULL OR _eff = 'numerator')"
 GROSS = "_eff IS DISTINCT FROM 'excluded'"
 
 
-def _region_table(con) -> list[str]:
+def region_table(con) -> list[str]:
     """Create `_assess_regions` once per connection: code, name, and region data (inherited from the nearest
     ancestor that has a value, so a county sees its province's 用地审批权委托试点省)."""
     attrs = region_attr_types()
@@ -123,7 +123,7 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
     ctes: list[str] = []
     joins: list[str] = []
     for i, r in enumerate(a.rollups):
-        child = next(x for x in policy.assessments if getattr(x, "id", None) == r.of and isinstance(x, Assessment))
+        child = next(x for x in policy.assessments if x.id == r.of)
         finest = max(child.levels, key=lambda lv: d.levels[lv])
         base = (f"SELECT a._level, a._region, a._period, c.region AS _child, c.period AS _cp, c.pidx AS _cpidx "
                 f"FROM a JOIN _assess_out c ON c.year = {year} AND c.rule = {quote_str(r.of)} AND c.flagged "
@@ -207,17 +207,18 @@ def _json_value(v):
     return v
 
 
-def run_assessments(con, table: str, policy: Policy, as_of: date) -> list[dict]:
-    """Every assessment of `policy` over `table`: rows of the output contract, plus one task dict (with an
-    `action`) per flagged region of an assessment that has a `task:`."""
-    items = [x for x in policy.assessments if isinstance(x, Assessment)]
+def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[dict], list[dict]]:
+    """Every assessment of `policy` over `table`: (rows of the output contract, region tasks: one per flagged
+    region of an assessment that has a `task:`)."""
+    items = policy.assessments
     if not items:
-        return []
-    attrs = _region_table(con)
+        return [], []
+    attrs = region_table(con)
     con.execute("CREATE TEMP TABLE IF NOT EXISTS _assess_out (year INTEGER, rule VARCHAR, level VARCHAR, region VARCHAR, "
                 "period VARCHAR, pidx BIGINT, flagged BOOLEAN)")
     con.execute(f"DELETE FROM _assess_out WHERE year = {int(policy.year)}")
     out: list[dict] = []
+    tasks: list[dict] = []
     for a in items:
         sql, cols = assessment_sql(a, policy, as_of, table, attrs)
         cur = con.sql(sql).to_arrow_table()
@@ -242,7 +243,7 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> list[dict]:
                 "FROM _assess_cur WHERE flagged GROUP BY _region ORDER BY _region"
             ).fetchall():
                 label = f"{name}（{region}）" if name else region
-                out.append({"patch": None, "region": region, "rule": a.id, "level": a.task["level"], "action": a.task["action"],
+                tasks.append({"patch": None, "region": region, "rule": a.id, "level": a.task["level"], "action": a.task["action"],
                             "cite": a.task["cite"], "message": f"{label}：{a.title}（{periods}）→ {a.task['title']}"})
         con.unregister("_assess_cur")
-    return out
+    return out, tasks

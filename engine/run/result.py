@@ -9,6 +9,7 @@ from datetime import date
 import duckdb
 
 from engine import __version__
+from engine.data.dictionary import Dictionary
 from engine.policy.model import Policy
 
 SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}  # for people (text, xlsx, html reports)
@@ -17,6 +18,7 @@ SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}  # f
 @dataclass
 class Result:
     policies: dict[int, Policy]
+    dictionary: Dictionary  # the one the policies were checked against and the data normalized with
     input: dict
     as_of: date
     findings: list[dict] = field(default_factory=list)
@@ -27,6 +29,23 @@ class Result:
     @property
     def exit_code(self) -> int:
         return 1 if any(f["severity"] == "error" for f in self.findings) else 0
+
+    def assessments_of(self, level: str | None = None) -> list[dict]:
+        """The assessment rows of one level (all when None)."""
+        return [a for a in self.assessments if level is None or a["level"] == level]
+
+    @property
+    def region_tasks(self) -> list[dict]:
+        """The tasks an assessment gave to a region (not to a patch)."""
+        return [k for k in self.tasks if k.get("region")]
+
+    def assessments_json(self, level: str | None = None) -> dict:
+        """The assessment output (weipian assess --format json): the run's provenance, the rows of `level`, the region tasks."""
+        doc = self.to_json()
+        out = {k: doc[k] for k in ("policy", "policies", "input", "run")}
+        out["assessments"] = self.assessments_of(level)
+        out["tasks"] = self.region_tasks
+        return out
 
     def catalog(self) -> list[dict]:
         out = []

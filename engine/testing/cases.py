@@ -109,7 +109,7 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
     from engine.run.runner import check_records
 
     res = CaseResult(case.file, case.line, case.name)
-    known = {c.id for c in policy.checks} | {getattr(a, "id", None) for a in policy.assessments}
+    known = {c.id for c in policy.checks} | {x.id for x in policy.assessment_entries()}
     result = check_records(case.patches, {policy.year: policy}, as_of=case.as_of or DEFAULT_AS_OF, assess=bool(case.assessments))
     bad = [f for f in result.findings if f["rule"] == "数据格式"]
     for f in bad:
@@ -154,7 +154,7 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
 def _explain(policy: Policy, rule: str, row: dict, as_of: str) -> list[str]:
     """The rule's condition with this patch's values substituted, clause by clause (as `weipian explain` shows it)."""
     from engine.run.explain import explain_row
-    from engine.run.runner import _as_date, prepare_records
+    from engine.run.runner import as_date, prepare_records
 
     if not row:
         return []
@@ -163,7 +163,7 @@ def _explain(policy: Policy, rule: str, row: dict, as_of: str) -> list[str]:
     if errors:
         return []
     check = next(c for c in policy.checks if c.id == rule)
-    return ["    " * d + text for d, text in explain_row(con, policy, rid, _as_date(as_of), checks=[check])[0].lines[1:]]
+    return ["    " * d + text for d, text in explain_row(con, policy, rid, as_date(as_of), checks=[check])[0].lines[1:]]
 
 
 def describe_failures(res: CaseResult, indent: str = "  ") -> list[str]:
