@@ -1,1 +1,1 @@
-"""Policy YAML files -> typed, checked `Policy`: marks, loading/extends, checking, assessments, policy sets. Imports: engine.lang, engine.data (dictionary, regions), base."""
+"""Policy YAML files -> typed, checked `Policy`: marks, loading/extends, checking, assessments, policy sets (carrying their dictionary), lint. Imports: engine.lang, engine.data (dictionary, regions), base."""

@@ -8,9 +8,9 @@ from datetime import date
 
 import duckdb
 
-from engine import __version__
 from engine.data.dictionary import Dictionary
 from engine.policy.model import Policy
+from engine.version import __version__
 
 SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}  # for people (text, xlsx, html reports)
 
