@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine import PolicyError, check_records, load_policies
+from engine.policy.thresholds import ratio_threshold
 
 from conftest import write_policy_dir
 
@@ -117,3 +118,47 @@ def test_assessment_fields_are_required_columns(policy_root):
     assert {"耕地面积", "判定结果", "整改状态", "下发日期"} <= pols[2021].fields_used
     cat = [c for c in pols[2021].catalog() if c["id"].startswith("T-A")]
     assert [(c["id"], c["kind"]) for c in cat] == [("T-A-share", "评估"), ("T-A-share-out", "扣除")]
+
+
+THRESHOLDS = """
+parameters:
+  差错率上限: {value: 10%, cite: 测试 一}
+  问责比例: {value: 15%, cite: 测试 一}
+  系数: {value: 0.8, cite: 测试 一}
+assessments:
+  - id: T-A-x
+    kind: 测试评估
+    title: 测试
+    cite: 测试 一
+    levels: [县级]
+    numerator: sum(耕地面积 where 判定结果 == "违法用地")
+    denominator: sum(耕地面积)
+    values:
+      占比: numerator / denominator
+    flag: FLAG
+"""
+
+
+@pytest.mark.parametrize("flag, want", [
+    ("占比 > 差错率上限 or ratio > 差错率上限", "差错率上限"),
+    ("差错率上限 < ratio", "差错率上限"),
+    ("比例 >= 问责比例", "问责比例"),
+    ("ratio > 12.5%", 0.125),
+    ("ratio >= 问责比例 * 系数", None),  # an expression: no threshold line
+    ("numerator > 0亩", None),
+])
+def test_ratio_threshold_is_read_from_the_flag(policy_root, flag, want):
+    write_policy_dir(policy_root, 2021, {"assessments.yaml": THRESHOLDS.replace("FLAG", flag)})
+    policy = load_policies(policy_root)[2021]
+    assert ratio_threshold(policy.assessments[0]) == want
+    item = next(c for c in policy.catalog() if c["id"] == "T-A-x")
+    assert item.get("ratio_threshold") == want  # what the xlsx and HTML reports draw
+
+
+def test_ratio_thresholds_of_the_bundled_policies():
+    pols = load_policies()
+    got = {(y, a.id): ratio_threshold(a) for y, p in pols.items() for a in p.assessments}
+    assert got[(2021, "Y21-A-accountability")] == "问责比例"
+    assert got[(2021, "Y21-A-farmland-quota-freeze")] is None
+    assert got[(2023, "Y23-A-annual-error-city")] == "差错率上限"
+    assert got[(2023, "Y23-A-early-warning")] is None

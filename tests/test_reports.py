@@ -26,8 +26,9 @@ CATALOG = [
     {"id": "T-T-county", "kind": "触发", "title": "县级逐一核实", "cite": "三（五）", "level": "县级", "action": "逐一核实确认",
      "when": "整改状态 == \"已拆除复耕到位\""},
     {"id": "T-A-accountability", "kind": "评估", "title": "问责评估", "cite": "附件3", "level": "县级、市级、省级",
-     "when": "ratio >= 问责比例 and numerator >= 问责面积"},
-    {"id": "T-A-errors", "kind": "评估", "title": "月度差错率", "cite": "附件2", "level": "县级", "when": "ratio > 差错率上限"},
+     "when": "ratio >= 问责比例 and numerator >= 问责面积", "ratio_threshold": "问责比例"},
+    {"id": "T-A-errors", "kind": "评估", "title": "月度差错率", "cite": "附件2", "level": "县级", "when": "ratio > 差错率上限",
+     "ratio_threshold": "差错率上限"},
 ]
 
 
@@ -194,13 +195,14 @@ def test_threshold_lookup():
     assert threshold_of({"threshold": {"ratio": 0.1}}) == 0.1
     assert threshold_of({"thresholds": {"ratio": 0.95, "numerator": 100}}) == 0.95
     assert threshold_of({"values": {"ratio": 0.3}}) is None
+    # else what the rule's catalog entry says its flag compares the ratio with (tests/test_assess_check.py: how the
+    # policy finds it); never the `when` text
     entry = {"values": {"ratio": 0.3, "差错率上限": 0.1, "问责比例": 0.15, "系数": 0.8}}
-    assert threshold_of(entry, {"when": "超限县占比 > 差错率上限 or ratio > 差错率上限"}) == 0.1
-    assert threshold_of(entry, {"when": "差错率上限 < ratio"}) == 0.1
-    assert threshold_of(entry, {"when": "ratio > 12.5%"}) == 0.125
-    assert threshold_of(entry, {"when": "ratio >= 问责比例 * 系数"}) is None  # an expression: no line
-    assert threshold_of(entry, {"when": "numerator > 0亩"}) is None
-    assert threshold_of({"values": {"ratio": 0.3}}, {"when": "ratio >= 问责比例"}) is None  # value not in the entry
+    assert threshold_of(entry, {"ratio_threshold": "差错率上限"}) == 0.1
+    assert threshold_of(entry, {"ratio_threshold": 0.125}) == 0.125
+    assert threshold_of(entry, {"when": "ratio >= 问责比例 * 系数"}) is None  # no ratio_threshold: no line
+    assert threshold_of(entry, {"when": "ratio > 差错率上限"}) is None  # the text is not parsed
+    assert threshold_of({"values": {"ratio": 0.3}}, {"ratio_threshold": "问责比例"}) is None  # value not in the entry
 
 
 def test_reports_of_a_run_over_two_years(tmp_path):

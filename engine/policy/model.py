@@ -8,6 +8,7 @@ from engine.lang import ast
 from engine.data.dictionary import Dictionary, Field
 from engine.errors import Diagnostic
 from engine.policy.marks import YDict, YStr
+from engine.policy.thresholds import ratio_threshold
 
 
 @dataclass(eq=False)
@@ -97,4 +98,12 @@ class Policy:
         return sorted([*self.assessments, *self.deductions], key=lambda x: self.entry_positions.get(x.id, 0))
 
     def catalog(self) -> list[dict]:
-        return [c.catalog() for c in self.checks] + [x.catalog() for x in self.assessment_entries()]
+        """Every entry for people (reports): rules, triggers, then assessments (with the ratio threshold their flag
+        compares with, when there is one) and deductions in file order."""
+        items = [c.catalog() for c in self.checks]
+        for x in self.assessment_entries():
+            item = x.catalog()
+            if x in self.assessments and (t := ratio_threshold(x)) is not None:
+                item["ratio_threshold"] = t
+            items.append(item)
+        return items

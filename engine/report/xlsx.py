@@ -7,7 +7,6 @@ The label helpers are shared with report_html.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -29,13 +28,6 @@ EXTRA_LABELS = {  # keys the core may add to findings/tasks/assessments beyond t
     "thresholds": "阈值", "message": "说明", "title": "名称",
 }
 _RATIO_SUFFIXES = ("ratio", "rate", "率", "比例", "占比")
-# a comparison of the ratio with one name or a percentage, in a policy's `when` text
-_CMP = r"(>=|>|<=|<|≥|≤)"
-_OPERAND = r"([^\s()（）*/+\-<>=]+)"
-_END = r"(?=\s*(?:$|and\b|or\b|且|或|\)|）))"
-_RATIO_VS = re.compile(r"(?:^|[\s(（])(?:ratio|比例)\s*" + _CMP + r"\s*" + _OPERAND + _END)
-_VS_RATIO = re.compile(r"(?:^|[\s(（])" + _OPERAND + r"\s*" + _CMP + r"\s*(?:ratio|比例)" + _END)
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 EXCEL_MAX_ROWS = 1_048_576
 
 
@@ -90,8 +82,8 @@ def is_ratio_key(key: str) -> bool:
 def threshold_key(entry: dict, rule: dict | None = None) -> tuple[str | None, float | None]:
     """The ratio threshold of an assessment entry: (the values key holding it or None, its value).
     Never a default: it is read from the entry (threshold/thresholds.ratio, values.ratio_threshold),
-    else from the rule's flag condition in the catalog (`ratio >= 问责比例`: the entry's value of 问责比例;
-    `ratio > 10%`: the policy's literal). (None, None) when the entry does not say."""
+    else from what the rule's catalog entry says its flag compares the ratio with (`ratio_threshold`: the name of
+    a parameter whose value the entry carries, or a number). (None, None) when neither says."""
     values = entry.get("values") or {}
     for holder in (entry.get("thresholds"), entry.get("threshold"), values.get("threshold"), values.get("thresholds")):
         if isinstance(holder, dict) and _is_number(holder.get("ratio")):
@@ -100,14 +92,11 @@ def threshold_key(entry: dict, rule: dict | None = None) -> tuple[str | None, fl
         return "ratio_threshold", float(values["ratio_threshold"])
     if _is_number(entry.get("threshold")):
         return None, float(entry["threshold"])
-    when = str((rule or {}).get("when") or "")
-    for m in list(_RATIO_VS.finditer(when)) + [(m2, None) for m2 in _VS_RATIO.finditer(when)]:
-        name = m.group(2) if not isinstance(m, tuple) else m[0].group(1)
-        if _is_number(values.get(name)):
-            return name, float(values[name])
-        pct = _PERCENT.match(name)
-        if pct:
-            return None, float(pct.group(1)) / 100
+    named = (rule or {}).get("ratio_threshold")
+    if isinstance(named, str):
+        return (named, float(values[named])) if _is_number(values.get(named)) else (None, None)
+    if _is_number(named):
+        return None, float(named)
     return None, None
 
 
