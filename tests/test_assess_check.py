@@ -53,22 +53,22 @@ def test_small_policy_levels_quarters_and_level_dependent_deduction(policy_root)
         {"图斑编号": "C", "监测年度": 2021, "行政区代码": "140923", "下发日期": "2021-04-01", "判定结果": "合法用地", "耕地面积": "5亩"},
     ]
     r = check_records(recs, pols, as_of="2022-01-01")
-    got = {(a["level"], a["region"], a["period"]): a for a in r.assessments}
+    got = {(a.level, a.region, a.period): a for a in r.assessments}
     assert sorted(got) == [("县级", "140921", "2021Q1"), ("县级", "140923", "2021Q1"), ("县级", "140923", "2021Q2"),
                            ("市级", "140900", "2021Q1"), ("市级", "140900", "2021Q2")]
     # 140923 Q1: A only: num 12 >= 10, ratio 100% -> flagged; 违法图斑数 1; 余量 0
     a = got[("县级", "140923", "2021Q1")]
-    assert (a["values"]["numerator"], a["values"]["违法图斑数"], a["values"]["余量"], a["values"]["面积门槛"], a["flagged"]) == (12, 1, 0, 10, True)
+    assert (a.values["numerator"], a.values["违法图斑数"], a.values["余量"], a.values["面积门槛"], a.flagged) == (12, 1, 0, 10, True)
     # 140921 Q1 at 县级: B is not counted (deduction only at 县级): num 0, den 0, ratio null -> not flagged
     b = got[("县级", "140921", "2021Q1")]
-    assert (b["values"]["numerator"], b["values"]["denominator"], b["values"]["ratio"], b["flagged"]) == (0, 0, None, False)
-    assert b["values"]["deductions"]["T-A-share-out"] == {"title": "县级评估不计已整改", "effect": "分子分母均不计入", "patches": 1,
+    assert (b.values["numerator"], b.values["denominator"], b.values["ratio"], b.flagged) == (0, 0, None, False)
+    assert b.values["deductions"]["T-A-share-out"] == {"title": "县级评估不计已整改", "effect": "分子分母均不计入", "patches": 1,
                                                           "numerator": 9, "denominator": 9}
     # 市级 Q1: A + B (no deduction at 市级): num 21 >= 20, den 21 -> flagged
     c = got[("市级", "140900", "2021Q1")]
-    assert (c["values"]["numerator"], c["values"]["denominator"], c["values"]["面积门槛"], c["flagged"]) == (21, 21, 20, True)
+    assert (c.values["numerator"], c.values["denominator"], c.values["面积门槛"], c.flagged) == (21, 21, 20, True)
     # 市级 Q2: C only: num 0 -> not flagged
-    assert got[("市级", "140900", "2021Q2")]["flagged"] is False
+    assert got[("市级", "140900", "2021Q2")].flagged is False
 
 
 def test_field_outside_aggregate(policy_root):

@@ -39,4 +39,4 @@ def cmd_assess(args, console: Console) -> int:
         sys.stdout.write(json.dumps(result.assessments_json(args.level), ensure_ascii=False, indent=2, default=str) + "\n")
     else:
         render(result, console, args.level)
-    return EXIT_FINDINGS if any(a["flagged"] for a in result.assessments_of(args.level)) else EXIT_OK
+    return EXIT_FINDINGS if any(a.flagged for a in result.assessments_of(args.level)) else EXIT_OK

@@ -54,7 +54,7 @@ def _explain_region(args, console, con, policies, as_of) -> int:
         docs += [{"year": year, **e.to_json()} for e in exps]
         if args.format == "text" and exps:
             say(f"地区 {args.region} 按 {year}年政策「{policy.title}」评估，评估日期 {as_of.isoformat()}："
-                f"{len(exps)} 项中列入 {sum(bool(e.result['flagged']) for e in exps)} 项")
+                f"{len(exps)} 项中列入 {sum(e.result.flagged for e in exps)} 项")
             say()
             for e in exps:
                 say(e.render())

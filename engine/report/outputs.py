@@ -26,7 +26,7 @@ def write_output(result: Result, path: Path) -> None:
             w = csv.writer(fh)
             w.writerow(FINDING_HEADERS.values())
             for f in result.findings:
-                w.writerow([f[k] for k in FINDING_HEADERS])
+                w.writerow([getattr(f, k) for k in FINDING_HEADERS])
     elif suffix == ".xlsx":
         from engine.report.xlsx import write_xlsx
 

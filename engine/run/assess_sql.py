@@ -19,6 +19,7 @@ from engine.policy.checker import fields_of
 from engine.lang.compiler import Compiler, SqlContext, quote_ident as q, quote_str
 from engine.policy.model import Policy
 from engine.data.regions import load_regions
+from engine.run.rows import AssessmentRow, RegionTask
 
 # which patches an aggregate counts, by the deduction (`_eff`) its row carries
 NET_NUMERATOR = "_eff IS NULL"
@@ -207,7 +208,7 @@ def _json_value(v):
     return v
 
 
-def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[dict], list[dict]]:
+def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[AssessmentRow], list[RegionTask]]:
     """Every assessment of `policy` over `table`: (rows of the output contract, region tasks: one per flagged
     region of an assessment that has a `task:`)."""
     items = policy.assessments
@@ -217,8 +218,8 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
     con.execute("CREATE TEMP TABLE IF NOT EXISTS _assess_out (year INTEGER, rule VARCHAR, level VARCHAR, region VARCHAR, "
                 "period VARCHAR, pidx BIGINT, flagged BOOLEAN)")
     con.execute(f"DELETE FROM _assess_out WHERE year = {int(policy.year)}")
-    out: list[dict] = []
-    tasks: list[dict] = []
+    out: list[AssessmentRow] = []
+    tasks: list[RegionTask] = []
     for a in items:
         sql, cols = assessment_sql(a, policy, as_of, table, attrs)
         cur = con.sql(sql).to_arrow_table()
@@ -235,15 +236,14 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
                     slot[path[2]] = _json_value(v)
                 else:
                     values[path[0]] = _json_value(v)
-            out.append({"rule": rule, "kind": a.kind, "level": level, "region": region, "name": name, "period": period,
-                        "values": values, "flagged": bool(flagged), "cite": a.cite})
+            out.append(AssessmentRow(rule, a.kind, level, region, name, period, values, bool(flagged), a.cite))
         if a.task:
             for region, name, periods in con.execute(
                 "SELECT _region, any_value(_name), string_agg(_period, '、' ORDER BY _pidx NULLS LAST, _period) "
                 "FROM _assess_cur WHERE flagged GROUP BY _region ORDER BY _region"
             ).fetchall():
                 label = f"{name}（{region}）" if name else region
-                tasks.append({"patch": None, "region": region, "rule": a.id, "level": a.task["level"], "action": a.task["action"],
-                            "cite": a.task["cite"], "message": f"{label}：{a.title}（{periods}）→ {a.task['title']}"})
+                tasks.append(RegionTask(region, a.id, a.task["level"], a.task["action"], a.task["cite"],
+                                        f"{label}：{a.title}（{periods}）→ {a.task['title']}"))
         con.unregister("_assess_cur")
     return out, tasks

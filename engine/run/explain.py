@@ -12,6 +12,7 @@ from engine.lang import ast
 from engine.lang.compiler import Compiler, SqlContext
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet
+from engine.run.rows import AssessmentRow
 
 
 @dataclass
@@ -161,18 +162,18 @@ def explain_row(con, policy: Policy, rid: int, as_of: date, table: str = "patche
 @dataclass
 class RegionExplanation:
     assessment: object  # engine.policy.assessments.Assessment
-    result: dict  # the assessment's output row for this region (level, period)
+    result: AssessmentRow  # the assessment's output row for this region (level, period)
     lines: list[tuple[int, str]] = field(default_factory=list)
 
     def render(self) -> str:
         a, r = self.assessment, self.result
-        name = f"（{r['name']}）" if r.get("name") else ""
-        out = [f"[{'列入' if r['flagged'] else '未列入'}] {a.id}  {a.title}（{a.cite}）  {r['level']} {r['region']}{name} {r['period']}"]
+        name = f"（{r.name}）" if r.name else ""
+        out = [f"[{'列入' if r.flagged else '未列入'}] {a.id}  {a.title}（{a.cite}）  {r.level} {r.region}{name} {r.period}"]
         out += ["    " * (d + 1) + text for d, text in self.lines]
         return "\n".join(out)
 
     def to_json(self) -> dict:
-        return {**self.result, "when": str(self.assessment.flag_text), "lines": ["    " * d + t for d, t in self.lines]}
+        return {**self.result.to_json(), "when": str(self.assessment.flag_text), "lines": ["    " * d + t for d, t in self.lines]}
 
 
 def _show(value, typ: str | None, area_unit: str = "") -> str:
@@ -212,7 +213,7 @@ def explain_region(con, policy: Policy, region: str, as_of: date, table: str = "
     attrs = region_table(con)
     out = []
     for a in policy.assessments:
-        rows_of = [r for r in results if r["rule"] == a.id and r["region"] == region]
+        rows_of = [r for r in results if r.rule == a.id and r.region == region]
         if not rows_of:
             continue
         nodes = list(_valued(a.flag)) + [n for n, _ in _clauses(a.flag)]
@@ -224,14 +225,14 @@ def explain_region(con, policy: Policy, region: str, as_of: date, table: str = "
         by_key = {(g[header.index("_level")], g[header.index("_period")]): g for g in cur.fetchall()}
         slots = {id(n): header.index(f"_c{names.index(f'_explain{i}')}") for i, n in enumerate(nodes)}
         for r in rows_of:
-            g = by_key.get((r["level"], r["period"]))
+            g = by_key.get((r.level, r.period))
             if g is None:
                 continue
             lines = [(0, f"条件：{a.flag_text}"),
                      (0, "代入：" + _substitute(a.flag, str(a.flag_text), lambda n, g=g: _show(g[slots[id(n)]], n.type, policy.dictionary.area_unit)))]
             # a clause's NULL counts as 否, as in the checker's two-valued conditions
             lines += [(d, f"[{'是' if g[slots[id(n)]] else '否'}] {str(a.flag_text)[n.start:n.end]}") for n, d in _clauses(a.flag)]
-            lines.append((0, "取值：" + "；".join(_flat_values(r.get("values") or {}))))
+            lines.append((0, "取值：" + "；".join(_flat_values(r.values or {}))))
             out.append(RegionExplanation(a, r, lines))
     return out
 
@@ -309,7 +310,7 @@ def explain_regions(con, policies: dict[int, Policy], region: str, as_of: date, 
             continue
         exps = explain_region(con, policy, region, as_of, table)
         if only_fired:
-            exps = [e for e in exps if e.result["flagged"]]
+            exps = [e for e in exps if e.result.flagged]
         found = found or bool(exps)
         yield year, policy, exps
     if not found and not (only_fired and years):

@@ -20,6 +20,7 @@ from engine.data.normalize import Normalized, format_findings_sql, normalize
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.result import Result
+from engine.run.rows import AssessmentRow, Finding, RegionTask, Task
 from engine.lang.units import quantize_area
 
 
@@ -181,21 +182,21 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     for y, policy in used.items():
         con.execute(f"INSERT INTO hits SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})")
     findings, tasks = _collect(con, used, d)  # tasks by patch; ordered by level below, with the region tasks
-    assessments: list[dict] = []
+    assessments: list[AssessmentRow] = []
     if assess:
         for y, policy in used.items():
             rows, region_tasks = run_assessments(con, "patches", policy, as_of)
             assessments += rows
             tasks += region_tasks
     rank = {lv: i for i, lv in enumerate(list(d.levels)[::-1])}  # 省级 first
-    tasks.sort(key=lambda t: rank.get(t["level"], 99))  # stable: keeps the order within a level
+    tasks.sort(key=lambda t: rank.get(t.level, 99))  # stable: keeps the order within a level
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})
     return Result(policies_used, d, meta, as_of, findings, tasks, assessments, list(prepared.warnings))
 
 
-def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[dict], list[dict]]:
+def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[Finding], list[Task | RegionTask]]:
     rows = []
     for y, policy in used.items():
         for i, c in enumerate(policy.checks):
@@ -214,6 +215,4 @@ def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[dict], l
         SELECT h.patch, c.rule, c.level, c.action, c.cite, h.message FROM hits h JOIN catalog c USING (year, idx)
         WHERE c.kind = 'trigger' ORDER BY h.patch, c.rule, h._rid
     """).fetchall()
-    fkeys = ("patch", "rule", "severity", "message", "cite")
-    tkeys = ("patch", "rule", "level", "action", "cite", "message")
-    return [dict(zip(fkeys, r)) for r in findings], [dict(zip(tkeys, r)) for r in tasks]
+    return [Finding(*r) for r in findings], [Task(*r) for r in tasks]
