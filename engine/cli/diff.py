@@ -11,7 +11,10 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from engine.cli.common import EXIT_OK, plain_printer
 from engine.errors import InputError
+from engine.policy.policyset import load_policies
+from engine.run.diff import by_rule, data_diff, pair_sources, policy_changes, show
 
 EXAMPLE = """示例：
   weipian diff 旧政策/2023 policies/2023                          # 只比较政策文件
@@ -74,10 +77,6 @@ def cmd_diff(args, console) -> int:
 
 
 def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
-    from engine.cli.common import plain_printer
-    from engine.run.diff import data_diff, pair_sources, policy_changes
-    from engine.policy.policyset import load_policies
-
     old, new = load_policies(old_dir), load_policies(new_dir)
     years = []
     for year, a, b in pair_sources(old, new):
@@ -93,7 +92,7 @@ def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
         if dd is not None:
             doc["data"] = dd.to_json()
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
-        return 0
+        return EXIT_OK
     say = plain_printer(console)
     say(f"旧版：{old_label}")
     say(f"新版：{new_dir}")
@@ -101,12 +100,10 @@ def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
         _render_policy(say, y)
     if dd is not None:
         _render_data(say, dd, new)
-    return 0
+    return EXIT_OK
 
 
 def _render_policy(say, y: dict) -> None:
-    from engine.run.diff import show
-
     if y["status"] != "both":
         say(f"\n{y['year']}年政策：{'新增' if y['status'] == 'added' else '删除'}整套政策")
         return
@@ -121,8 +118,6 @@ def _render_policy(say, y: dict) -> None:
 
 
 def _render_data(say, dd, policies) -> None:
-    from engine.run.diff import by_rule
-
     m = dd.meta
     say(f"\n在数据 {m['path']} 上（评估日期 {m['as_of']}，检查 {m['checked']} 行）：")
     titles = {c.id: c for p in policies.values() for c in p.checks}

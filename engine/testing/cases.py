@@ -22,6 +22,7 @@ from pathlib import Path
 from engine.errors import Diagnostic, Loc, PolicyError
 from engine.policy.loader import HEADER_FILE
 from engine.policy.model import Policy
+from engine.policy.policyset import load_policy
 from engine.policy.marks import YamlProblem, load_yaml
 from engine.data.normalize import FORMAT_RULE
 from engine.run.rows import AssessmentRow
@@ -166,6 +167,19 @@ def _explain(policy: Policy, rule: str, row: dict, as_of: str) -> list[str]:
         return []
     check = next(c for c in policy.checks if c.id == rule)
     return ["    " * d + text for d, text in explain_row(con, policy, rid, as_date(as_of), checks=[check])[0].lines[1:]]
+
+
+def run_tests(root: Path):
+    """Run every test file under `root`; return [(policy, [(file, [CaseResult])])] grouped by policy directory."""
+    files = test_files(root)
+    groups: dict[Path, list[Path]] = {}
+    for f in files:
+        groups.setdefault(policy_dir_of(f), []).append(f)
+    out = []
+    for pdir, fs in groups.items():
+        policy = load_policy(pdir)
+        out.append((policy, [(f, [run_case(case, policy) for case in load_cases(f, policy)]) for f in fs]))
+    return out
 
 
 def describe_failures(res: CaseResult, indent: str = "  ") -> list[str]:
