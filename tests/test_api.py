@@ -269,3 +269,22 @@ def test_cli_json_bundled_policies_on_sample(capsys):
     doc = json.loads(out1)
     assert JSON_KEYS <= set(doc)
     assert doc["input"]["rows"] == doc["input"]["checked"] + doc["input"]["rejected"]
+
+
+def test_the_policy_sets_dictionary_is_the_one_used(tmp_path, policies_dir):
+    """load_policies(dictionary=) is carried by the policy set to the run and its result (reports read it there)."""
+    import shutil
+
+    from engine.data.dictionary import load_dictionary
+    from engine.paths import schemas_dir
+
+    copy = tmp_path / "fields.yaml"
+    shutil.copy(schemas_dir() / "fields.yaml", copy)
+    custom = load_dictionary(copy)
+    assert custom is not load_dictionary()
+    pols = load_policies(policies_dir, dictionary=custom)
+    assert pols.dictionary is custom and all(p.dictionary is custom for p in pols.values())
+    r = check_records([{"图斑编号": "A", "监测年度": 2021, "行政区代码": "140923", "耕地面积": "120"}], pols, as_of=AS_OF)
+    assert r.dictionary is custom
+    r = check(data(tmp_path, [["C", 2021, "140923", "合法用地", "10", "200"]]), pols, as_of=AS_OF)
+    assert r.dictionary is custom
