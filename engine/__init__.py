@@ -7,10 +7,9 @@ Python API (the CLI only wraps it):
     result = check("datasets/sample_2023.csv", policies, as_of="2024-06-30")
     result.findings, result.tasks, result.to_json()
 """
-__version__ = "0.1.0"
-
-from engine.errors import InputError, PolicyError  # noqa: E402
-from engine.policy.policyset import load_policies, load_policy  # noqa: E402
-from engine.run.runner import check, check_records  # noqa: E402
+from engine.errors import InputError, PolicyError
+from engine.policy.policyset import load_policies, load_policy
+from engine.run.runner import check, check_records
+from engine.version import __version__
 
 __all__ = ["load_policies", "load_policy", "check", "check_records", "PolicyError", "InputError", "__version__"]

@@ -1,1 +1,1 @@
-"""The `weipian` command: argument parsing and exit codes, one module per command. Imports: every stage."""
+"""The `weipian` command: argument parsing, calling the stages, exit codes; one module per command, listed in main.COMMANDS. Imports: every stage."""

@@ -7,6 +7,8 @@ import sys
 
 from rich.console import Console
 
+from engine.cli.common import EXIT_OK, EXIT_UNUSABLE, add_common, plain_printer
+
 EXAMPLE = """示例：
   weipian columns 县上报.xlsx
   weipian columns 台账.shp --columns 列映射.yaml
@@ -23,29 +25,22 @@ EXAMPLE = """示例：
 
 
 def register(sub) -> None:
-    from engine.cli.main import _add_common
-
     p = sub.add_parser("columns", help="预览表头与字段的对应（检查前用）",
                        description="检查之前预览：每个表头对应的字段和单位（依据哪个名称、别名或列映射）、样例值、"
                                    "无法解析的单元格数、将跳过的行、政策需要而文件缺少的字段。",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_common(p)
+    add_common(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="输出格式（默认 text）")
     p.set_defaults(func=cmd_columns)
 
 
 def cmd_columns(args, console: Console) -> int:
-    from engine.cli.main import EXIT_OK, EXIT_UNUSABLE, plain_printer
     from engine.data.column_map import load_column_map
     from engine.data.preview import preview
     from engine.policy.policyset import load_policies
 
     policies = load_policies(args.policies)
-    d = next(iter(policies.values())).dictionary if policies else None
-    if d is None:
-        from engine.data.dictionary import load_dictionary
-
-        d = load_dictionary()
+    d = policies.dictionary
     cmap = load_column_map(args.columns, d) if args.columns else None
     out = preview(args.data, d, needed_by_year={y: set(p.fields_used) for y, p in policies.items()}, sheet=args.sheet,
                   encoding=args.encoding, area_unit=args.area_unit, column_map=cmap, year=args.year)

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import subprocess
 import sys
-import tarfile
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
 
+from engine.cli.common import EXIT_OK, plain_printer
 from engine.errors import InputError
+from engine.policy.policyset import load_policies
+from engine.policy.revision import policy_at_revision
+from engine.run.diff import as_year_of, by_rule, data_diff, pair_sources, policy_changes, show
 
 EXAMPLE = """示例：
   weipian diff 旧政策/2023 policies/2023                          # 只比较政策文件
@@ -28,55 +26,6 @@ KIND_WORDS = {"rules": "规则", "triggers": "触发", "assessments": "评估", 
 STATUS_MARKS = {"added": "+ 新增", "removed": "- 删除", "changed": "~ 修改"}
 
 
-def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True)
-    except FileNotFoundError:
-        raise InputError("找不到 git 命令，--base 需要 git") from None
-
-
-def _revision(rev: str, top_dir: Path, rel_root) -> str:
-    """The commit id `rev` names. `rev` is only ever a revision: never an option, passed after --end-of-options."""
-    if not rev or rev.startswith("-") or any(ord(ch) < 32 or ord(ch) == 127 for ch in rev):
-        raise InputError(f"--base 只接受 git 版本（分支、标签或提交，如 main、HEAD~1），不能是「{_shown(rev)}」")
-    found = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], top_dir)
-    if found.returncode != 0:
-        raise InputError(f"无法从 git 版本「{_shown(rev)}」取出 {rel_root}：没有这个版本")
-    return found.stdout.decode().strip()
-
-
-def _shown(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
-
-
-@contextmanager
-def policy_at_revision(rev: str, path: str | Path):
-    """The policy directory `path` as it was at git revision `rev`, extracted to a temporary directory.
-
-    The whole policies root (the parent of a year directory) is extracted, so `extends: ../2021` keeps working."""
-    path = Path(path).resolve()
-    if not path.is_dir():
-        raise InputError(f"政策目录不存在：{path}")
-    top = _git(["rev-parse", "--show-toplevel"], path)
-    if top.returncode != 0:
-        raise InputError(f"{path} 不在 git 仓库中，不能用 --base")
-    top_dir = Path(top.stdout.decode().strip()).resolve()
-    root = path.parent if (path / "policy.yaml").exists() else path
-    rel_root = root.relative_to(top_dir)
-    commit = _revision(rev, top_dir, rel_root)
-    archive = _git(["archive", "--format=tar", commit, "--", str(rel_root) if str(rel_root) != "." else "."], top_dir)
-    if archive.returncode != 0:
-        msg = archive.stderr.decode(errors="replace").strip()
-        raise InputError(f"无法从 git 版本「{_shown(rev)}」取出 {rel_root}：{_shown(msg)}")
-    with tempfile.TemporaryDirectory(prefix="weipian-diff-") as tmp:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(tmp, filter="data")
-        old = Path(tmp) / path.relative_to(top_dir)
-        if not old.is_dir():
-            raise InputError(f"git 版本「{rev}」中没有 {path.relative_to(top_dir)}")
-        yield old
-
-
 def cmd_diff(args, console) -> int:
     n = len(args.paths)
     if args.base:
@@ -91,10 +40,6 @@ def cmd_diff(args, console) -> int:
 
 
 def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
-    from engine.cli.main import plain_printer
-    from engine.run.diff import as_year_of, data_diff, pair_sources, policy_changes
-    from engine.policy.policyset import load_policies
-
     old, new = load_policies(old_dir), load_policies(new_dir)
     years = []
     for from_year, year, a, b in pair_sources(old, new):
@@ -114,7 +59,7 @@ def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
         if dd is not None:
             doc["data"] = dd.to_json()
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n")
-        return 0
+        return EXIT_OK
     say = plain_printer(console)
     say(f"旧版：{old_label}")
     say(f"新版：{new_dir}")
@@ -122,12 +67,10 @@ def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
         _render_policy(say, y)
     if dd is not None:
         _render_data(say, dd, new)
-    return 0
+    return EXIT_OK
 
 
 def _render_policy(say, y: dict) -> None:
-    from engine.run.diff import show
-
     if y["status"] != "both":
         say(f"\n{y['year']}年政策：{'新增' if y['status'] == 'added' else '删除'}整套政策")
         return
@@ -143,8 +86,6 @@ def _render_policy(say, y: dict) -> None:
 
 
 def _render_data(say, dd, policies) -> None:
-    from engine.run.diff import by_rule
-
     m = dd.meta
     say(f"\n在数据 {m['path']} 上（评估日期 {m['as_of']}，检查 {m['checked']} 行）：")
     titles = {c.id: c for p in policies.values() for c in p.checks}

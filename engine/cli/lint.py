@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from engine.errors import Diagnostic, Loc, PolicyError
+from engine.cli.common import EXIT_FINDINGS, EXIT_OK, plain_printer
+from engine.paths import policies_dir
+from engine.policy.lint import lint, summary
 
 EXAMPLE = """示例：
   weipian lint                         # 检查内置的 policies/ 下所有年度
@@ -17,57 +18,7 @@ EXAMPLE = """示例：
 退出码：0 没有错误（或仅有警告）；1 有错误，或 --strict 时有警告。"""
 
 
-def lint(paths: list[str | Path]) -> tuple[list[Diagnostic], int]:
-    """Every diagnostic (errors and warnings) of the policies under `paths`, deduplicated and sorted; and the number of policy dirs."""
-    from engine.policy.check import check_policy
-    from engine.data.dictionary import load_dictionary
-    from engine.policy.loader import HEADER_FILE, load_source
-    from engine.policy.policyset import policy_dirs
-
-    dictionary = load_dictionary()
-    diags: list[Diagnostic] = []
-    count = 0
-    for root in map(Path, paths):
-        if not root.is_dir():
-            diags.append(Diagnostic("E010", f"政策目录不存在：{root}", Loc(str(root))))
-            continue
-        dirs = policy_dirs(root)
-        if not dirs:
-            diags.append(Diagnostic("E010", f"{root} 下没有政策（每个年度一个子目录，内含 {HEADER_FILE}）", Loc(str(root))))
-        for d in dirs:
-            count += 1
-            try:
-                policy = check_policy(load_source(d), dictionary)
-            except PolicyError as exc:
-                diags.extend(exc.diagnostics)
-                continue
-            diags.extend(policy.warnings)
-    return _unique(diags), count
-
-
-def _unique(diags: list[Diagnostic]) -> list[Diagnostic]:
-    """A parent policy's problems show once, not once per policy that extends it."""
-    seen, out = set(), []
-    for d in diags:
-        key = (d.code, d.message, str(d.loc))
-        if key not in seen:
-            seen.add(key)
-            out.append(d)
-    return sorted(out, key=lambda d: (d.loc.file or "", d.loc.line or 0, d.loc.col or 0, d.code))
-
-
-def summary(diags: list[Diagnostic], dirs: int) -> str:
-    errors = sum(d.severity == "error" for d in diags)
-    warnings = len(diags) - errors
-    if not diags:
-        return f"检查了 {dirs} 套政策：没有发现问题。"
-    return f"检查了 {dirs} 套政策：{errors} 处错误，{warnings} 处警告。"
-
-
 def cmd_lint(args, console) -> int:
-    from engine.cli.main import plain_printer
-    from engine.paths import policies_dir
-
     paths = args.paths or [policies_dir()]
     diags, dirs = lint(paths)
     errors = sum(d.severity == "error" for d in diags)
@@ -81,7 +32,7 @@ def cmd_lint(args, console) -> int:
             say(d.render())
             say()
         say(summary(diags, dirs))
-    return 1 if failed else 0
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def register(sub) -> None:

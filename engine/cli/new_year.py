@@ -16,8 +16,8 @@ tests/example_test.yaml（复制上一年度一条不含日期的用例）；列
 
 
 def cmd_new_year(args, console) -> int:
-    from engine.cli.lint import lint, summary
-    from engine.cli.main import plain_printer
+    from engine.cli.common import EXIT_FINDINGS, EXIT_OK, plain_printer
+    from engine.policy.lint import lint, summary
     from engine.policy.policyset import load_policies
     from engine.policy.scaffold import new_year
 
@@ -45,7 +45,7 @@ def cmd_new_year(args, console) -> int:
         say(d.render())
         say()
     say(summary(diags, count))
-    return 1 if any(d.severity == "error" for d in diags) else 0
+    return EXIT_FINDINGS if any(d.severity == "error" for d in diags) else EXIT_OK
 
 
 def register(sub) -> None:

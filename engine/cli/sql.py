@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import argparse
 
+from engine.cli.common import EXIT_OK, plain_printer
+from engine.policy.policyset import load_policies
+from engine.run.runner import as_date, row_sql
+
 EXAMPLE = """示例：
   weipian sql                                  # 内置 policies/ 下各年度政策的 SQL
   weipian sql policies/2023 --as-of 2024-06-30 # 指定评估日期（涉及 评估日期 的条件会用到）
@@ -11,11 +15,7 @@ EXAMPLE = """示例：
 
 
 def cmd_sql(args, console) -> int:
-    from engine.cli.main import plain_printer
-    from engine.policy.policyset import load_policies
-    from engine.run.runner import _as_date, row_sql
-
-    as_of = _as_date(args.as_of)
+    as_of = as_date(args.as_of)
     policies = load_policies(args.path)
     for year in sorted(policies):
         p = policies[year]
@@ -25,7 +25,7 @@ def cmd_sql(args, console) -> int:
         lines += [f"-- 序号 {i}: {c.id}  {c.title}" for i, c in enumerate(p.checks)]
         lines.append(row_sql(p, as_of) + ";")
         plain_printer(console)("\n".join(lines) + "\n")
-    return 0
+    return EXIT_OK
 
 
 def register(sub) -> None:

@@ -6,9 +6,11 @@ import json
 import sys
 from pathlib import Path
 
-from engine.testing.coverage import KIND_WORDS, coverage, percent
+from engine.cli.common import EXIT_FINDINGS, EXIT_OK, plain_printer
 from engine.errors import InputError
-from engine.testing.cases import describe_failures, load_cases, policy_dir_of, run_case, test_files
+from engine.paths import policies_dir
+from engine.testing.coverage import KIND_WORDS, coverage, percent
+from engine.testing.cases import describe_failures, run_tests
 
 EXAMPLE = """示例：
   weipian test                              # 运行内置 policies/ 下全部政策测试
@@ -22,24 +24,6 @@ EXAMPLE = """示例：
 退出码：0 全部通过（且覆盖率达标）；1 有失败的用例、没有找到测试，或覆盖率低于 --min。"""
 
 
-def run_tests(root: Path):
-    """Run every test file under `root`; return [(policy, [(file, [CaseResult])])] grouped by policy directory."""
-    from engine.policy.policyset import load_policy, policy_dirs
-
-    files = test_files(root)
-    groups: dict[Path, list[Path]] = {}
-    for f in files:
-        groups.setdefault(policy_dir_of(f), []).append(f)
-    if root.is_dir():  # every policy year found is listed: one without tests shows at 0% coverage
-        for d in policy_dirs(root):
-            groups.setdefault(d.resolve(), [])
-    out = []
-    for pdir, fs in sorted(groups.items()):
-        policy = load_policy(pdir)
-        out.append((policy, [(f, [run_case(case, policy) for case in load_cases(f, policy)]) for f in fs]))
-    return out
-
-
 def _rel(path) -> str:
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
@@ -48,9 +32,6 @@ def _rel(path) -> str:
 
 
 def cmd_test(args, console) -> int:
-    from engine.cli.main import plain_printer
-    from engine.paths import policies_dir
-
     root = Path(args.path) if args.path else policies_dir()
     if not root.exists():
         raise InputError(f"测试目录不存在：{root}")
@@ -76,7 +57,7 @@ def cmd_test(args, console) -> int:
                                "policies": [{"year": p.year, "percent": round(percent(items), 2),
                                              "items": [i.to_json() for i in items]} for p, items in cov]}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
-        return 1 if failed else 0
+        return EXIT_FINDINGS if failed else EXIT_OK
 
     say = plain_printer(console)
     for policy, files in groups:
@@ -96,7 +77,7 @@ def cmd_test(args, console) -> int:
                     say(line)
     if not results:
         say(f"在 {root} 下没有找到政策测试（policies/<年度>/tests/*.yaml）。")
-        return 1
+        return EXIT_FINDINGS
     say("-" * 60)
     say(f"PASS: {passed}/{len(results)}")
     if passed < len(results):
@@ -115,7 +96,7 @@ def cmd_test(args, console) -> int:
             say(f"总覆盖率：{sum(i.covered for i in all_items)}/{len(all_items)} = {total_pct:.1f}%")
         if below:
             say(f"覆盖率 {total_pct:.1f}% 低于要求的 {args.min:g}%。")
-    return 1 if failed else 0
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 def register(sub) -> None:

@@ -14,7 +14,7 @@ from engine.lang.units import Units
 from engine.paths import schemas_dir
 
 TYPES = ("string", "int", "date", "bool", "area", "enum")
-_HEADER_UNIT = re.compile(r"^(?P<name>.+?)\s*[(（]\s*(?P<unit>[^)）]+?)\s*[)）]\s*$")
+HEADER_UNIT = re.compile(r"^(?P<name>.+?)\s*[(（]\s*(?P<unit>[^)）]+?)\s*[)）]\s*$")
 DBF_NAME_BYTES = 10  # a DBF field name holds 10 bytes: a GBK Shapefile keeps 5 Chinese characters
 
 
@@ -121,7 +121,7 @@ class Dictionary:
         f = self.lookup_header(h)
         if f is not None:
             return f, None
-        m = _HEADER_UNIT.match(unicodedata.normalize("NFKC", h))
+        m = HEADER_UNIT.match(unicodedata.normalize("NFKC", h))
         if m:
             f = self.lookup_header(m.group("name").strip())
             unit = _unit_name(self, m.group("unit"))

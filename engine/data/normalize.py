@@ -11,7 +11,7 @@ import duckdb
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.area_units import resolve as resolve_area_units
-from engine.data.dictionary import _HEADER_UNIT, Dictionary, Field, header_key
+from engine.data.dictionary import HEADER_UNIT, Dictionary, Field, header_key
 from engine.errors import InputError
 
 FORMAT_RULE = "数据格式"
@@ -45,7 +45,7 @@ def map_headers(columns: list[str], d: Dictionary, con=None, raw: str | None = N
         mapped = column_map.lookup(col) if column_map is not None else None
         f, unit = (d.by_name[mapped[0]], mapped[1]) if mapped else d.match_header(col)
         if f is None:
-            m = _HEADER_UNIT.match(col.strip())
+            m = HEADER_UNIT.match(col.strip())
             base = d.lookup_header(m.group("name").strip()) if m else None
             if base is not None and base.type == "area":
                 raise InputError(f"列「{col}」的面积单位「{m.group('unit')}」无法识别（可用：{'、'.join(d.area_units)}）")

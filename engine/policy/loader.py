@@ -12,7 +12,7 @@ import jsonschema
 
 from engine.errors import Diagnostic, Loc, PolicyError
 from engine.paths import schemas_dir
-from engine.policy.marks import YDict, YList, YStr, YamlProblem, load_yaml
+from engine.policy.marks import YDict, YStr, YamlProblem, load_yaml
 
 SECTIONS = ("rules", "triggers", "assessments")
 HEADER_FILE = "policy.yaml"

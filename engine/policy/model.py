@@ -9,6 +9,7 @@ from engine.lang.types import Type
 from engine.data.dictionary import Dictionary, Field
 from engine.errors import Diagnostic
 from engine.policy.marks import YDict, YStr
+from engine.policy.thresholds import ratio_threshold
 
 
 @dataclass(eq=False)
@@ -76,13 +77,15 @@ class Policy:
     definitions: dict[str, Definition]
     rules: list[Check]
     triggers: list[Check]
-    assessments: list = field(default_factory=list)  # raw entries; compiled by engine.policy.assessments
+    assessments: list = field(default_factory=list)  # engine.policy.assessments.Assessment, in file order
+    deductions: list = field(default_factory=list)  # engine.policy.assessments.Deduction, in file order
+    entry_positions: dict[str, int] = field(default_factory=dict)  # assessment/deduction id -> place in the file(s)
     fields_used: set[str] = field(default_factory=set)
     warnings: list[Diagnostic] = field(default_factory=list)
     region: str | None = None
 
     def __repr__(self) -> str:
-        return f"Policy({self.year}, {self.source}, rules={len(self.rules)}, triggers={len(self.triggers)}, assessments={len(self.assessments)})"
+        return f"Policy({self.year}, {self.source}, rules={len(self.rules)}, triggers={len(self.triggers)}, assessments={len(self.assessments)}, deductions={len(self.deductions)})"
 
     @property
     def checks(self) -> list[Check]:
@@ -91,10 +94,17 @@ class Policy:
     def field(self, name: str) -> Field | None:
         return self.dictionary.lookup(name)
 
+    def assessment_entries(self) -> list:
+        """Assessments and deductions in the order the policy files list them."""
+        return sorted([*self.assessments, *self.deductions], key=lambda x: self.entry_positions.get(x.id, 0))
+
     def catalog(self) -> list[dict]:
+        """Every entry for people (reports): rules, triggers, then assessments (with the ratio threshold their flag
+        compares with, when there is one) and deductions in file order."""
         items = [c.catalog() for c in self.checks]
-        for a in self.assessments:
-            cat = getattr(a, "catalog", None)
-            if cat:
-                items.append(cat())
+        for x in self.assessment_entries():
+            item = x.catalog()
+            if x in self.assessments and (t := ratio_threshold(x)) is not None:
+                item["ratio_threshold"] = t
+            items.append(item)
         return items

@@ -1,19 +1,42 @@
-"""All policy years in a policies directory: one subdirectory per year (e.g. policies/2021, policies/2023)."""
+"""All policy years in a policies directory: one subdirectory per year (e.g. policies/2021, policies/2023), with the
+data dictionary they were checked against."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine.policy.check import check_policy
 from engine.data.dictionary import Dictionary, load_dictionary
 from engine.errors import Diagnostic, Loc, PolicyError
-from engine.policy.loader import HEADER_FILE, load_source
 from engine.paths import policies_dir
+from engine.policy.check import check_policy
+from engine.policy.loader import HEADER_FILE, PolicySource, load_source
 from engine.policy.model import Policy
+
+
+class PolicySet(dict):
+    """Policies by year (a dict) and the data dictionary they were checked against: the one the runner, the
+    normalizer and the reports use."""
+
+    def __init__(self, policies: dict[int, Policy], dictionary: Dictionary):
+        super().__init__(policies)
+        self.dictionary = dictionary
+
+    @classmethod
+    def of(cls, policies: dict[int, Policy]) -> PolicySet:
+        """A policy set as given, or plain {year: Policy} with the dictionary its policies carry."""
+        if isinstance(policies, PolicySet):
+            return policies
+        first = next(iter(policies.values()), None)
+        return cls(policies, first.dictionary if first is not None else load_dictionary())
+
+
+def check_source(src: PolicySource, dictionary: Dictionary) -> Policy:
+    """A loaded policy source checked into a typed Policy; PolicyError listing every problem."""
+    return check_policy(src, dictionary)
 
 
 def load_policy(directory: str | Path, dictionary: Dictionary | None = None) -> Policy:
     """Load, merge and check one policy directory."""
-    return check_policy(load_source(directory), dictionary or load_dictionary())
+    return check_source(load_source(directory), dictionary or load_dictionary())
 
 
 def policy_dirs(root: Path) -> list[Path]:
@@ -22,17 +45,36 @@ def policy_dirs(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and (p / HEADER_FILE).exists())
 
 
-def load_policies(root: str | Path | None = None, dictionary: Dictionary | None = None) -> dict[int, Policy]:
+def no_policies(root: Path) -> Diagnostic:
+    return Diagnostic("E010", f"{root} 下没有政策（每个年度一个子目录，内含 {HEADER_FILE}）", Loc(str(root)))
+
+
+def no_directory(root: Path) -> Diagnostic:
+    return Diagnostic("E010", f"政策目录不存在：{root}", Loc(str(root)))
+
+
+def unique_diagnostics(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """A parent policy's problems are reported once, not once per policy that extends it."""
+    seen, out = set(), []
+    for x in diags:
+        k = (x.code, x.message, str(x.loc))
+        if k not in seen:
+            seen.add(k)
+            out.append(x)
+    return out
+
+
+def load_policies(root: str | Path | None = None, dictionary: Dictionary | None = None) -> PolicySet:
     """Every policy under `root` (a directory of year directories, or one policy directory), by year."""
     root = Path(root) if root is not None else policies_dir()
     if not root.is_dir():
-        raise PolicyError([Diagnostic("E010", f"政策目录不存在：{root}", Loc(str(root)))])
+        raise PolicyError([no_directory(root)])
     dictionary = dictionary or load_dictionary()
     out: dict[int, Policy] = {}
     diags: list[Diagnostic] = []
     dirs = policy_dirs(root)
     if not dirs:
-        raise PolicyError([Diagnostic("E010", f"{root} 下没有政策（每个年度一个子目录，内含 {HEADER_FILE}）", Loc(str(root)))])
+        raise PolicyError([no_policies(root)])
     for d in dirs:
         try:
             p = load_policy(d, dictionary)
@@ -44,11 +86,5 @@ def load_policies(root: str | Path | None = None, dictionary: Dictionary | None 
             continue
         out[p.year] = p
     if diags:
-        seen, unique = set(), []
-        for x in diags:  # a parent policy's problems are reported once, not once per child
-            k = (x.code, x.message, str(x.loc))
-            if k not in seen:
-                seen.add(k)
-                unique.append(x)
-        raise PolicyError(unique)
-    return out
+        raise PolicyError(unique_diagnostics(diags))
+    return PolicySet(out, dictionary)

@@ -1,1 +1,1 @@
-"""Write results for people: text, xlsx, html, csv/json, atomic writes. Imports: engine.run (results), engine.data, base."""
+"""Write results for people: text (check, assess), xlsx, html, csv/json, atomic writes; the dictionary comes with the result. Imports: engine.run (results), engine.data, base."""

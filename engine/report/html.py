@@ -7,13 +7,14 @@ import json
 from collections import Counter
 from html import escape
 
+from engine.data.dictionary import Dictionary
 from engine.report.atomic import atomic_write
 from engine.report.xlsx import (
-    LEVEL_ORDER,
     Table,
     assessments_table,
     catalog_index,
     catalog_table,
+    level_order,
     cell,
     findings_table,
     ratio_of,
@@ -29,14 +30,15 @@ SEV_COLORS = {"error": "#d64545", "warning": "#e5a00d", "info": "#3d8fd1"}
 BAR_BLUE, BAR_RED, LINE = "#4a7fb5", "#d64545", "#333"
 
 
-def write_html(doc: dict, catalog: list[dict], path) -> None:
-    page = render_html(doc, catalog)
+def write_html(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> None:
+    page = render_html(doc, catalog, dictionary)
     with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(page)
 
 
-def render_html(doc: dict, catalog: list[dict]) -> str:
+def render_html(doc: dict, catalog: list[dict], dictionary: Dictionary) -> str:
     cat = catalog_index(catalog)
+    levels = level_order(dictionary)
     names = region_label_map()
     policy, inp, run = doc.get("policy") or {}, doc.get("input") or {}, doc.get("run") or {}
     findings, tasks, assessments = doc.get("findings") or [], doc.get("tasks") or [], doc.get("assessments") or []
@@ -49,14 +51,14 @@ def render_html(doc: dict, catalog: list[dict]) -> str:
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<header><h1>{escape(title)}</h1>{_meta(policy, inp, run)}</header>",
         "<main>",
-        _summary(findings, tasks, assessments),
+        _summary(findings, tasks, assessments, levels),
         _warnings(doc.get("warnings") or []),
         _by_rule(findings, cat),
     ]
     if assessments:
         parts.append(_assessment_charts(assessments, names, cat))
     parts.append(_table_section("findings", "问题清单", findings_table(findings, cat)))
-    parts.append(_table_section("tasks", "核查任务", tasks_table(tasks, cat)))
+    parts.append(_table_section("tasks", "核查任务", tasks_table(tasks, cat, levels)))
     if assessments:
         parts.append(_table_section("assessments", "区域评估", assessments_table(assessments, names, cat)))
     parts.append(_table_section("catalog", "规则说明", catalog_table(catalog)))
@@ -90,12 +92,12 @@ def _short_hash(h):
     return h if len(h) <= 23 else h[:23] + "…"
 
 
-def _summary(findings, tasks, assessments) -> str:
+def _summary(findings, tasks, assessments, levels: dict[str, int]) -> str:
     by_sev = Counter(f.get("severity") for f in findings)
     cards = [(severity_label(s), by_sev.get(s, 0), f"sev-{s}") for s in ("error", "warning", "info")]
     by_level = Counter(t.get("level") for t in tasks)
     cards.append(("核查任务", len(tasks), "task"))
-    cards += [(f"{lv}任务", by_level[lv], "task") for lv in sorted(by_level, key=lambda x: LEVEL_ORDER.get(x, 9))]
+    cards += [(f"{lv}任务", by_level[lv], "task") for lv in sorted(by_level, key=lambda x: levels.get(x, 9))]
     if assessments:
         cards.append(("区域评估预警/超限", sum(1 for a in assessments if a.get("flagged")), "flag"))
     html = "".join(f'<div class="card {c}"><div class="n">{n}</div><div class="l">{escape(str(label))}</div></div>'

@@ -35,6 +35,11 @@ def refuse_overwrite(outputs, data, policy_files) -> None:
             raise InputError(f"输出文件 {Path(out).name} 会覆盖政策文件，请换一个位置")
 
 
+def write_outputs(result: Result, paths: list[str | Path]) -> None:
+    for path in paths:
+        write_output(result, Path(path))
+
+
 def write_output(result: Result, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".json":
@@ -45,14 +50,14 @@ def write_output(result: Result, path: Path) -> None:
             w = csv.writer(fh)
             w.writerow(FINDING_HEADERS.values())
             for f in result.findings:
-                w.writerow([csv_cell(f[k]) for k in FINDING_HEADERS])
+                w.writerow([csv_cell(getattr(f, k)) for k in FINDING_HEADERS])
     elif suffix == ".xlsx":
         from engine.report.xlsx import write_xlsx
 
-        write_xlsx(result.to_json(), result.catalog(), path)
+        write_xlsx(result.to_json(), result.catalog(), path, result.dictionary)
     elif suffix in (".html", ".htm"):
         from engine.report.html import write_html
 
-        write_html(result.to_json(), result.catalog(), path)
+        write_html(result.to_json(), result.catalog(), path, result.dictionary)
     else:
         raise InputError(f"不支持的输出文件类型：{path.name}（可用 .json .csv .xlsx .html）")

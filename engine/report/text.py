@@ -29,24 +29,24 @@ def render(result: Result, console: Console, limit: int = 20) -> None:
         for col in ("规则", "标题", "级别", "条款", "数量"):
             t.add_column(col, justify="right" if col == "数量" else "left")
         counts = doc["summary"]["findings_by_rule"]
-        sev = {f["rule"]: f["severity"] for f in result.findings}
-        cites = {f["rule"]: f["cite"] for f in result.findings}
+        sev = {f.rule: f.severity for f in result.findings}
+        cites = {f.rule: f.cite for f in result.findings}
         for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             t.add_row(shown(rule), shown(titles.get(rule, {}).get("title", "数据格式错误" if rule == "数据格式" else "")),
                       SEVERITY_WORDS.get(sev[rule], sev[rule]), shown(cites[rule]), str(n))
         console.print(t)
         console.print(f"[bold]前 {min(limit, len(result.findings))} 条问题（共 {len(result.findings)} 条）[/bold]")
         for f in result.findings[:limit]:
-            console.print(f"  [{_STYLE.get(f['severity'], '')}]{SEVERITY_WORDS.get(f['severity'], f['severity'])}[/] "
-                          f"{shown(f['rule'])}（{shown(f['cite'])}）：{shown(f['message'])}", soft_wrap=True)
+            console.print(f"  [{_STYLE.get(f.severity, '')}]{SEVERITY_WORDS.get(f.severity, f.severity)}[/] "
+                          f"{shown(f.rule)}（{shown(f.cite)}）：{shown(f.message)}", soft_wrap=True)
     tasks = result.tasks
     console.print("[bold]核查任务[/bold]：" + ("、".join(f"{lv} {n} 项" for lv, n in doc["summary"]["tasks_by_level"].items()) or "无"))
     if tasks:
         console.print(f"[bold]前 {min(limit, len(tasks))} 项任务（共 {len(tasks)} 项）[/bold]")
         for k in tasks[:limit]:
-            where = "区域 " + str(k["region"]) if k.get("region") else "图斑 " + str(k["patch"])
-            console.print(f"  {shown(k['level'])} {shown(k['action'])} {shown(where)} ← {shown(k['rule'])}（{shown(k['cite'])}）"
-                          + (f"：{shown(k['message'])}" if k.get("message") else ""), soft_wrap=True)
+            where = "区域 " + str(k.region) if k.region else "图斑 " + str(k.patch)
+            console.print(f"  {shown(k.level)} {shown(k.action)} {shown(where)} ← {shown(k.rule)}（{shown(k.cite)}）"
+                          + (f"：{shown(k.message)}" if k.message else ""), soft_wrap=True)
     if result.assessments:
-        flagged = sum(1 for a in result.assessments if a.get("flagged"))
+        flagged = sum(1 for a in result.assessments if a.flagged)
         console.print(f"[bold]区域评估[/bold]：{len(result.assessments)} 项，其中达到标准（flagged）{flagged} 项；详见 weipian assess")

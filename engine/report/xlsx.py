@@ -7,17 +7,15 @@ The label helpers are shared with report_html.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import xlsxwriter
 
 from engine.report.atomic import atomic_write
-from engine.data.dictionary import load_dictionary
+from engine.data.dictionary import Dictionary
 from engine.run.result import SEVERITY_WORDS
 
-LEVEL_ORDER = {lv: i for i, lv in enumerate(reversed(load_dictionary().levels))}  # the widest level (省级) first
 VALUE_LABELS = {
     "numerator": "分子", "denominator": "分母", "ratio": "比例", "rate": "比率",
     "numerator_gross": "扣除前分子", "denominator_gross": "扣除前分母", "deductions": "扣除", "patches": "图斑数",
@@ -30,17 +28,15 @@ EXTRA_LABELS = {  # keys the core may add to findings/tasks/assessments beyond t
     "thresholds": "阈值", "message": "说明", "title": "名称",
 }
 _RATIO_SUFFIXES = ("ratio", "rate", "率", "比例", "占比")
-# a comparison of the ratio with one name or a percentage, in a policy's `when` text
-_CMP = r"(>=|>|<=|<|≥|≤)"
-_OPERAND = r"([^\s()（）*/+\-<>=]+)"
-_END = r"(?=\s*(?:$|and\b|or\b|且|或|\)|）))"
-_RATIO_VS = re.compile(r"(?:^|[\s(（])(?:ratio|比例)\s*" + _CMP + r"\s*" + _OPERAND + _END)
-_VS_RATIO = re.compile(r"(?:^|[\s(（])" + _OPERAND + r"\s*" + _CMP + r"\s*(?:ratio|比例)" + _END)
-_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 EXCEL_MAX_ROWS = 1_048_576
 
 
 # --------------------------------------------------------------------------- shared presentation helpers
+
+def level_order(d: Dictionary) -> dict[str, int]:
+    """The dictionary's levels, the widest (省级) first: level -> rank."""
+    return {lv: i for i, lv in enumerate(reversed(d.levels))}
+
 
 def severity_label(s) -> str:
     return SEVERITY_WORDS.get(s, str(s or ""))
@@ -86,8 +82,8 @@ def is_ratio_key(key: str) -> bool:
 def threshold_key(entry: dict, rule: dict | None = None) -> tuple[str | None, float | None]:
     """The ratio threshold of an assessment entry: (the values key holding it or None, its value).
     Never a default: it is read from the entry (threshold/thresholds.ratio, values.ratio_threshold),
-    else from the rule's flag condition in the catalog (`ratio >= 问责比例`: the entry's value of 问责比例;
-    `ratio > 10%`: the policy's literal). (None, None) when the entry does not say."""
+    else from what the rule's catalog entry says its flag compares the ratio with (`ratio_threshold`: the name of
+    a parameter whose value the entry carries, or a number). (None, None) when neither says."""
     values = entry.get("values") or {}
     for holder in (entry.get("thresholds"), entry.get("threshold"), values.get("threshold"), values.get("thresholds")):
         if isinstance(holder, dict) and _is_number(holder.get("ratio")):
@@ -96,14 +92,11 @@ def threshold_key(entry: dict, rule: dict | None = None) -> tuple[str | None, fl
         return "ratio_threshold", float(values["ratio_threshold"])
     if _is_number(entry.get("threshold")):
         return None, float(entry["threshold"])
-    when = str((rule or {}).get("when") or "")
-    for m in list(_RATIO_VS.finditer(when)) + [(m2, None) for m2 in _VS_RATIO.finditer(when)]:
-        name = m.group(2) if not isinstance(m, tuple) else m[0].group(1)
-        if _is_number(values.get(name)):
-            return name, float(values[name])
-        pct = _PERCENT.match(name)
-        if pct:
-            return None, float(pct.group(1)) / 100
+    named = (rule or {}).get("ratio_threshold")
+    if isinstance(named, str):
+        return (named, float(values[named])) if _is_number(values.get(named)) else (None, None)
+    if _is_number(named):
+        return None, float(named)
     return None, None
 
 
@@ -141,8 +134,8 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def sorted_tasks(tasks) -> list[dict]:
-    return sorted(tasks or [], key=lambda t: (LEVEL_ORDER.get(t.get("level"), 9), str(t.get("patch", "")),
+def sorted_tasks(tasks, levels: dict[str, int]) -> list[dict]:
+    return sorted(tasks or [], key=lambda t: (levels.get(t.get("level"), 9), str(t.get("patch", "")),
                                               str(t.get("rule", "")), str(t.get("action", ""))))
 
 
@@ -189,9 +182,9 @@ def findings_table(findings, cat) -> Table:
     return Table(headers, rows, classes, pct)
 
 
-def tasks_table(tasks, cat) -> Table:
+def tasks_table(tasks, cat, levels: dict[str, int]) -> Table:
     known = ("patch", "rule", "level", "action", "cite")
-    tasks = sorted_tasks(tasks)
+    tasks = sorted_tasks(tasks, levels)
     extras = extra_columns(tasks, known)
     headers = ["核查级别", "任务", "图斑编号", "规则编号", "规则名称", "条款"] + [extra_label(k) for k in extras]
     rows = [[t.get("level"), t.get("action"), t.get("patch"), t.get("rule"),
@@ -250,15 +243,16 @@ def cell(v):
 
 # --------------------------------------------------------------------------- workbook
 
-def write_xlsx(doc: dict, catalog: list[dict], path) -> None:
+def write_xlsx(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> None:
     with atomic_write(path, mode=None) as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_numbers": False,
                                        "strings_to_formulas": False, "strings_to_urls": False})
         fmt = _formats(wb)
         cat = catalog_index(catalog)
-        _summary_sheet(wb, fmt, doc, cat)
+        levels = level_order(dictionary)
+        _summary_sheet(wb, fmt, doc, cat, levels)
         _table_sheet(wb, fmt, "问题清单", findings_table(doc.get("findings") or [], cat))
-        _table_sheet(wb, fmt, "核查任务", tasks_table(doc.get("tasks") or [], cat))
+        _table_sheet(wb, fmt, "核查任务", tasks_table(doc.get("tasks") or [], cat, levels))
         if doc.get("assessments"):
             _table_sheet(wb, fmt, "区域评估", assessments_table(doc["assessments"], region_label_map(), cat))
         _table_sheet(wb, fmt, "规则说明", catalog_table(catalog))
@@ -327,7 +321,7 @@ def _widths(headers, rows, sample: int = 2000) -> list[float]:
     return out
 
 
-def _summary_sheet(wb, fmt, doc, cat) -> None:
+def _summary_sheet(wb, fmt, doc, cat, levels: dict[str, int]) -> None:
     ws = wb.add_worksheet("汇总")
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 44)
@@ -372,7 +366,7 @@ def _summary_sheet(wb, fmt, doc, cat) -> None:
     ws.write_row(r, 0, ["级别", "任务", "数量"], fmt["head"])
     r += 1
     by_task = Counter((t.get("level"), t.get("action")) for t in tasks)
-    for (level, action), n in sorted(by_task.items(), key=lambda kv: (LEVEL_ORDER.get(kv[0][0], 9), str(kv[0][1]))):
+    for (level, action), n in sorted(by_task.items(), key=lambda kv: (levels.get(kv[0][0], 9), str(kv[0][1]))):
         ws.write_row(r, 0, [level, action, n], fmt["text"])
         r += 1
     warnings = doc.get("warnings") or []

@@ -1,1 +1,1 @@
-"""Evaluate policies on data: row SQL, assessment SQL, results, explain, diff. Imports: engine.lang, engine.data, engine.policy, base."""
+"""Evaluate policies on data: row SQL, assessment SQL, typed result rows (rows.py), results, explain, diff. Imports: engine.lang, engine.data, engine.policy, base."""

@@ -21,6 +21,7 @@ from engine.lang.quoting import quote_ident, quote_str
 from engine.lang.types import Type
 from engine.policy.model import Policy
 from engine.data.regions import load_regions
+from engine.run.rows import AssessmentRow, RegionTask
 
 # which patches an aggregate counts, by the deduction (`_eff`) its row carries
 NET_NUMERATOR = "_eff IS NULL"
@@ -28,7 +29,7 @@ NET_DENOMINATOR = "(_eff IS NULL OR _eff = 'numerator')"
 GROSS = "_eff IS DISTINCT FROM 'excluded'"
 
 
-def _region_table(con) -> list[str]:
+def region_table(con) -> list[str]:
     """Create `_assess_regions` once per connection: code, name, and region data (inherited from the nearest
     ancestor that has a value, so a county sees its province's 用地审批权委托试点省)."""
     attrs = region_attr_types()
@@ -127,7 +128,7 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
     ctes: list[str] = []
     joins: list[str] = []
     for i, r in enumerate(a.rollups):
-        child = next(x for x in policy.assessments if getattr(x, "id", None) == r.of and isinstance(x, Assessment))
+        child = next(x for x in policy.assessments if x.id == r.of)
         finest = max(child.levels, key=lambda lv: d.levels[lv])
         base = (f"SELECT a._level, a._region, a._period, c.region AS _child, c.period AS _cp, c.pidx AS _cpidx "
                 f"FROM a JOIN _assess_out c ON c.year = {year} AND c.rule = {quote_str(r.of)} AND c.flagged "
@@ -211,17 +212,18 @@ def _json_value(v):
     return v
 
 
-def run_assessments(con, table: str, policy: Policy, as_of: date) -> list[dict]:
-    """Every assessment of `policy` over `table`: rows of the output contract, plus one task dict (with an
-    `action`) per flagged region of an assessment that has a `task:`."""
-    items = [x for x in policy.assessments if isinstance(x, Assessment)]
+def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[AssessmentRow], list[RegionTask]]:
+    """Every assessment of `policy` over `table`: (rows of the output contract, region tasks: one per flagged
+    region of an assessment that has a `task:`)."""
+    items = policy.assessments
     if not items:
-        return []
-    attrs = _region_table(con)
+        return [], []
+    attrs = region_table(con)
     con.execute("CREATE TEMP TABLE IF NOT EXISTS _assess_out (year INTEGER, rule VARCHAR, level VARCHAR, region VARCHAR, "
                 "period VARCHAR, pidx BIGINT, flagged BOOLEAN)")
     con.execute(f"DELETE FROM _assess_out WHERE year = {int(policy.year)}")
-    out: list[dict] = []
+    out: list[AssessmentRow] = []
+    tasks: list[RegionTask] = []
     for a in items:
         sql, cols = assessment_sql(a, policy, as_of, table, attrs)
         cur = con.sql(sql).to_arrow_table()
@@ -238,15 +240,14 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> list[dict]:
                     slot[path[2]] = _json_value(v)
                 else:
                     values[path[0]] = _json_value(v)
-            out.append({"rule": rule, "kind": a.kind, "level": level, "region": region, "name": name, "period": period,
-                        "values": values, "flagged": bool(flagged), "cite": a.cite})
+            out.append(AssessmentRow(rule, a.kind, level, region, name, period, values, bool(flagged), a.cite))
         if a.task:
             for region, name, periods in con.execute(
                 "SELECT _region, any_value(_name), string_agg(_period, '、' ORDER BY _pidx NULLS LAST, _period) "
                 "FROM _assess_cur WHERE flagged GROUP BY _region ORDER BY _region"
             ).fetchall():
                 label = f"{name}（{region}）" if name else region
-                out.append({"patch": None, "region": region, "rule": a.id, "level": a.task["level"], "action": a.task["action"],
-                            "cite": a.task["cite"], "message": f"{label}：{a.title}（{periods}）→ {a.task['title']}"})
+                tasks.append(RegionTask(region, a.id, a.task["level"], a.task["action"], a.task["cite"],
+                                        f"{label}：{a.title}（{periods}）→ {a.task['title']}"))
         con.unregister("_assess_cur")
-    return out
+    return out, tasks

@@ -6,8 +6,6 @@ from dataclasses import dataclass, field, replace
 from engine.policy.loader import SECTIONS, PolicySource, load_source
 from engine.policy.model import Policy
 
-SECTION_WORDS = {"rules": "规则", "triggers": "触发", "assessments": "评估"}
-
 
 def plain(value):
     """YAML values with marks -> plain Python (str/int/float/bool/list/dict); dates as ISO text."""
@@ -143,12 +141,13 @@ def data_diff(data, old: dict[int, Policy], new: dict[int, Policy], *, as_of=Non
     from engine.run.runner import check_variants
 
     before, after = check_variants(data, [old, new], as_of=as_of, year=year, sheet=sheet, encoding=encoding)
-    gf, lf = _delta(before.findings, after.findings, FINDING_KEY)
-    gt, lt = _delta(before.tasks, after.tasks, TASK_KEY)
+    rows = lambda items: [x.to_json() for x in items]  # noqa: E731  the diff compares rows of the JSON contract
+    gf, lf = _delta(rows(before.findings), rows(after.findings), FINDING_KEY)
+    gt, lt = _delta(rows(before.tasks), rows(after.tasks), TASK_KEY)
     meta = {"path": before.input.get("path"), "rows": before.input.get("rows"), "checked": before.input.get("checked"),
             "rejected": before.input.get("rejected"), "as_of": before.as_of.isoformat()}
     params = {n for p in (*old.values(), *new.values()) for n in p.params}
-    return DataDiff(gf, lf, gt, lt, _assessment_delta(before.assessments, after.assessments, params), meta)
+    return DataDiff(gf, lf, gt, lt, _assessment_delta(rows(before.assessments), rows(after.assessments), params), meta)
 
 
 def across_years(old: dict[int, Policy], new: dict[int, Policy]) -> bool:

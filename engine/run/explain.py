@@ -13,6 +13,8 @@ from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.types import Type
 from engine.lang.quoting import quote_ident
 from engine.policy.model import Check, Policy
+from engine.policy.policyset import PolicySet
+from engine.run.rows import AssessmentRow
 
 
 @dataclass
@@ -160,18 +162,18 @@ def explain_row(con, policy: Policy, rid: int, as_of: date, table: str = "patche
 @dataclass
 class RegionExplanation:
     assessment: object  # engine.policy.assessments.Assessment
-    result: dict  # the assessment's output row for this region (level, period)
+    result: AssessmentRow  # the assessment's output row for this region (level, period)
     lines: list[tuple[int, str]] = field(default_factory=list)
 
     def render(self) -> str:
         a, r = self.assessment, self.result
-        name = f"（{r['name']}）" if r.get("name") else ""
-        out = [f"[{'列入' if r['flagged'] else '未列入'}] {a.id}  {a.title}（{a.cite}）  {r['level']} {r['region']}{name} {r['period']}"]
+        name = f"（{r.name}）" if r.name else ""
+        out = [f"[{'列入' if r.flagged else '未列入'}] {a.id}  {a.title}（{a.cite}）  {r.level} {r.region}{name} {r.period}"]
         out += ["    " * (d + 1) + text for d, text in self.lines]
         return "\n".join(out)
 
     def to_json(self) -> dict:
-        return {**self.result, "when": str(self.assessment.flag_text), "lines": ["    " * d + t for d, t in self.lines]}
+        return {**self.result.to_json(), "when": str(self.assessment.flag_text), "lines": ["    " * d + t for d, t in self.lines]}
 
 
 def _show(value, typ: str | None, area_unit: str = "") -> str:
@@ -205,14 +207,13 @@ def explain_region(con, policy: Policy, region: str, as_of: date, table: str = "
     clause's 是/否. The values are columns added to the assessment's own grouped SQL (engine.run.assess_sql)."""
     import dataclasses
 
-    from engine.policy.assessments import Assessment
-    from engine.run.assess_sql import _region_table, assessment_sql, run_assessments
+    from engine.run.assess_sql import assessment_sql, region_table, run_assessments
 
-    results = [r for r in run_assessments(con, table, policy, as_of) if "action" not in r]  # also fills _assess_out
-    attrs = _region_table(con)
+    results, _ = run_assessments(con, table, policy, as_of)  # also fills _assess_out
+    attrs = region_table(con)
     out = []
-    for a in [x for x in policy.assessments if isinstance(x, Assessment)]:
-        rows_of = [r for r in results if r["rule"] == a.id and r["region"] == region]
+    for a in policy.assessments:
+        rows_of = [r for r in results if r.rule == a.id and r.region == region]
         if not rows_of:
             continue
         nodes = list(_valued(a.flag)) + [n for n, _ in _clauses(a.flag)]
@@ -224,13 +225,93 @@ def explain_region(con, policy: Policy, region: str, as_of: date, table: str = "
         by_key = {(g[header.index("_level")], g[header.index("_period")]): g for g in cur.fetchall()}
         slots = {id(n): header.index(f"_c{names.index(f'_explain{i}')}") for i, n in enumerate(nodes)}
         for r in rows_of:
-            g = by_key.get((r["level"], r["period"]))
+            g = by_key.get((r.level, r.period))
             if g is None:
                 continue
             lines = [(0, f"条件：{a.flag_text}"),
                      (0, "代入：" + _substitute(a.flag, str(a.flag_text), lambda n, g=g: _show(g[slots[id(n)]], n.type, policy.dictionary.area_unit)))]
             # a clause's NULL counts as 否, as in the checker's two-valued conditions
             lines += [(d, f"[{'是' if g[slots[id(n)]] else '否'}] {str(a.flag_text)[n.start:n.end]}") for n, d in _clauses(a.flag)]
-            lines.append((0, "取值：" + "；".join(_flat_values(r.get("values") or {}))))
+            lines.append((0, "取值：" + "；".join(_flat_values(r.values or {}))))
             out.append(RegionExplanation(a, r, lines))
     return out
+
+
+@dataclass
+class PatchExplanation:
+    """One row of a patch in the data: its rules and triggers explained, or the format errors that kept it unchecked."""
+
+    patch: str
+    year: int | None
+    where: str  # "file 第 n 行"
+    as_of: date
+    policy: Policy | None = None
+    checks: list[Explanation] = field(default_factory=list)
+    errors: list[str] | None = None  # the row was rejected (not checked)
+
+    def to_json(self) -> dict:
+        if self.errors is not None:
+            return {"patch": self.patch, "year": self.year, "row": self.where, "rejected": True, "errors": self.errors}
+        return {"patch": self.patch, "year": self.year, "row": self.where, "as_of": self.as_of.isoformat(),
+                "checks": [e.to_json() for e in self.checks]}
+
+
+def explain_patch(con, policies: dict[int, Policy], patch: str, as_of: date, *, rules: list[str] | None = None,
+                  only_fired: bool = False, table: str = "patches"):
+    """Every row of `patch` in the normalized table, explained with its year's policy (one PatchExplanation per row,
+    yielded in data order). InputError when the patch is not in the data, its year has no policy or a rule is unknown."""
+    from engine.errors import InputError, suggest
+    from engine.lang.compiler import quote_ident as q
+
+    d = PolicySet.of(policies).dictionary
+    key, year_col, t = q(d.key[0]), q(d.key[1]), q(table)
+    rows = con.execute(f"SELECT _rid, {year_col}, _source, _line, _errors FROM {t} WHERE {key} = ? ORDER BY _rid",
+                       [patch]).fetchall()
+    if not rows:
+        near = [r[0] for r in con.execute(
+            f"SELECT DISTINCT {key} FROM {t} WHERE {key} IS NOT NULL "
+            f"ORDER BY jaro_winkler_similarity({key}, ?) DESC, {key} LIMIT 3", [patch]).fetchall()]
+        hint = f"；相近的图斑编号：{'、'.join(near)}" if near else ""
+        raise InputError(f"数据中没有图斑编号为「{patch}」的图斑{hint}")
+    for rid, year, source, line, errors in rows:
+        where = f"{source} 第 {line} 行" if source else f"第 {line} 行"
+        if errors:
+            yield PatchExplanation(patch, year, where, as_of, errors=[str(e) for e in errors])
+            continue
+        policy = policies.get(year)
+        if policy is None:
+            raise InputError(f"图斑 {patch}（{where}）的监测年度 {year} 没有对应的政策（可用年度：{'、'.join(map(str, sorted(policies)))}）")
+        checks = policy.checks
+        if rules:
+            checks = [c for c in checks if c.id in rules]
+            unknown = set(rules) - {c.id for c in checks}
+            if unknown:
+                hint = suggest(next(iter(unknown)), [c.id for c in policy.checks])
+                raise InputError(f"{year}年政策中没有规则「{'、'.join(sorted(unknown))}」" + (f"；{hint}" if hint else ""))
+        exps = explain_row(con, policy, rid, as_of, table, checks=checks)
+        if only_fired:
+            exps = [e for e in exps if e.fired]
+        yield PatchExplanation(patch, year, where, as_of, policy, exps)
+
+
+def explain_regions(con, policies: dict[int, Policy], region: str, as_of: date, *, only_fired: bool = False,
+                    table: str = "patches"):
+    """The assessments of `region` for every year in the data: (year, policy, [RegionExplanation]) per year with a
+    policy, yielded in year order. InputError when no assessment has a result for the region."""
+    from engine.errors import InputError
+    from engine.lang.compiler import quote_ident as q
+
+    d = PolicySet.of(policies).dictionary
+    years = [y for (y,) in con.execute(f"SELECT DISTINCT {q(d.key[1])} FROM {q(table)} WHERE len(_errors) = 0 ORDER BY 1").fetchall()]
+    found = False
+    for year in years:
+        policy = policies.get(year)
+        if policy is None:
+            continue
+        exps = explain_region(con, policy, region, as_of, table)
+        if only_fired:
+            exps = [e for e in exps if e.result.flagged]
+        found = found or bool(exps)
+        yield year, policy, exps
+    if not found and not (only_fired and years):
+        raise InputError(f"数据中没有地区「{region}」的评估结果（写县级、市级或省级的 6 位行政区代码）")

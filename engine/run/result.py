@@ -8,8 +8,10 @@ from datetime import date
 
 import duckdb
 
-from engine import __version__
+from engine.data.dictionary import Dictionary
 from engine.policy.model import Policy
+from engine.run.rows import AssessmentRow, Finding, RegionTask, Task
+from engine.version import __version__
 
 SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}  # for people (text, xlsx, html reports)
 
@@ -17,16 +19,34 @@ SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}  # f
 @dataclass
 class Result:
     policies: dict[int, Policy]
+    dictionary: Dictionary  # the one the policies were checked against and the data normalized with
     input: dict
     as_of: date
-    findings: list[dict] = field(default_factory=list)
-    tasks: list[dict] = field(default_factory=list)
-    assessments: list[dict] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    tasks: list[Task | RegionTask] = field(default_factory=list)  # by level (省级 first), patches' and regions'
+    assessments: list[AssessmentRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(f["severity"] == "error" for f in self.findings) else 0
+        return 1 if any(f.severity == "error" for f in self.findings) else 0
+
+    def assessments_of(self, level: str | None = None) -> list[AssessmentRow]:
+        """The assessment rows of one level (all when None)."""
+        return [a for a in self.assessments if level is None or a.level == level]
+
+    @property
+    def region_tasks(self) -> list[RegionTask]:
+        """The tasks an assessment gave to a region (not to a patch)."""
+        return [k for k in self.tasks if isinstance(k, RegionTask)]
+
+    def assessments_json(self, level: str | None = None) -> dict:
+        """The assessment output (weipian assess --format json): the run's provenance, the rows of `level`, the region tasks."""
+        doc = self.to_json()
+        out = {k: doc[k] for k in ("policy", "policies", "input", "run")}
+        out["assessments"] = [a.to_json() for a in self.assessments_of(level)]
+        out["tasks"] = [t.to_json() for t in self.region_tasks]
+        return out
 
     def catalog(self) -> list[dict]:
         out = []
@@ -35,10 +55,11 @@ class Result:
                 out.append({**item, "year": year})
         return out
 
-    def count_by(self, key: str, items: list[dict]) -> dict[str, int]:
+    @staticmethod
+    def count_by(key: str, items: list) -> dict[str, int]:
         counts: dict[str, int] = {}
         for f in items:
-            counts[f[key]] = counts.get(f[key], 0) + 1
+            counts[getattr(f, key)] = counts.get(getattr(f, key), 0) + 1
         return counts
 
     def _policy_json(self, p: Policy) -> dict:
@@ -70,9 +91,9 @@ class Result:
                 "findings_by_rule": self.count_by("rule", self.findings),
                 "tasks_by_level": self.count_by("level", self.tasks),
             },
-            "findings": self.findings,
-            "tasks": self.tasks,
-            "assessments": self.assessments,
+            "findings": [f.to_json() for f in self.findings],
+            "tasks": [t.to_json() for t in self.tasks],
+            "assessments": [a.to_json() for a in self.assessments],
             "warnings": self.warnings,
         }
 

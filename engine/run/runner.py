@@ -14,16 +14,18 @@ import pyarrow as pa
 from engine.run.assess_sql import run_assessments
 from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.quoting import quote_ident
-from engine.data.dictionary import Dictionary, load_dictionary
+from engine.data.dictionary import Dictionary
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
 from engine.policy.model import Check, Policy
-from engine.policy.policyset import load_policies
+from engine.policy.policyset import PolicySet, load_policies
 from engine.run.result import Result
+from engine.run.rows import AssessmentRow, Finding, RegionTask, Task
 from engine.lang.units import quantize_area
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
+    """An evaluation date (评估日期): a date, ISO text, or None for today."""
     if value is None:
         return date.today()
     if isinstance(value, date):
@@ -96,12 +98,9 @@ class Prepared:
     warnings: list[str]
 
 
-def _policies(policies) -> dict[int, Policy]:
-    return policies if isinstance(policies, dict) else load_policies(policies)
-
-
-def _dictionary(policies: dict[int, Policy]) -> Dictionary:
-    return next(iter(policies.values())).dictionary if policies else load_dictionary()
+def _policies(policies) -> PolicySet:
+    """A policy set as given ({year: Policy} or PolicySet), or loaded from a directory (None: the bundled one)."""
+    return PolicySet.of(policies) if isinstance(policies, dict) else load_policies(policies)
 
 
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
@@ -118,14 +117,14 @@ def check_variants(data, variants: list, *, as_of=None, year: int | None = None,
     """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
     variants = [_policies(v) for v in variants]
     prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding, area_unit=area_unit, columns=columns)
-    as_of = _as_date(as_of)
+    as_of = as_date(as_of)
     return [evaluate(prepared, v, as_of, year=year, assess=assess) for v in variants]
 
 
 def check_records(records: list[dict], policies: dict[int, Policy] | str | Path | None = None, *, as_of=None,
                   year: int | None = None, assess: bool = True, dictionary: Dictionary | None = None) -> Result:
     """Check patches given as dicts (field name or code -> value). Areas may carry a unit of the dictionary's area_units, e.g. '12.5' followed by the unit."""
-    as_of = _as_date(as_of)
+    as_of = as_date(as_of)
     policies = _policies(policies)
     prepared = prepare_records(records, policies, year=year, dictionary=dictionary)
     # fields the records do not give are empty; only given columns are parsed (fast for small test cases)
@@ -138,7 +137,7 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
     """Read a patch file once into a DuckDB connection and normalize it into the typed table `patches`."""
     from engine.data.readers import read_input  # its InputError is an engine.errors.InputError
 
-    d = _dictionary(policies)
+    d = PolicySet.of(policies).dictionary
     cmap = None
     if columns is not None:
         from engine.data.column_map import load_column_map
@@ -158,7 +157,7 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
 def prepare_records(records: list[dict], policies: dict[int, Policy], *, year: int | None = None,
                     dictionary: Dictionary | None = None) -> Prepared:
     """Patches given as dicts, normalized into the typed table `patches` of a new connection."""
-    d = _dictionary(policies)
+    d = PolicySet.of(policies).dictionary
     con, columns, meta = records_table(records, dictionary or d)
     return _normalized(con, columns, meta, [], d, year)
 
@@ -231,20 +230,21 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     for y, policy in used.items():
         con.execute(f"INSERT INTO hits SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})")
     findings, tasks = _collect(con, used, d)  # tasks by patch; ordered by level below, with the region tasks
-    assessments: list[dict] = []
+    assessments: list[AssessmentRow] = []
     if assess:
         for y, policy in used.items():
-            for item in run_assessments(con, "patches", policy, as_of):  # dicts with an action are region tasks
-                (tasks if "action" in item else assessments).append(item)
+            rows, region_tasks = run_assessments(con, "patches", policy, as_of)
+            assessments += rows
+            tasks += region_tasks
     rank = {lv: i for i, lv in enumerate(list(d.levels)[::-1])}  # 省级 first
-    tasks.sort(key=lambda t: rank.get(t["level"], 99))  # stable: keeps the order within a level
+    tasks.sort(key=lambda t: rank.get(t.level, 99))  # stable: keeps the order within a level
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})
-    return Result(policies_used, meta, as_of, findings, tasks, assessments, list(prepared.warnings))
+    return Result(policies_used, d, meta, as_of, findings, tasks, assessments, list(prepared.warnings))
 
 
-def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[dict], list[dict]]:
+def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[Finding], list[Task | RegionTask]]:
     rows = []
     for y, policy in used.items():
         for i, c in enumerate(policy.checks):
@@ -263,6 +263,4 @@ def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[dict], l
         SELECT h.patch, c.rule, c.level, c.action, c.cite, h.message FROM hits h JOIN catalog c USING (year, idx)
         WHERE c.kind = 'trigger' ORDER BY h.patch, c.rule, h._rid
     """).fetchall()
-    fkeys = ("patch", "rule", "severity", "message", "cite")
-    tkeys = ("patch", "rule", "level", "action", "cite", "message")
-    return [dict(zip(fkeys, r)) for r in findings], [dict(zip(tkeys, r)) for r in tasks]
+    return [Finding(*r) for r in findings], [Task(*r) for r in tasks]

@@ -23,7 +23,10 @@ from pathlib import Path
 from engine.errors import Diagnostic, Loc, PolicyError
 from engine.policy.loader import HEADER_FILE
 from engine.policy.model import Policy
+from engine.policy.policyset import load_policy, policy_dirs
 from engine.policy.marks import YamlProblem, load_yaml
+from engine.data.normalize import FORMAT_RULE
+from engine.run.rows import AssessmentRow
 
 
 DEFAULT_AS_OF = "2099-12-31"  # cases without as_of: every deadline has passed
@@ -119,16 +122,16 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
     from engine.run.runner import check_records
 
     res = CaseResult(case.file, case.line, case.name)
-    known = {c.id for c in policy.checks} | {getattr(a, "id", None) for a in policy.assessments}
+    known = {c.id for c in policy.checks} | {x.id for x in policy.assessment_entries()}
     result = check_records(case.patches, {policy.year: policy}, as_of=case.as_of or DEFAULT_AS_OF, assess=bool(case.assessments))
-    bad = [f for f in result.findings if f["rule"] == "数据格式"]
+    bad = [f for f in result.findings if f.rule == FORMAT_RULE]
     for f in bad:
-        res.failures.append(f"测试数据有误：{f['message']}")
+        res.failures.append(f"测试数据有误：{f.message}")
     fired: dict[str, set[str]] = {}
     for f in [*result.findings, *result.tasks]:
-        fired.setdefault(f["rule"], set()).add(str(f["patch"]))
+        fired.setdefault(f.rule, set()).add(str(f.patch))
     res.fired = fired
-    checked = {str(r["图斑编号"]) for r in case.patches} - {str(f["patch"]) for f in bad}
+    checked = {str(r["图斑编号"]) for r in case.patches} - {str(f.patch) for f in bad}
     res.exercised = {c.id for c in policy.checks} if checked else set()
     res.silent = {c.id for c in policy.checks if checked - fired.get(c.id, set())}
     rows = {str(r["图斑编号"]): r for r in case.patches}
@@ -152,9 +155,9 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
         _record_assertions(res, want, result.assessments)
     for a in result.assessments if case.assessments else []:
         # an assessment fires where a region is flagged; a deduction (扣除) where it removes some patch of a region
-        region = "/".join(str(a.get(k)) for k in ("level", "region", "period"))
-        outcomes = [(str(a.get("rule")), bool(a.get("flagged")))]
-        outcomes += [(str(did), bool(v.get("patches"))) for did, v in ((a.get("values") or {}).get("deductions") or {}).items()]
+        region = f"{a.level}/{a.region}/{a.period}"
+        outcomes = [(str(a.rule), bool(a.flagged))]
+        outcomes += [(str(did), bool(v.get("patches"))) for did, v in (a.values.get("deductions") or {}).items()]
         for rid, hit in outcomes:
             res.exercised.add(rid)
             if hit:
@@ -164,23 +167,23 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
     return res
 
 
-def _record_assertions(res: CaseResult, want: dict, got: list[dict]) -> None:
+def _record_assertions(res: CaseResult, want: dict, got: list[AssessmentRow]) -> None:
     """An assessment expectation asserts its rule's side when it states `flagged`; stating values asserts, for each
     deduction of that result, whether it removed some patch (the values could not match otherwise)."""
     a = _find_assessment(want, got)
     if a is None:
         return
     if "flagged" in want:
-        res.assert_side(str(a.get("rule")), bool(want["flagged"]))
+        res.assert_side(str(a.rule), bool(want["flagged"]))
     if want.get("values"):
-        for did, v in ((a.get("values") or {}).get("deductions") or {}).items():
+        for did, v in (a.values.get("deductions") or {}).items():
             res.assert_side(str(did), bool(v.get("patches")))
 
 
 def _explain(policy: Policy, rule: str, row: dict, as_of: str) -> list[str]:
     """The rule's condition with this patch's values substituted, clause by clause (as `weipian explain` shows it)."""
     from engine.run.explain import explain_row
-    from engine.run.runner import _as_date, prepare_records
+    from engine.run.runner import as_date, prepare_records
 
     if not row:
         return []
@@ -189,7 +192,23 @@ def _explain(policy: Policy, rule: str, row: dict, as_of: str) -> list[str]:
     if errors:
         return []
     check = next(c for c in policy.checks if c.id == rule)
-    return ["    " * d + text for d, text in explain_row(con, policy, rid, _as_date(as_of), checks=[check])[0].lines[1:]]
+    return ["    " * d + text for d, text in explain_row(con, policy, rid, as_date(as_of), checks=[check])[0].lines[1:]]
+
+
+def run_tests(root: Path):
+    """Run every test file under `root`; return [(policy, [(file, [CaseResult])])] grouped by policy directory."""
+    files = test_files(root)
+    groups: dict[Path, list[Path]] = {}
+    for f in files:
+        groups.setdefault(policy_dir_of(f), []).append(f)
+    if Path(root).is_dir():  # every policy year found is listed: one without tests shows at 0% coverage
+        for d in policy_dirs(Path(root)):
+            groups.setdefault(d.resolve(), [])
+    out = []
+    for pdir, fs in sorted(groups.items()):
+        policy = load_policy(pdir)
+        out.append((policy, [(f, [run_case(case, policy) for case in load_cases(f, policy)]) for f in fs]))
+    return out
 
 
 def describe_failures(res: CaseResult, indent: str = "  ") -> list[str]:
@@ -206,15 +225,15 @@ def describe_failures(res: CaseResult, indent: str = "  ") -> list[str]:
     return lines
 
 
-def _find_assessment(want: dict, got: list[dict]) -> dict | None:
+def _find_assessment(want: dict, got: list[AssessmentRow]) -> AssessmentRow | None:
     keys = [k for k in ("rule", "kind", "level", "region", "period") if k in want]
     for a in got:
-        if all(str(a.get(k)) == str(want[k]) for k in keys):
+        if all(str(getattr(a, k)) == str(want[k]) for k in keys):
             return a
     return None
 
 
-def _compare_assessment(want: dict, got: list[dict]) -> list[str]:
+def _compare_assessment(want: dict, got: list[AssessmentRow]) -> list[str]:
     from decimal import Decimal
 
     label = "、".join(f"{k}={want[k]}" for k in ("rule", "level", "region", "period") if k in want)
@@ -223,13 +242,13 @@ def _compare_assessment(want: dict, got: list[dict]) -> list[str]:
         return [f"没有找到评估结果（{label}）"]
     failures = []
     for k, v in (want.get("values") or {}).items():
-        actual = a.get("values", {}).get(k)
+        actual = a.values.get(k)
         try:
             same = actual is not None and abs(Decimal(str(actual)) - Decimal(str(v))) <= Decimal("0.0001")
         except Exception:
             same = str(actual) == str(v)
         if not same:
             failures.append(f"评估（{label}）{k}：期望 {v}，实际 {actual}")
-    if "flagged" in want and bool(a.get("flagged")) != bool(want["flagged"]):
-        failures.append(f"评估（{label}）flagged：期望 {want['flagged']}，实际 {a.get('flagged')}")
+    if "flagged" in want and bool(a.flagged) != bool(want["flagged"]):
+        failures.append(f"评估（{label}）flagged：期望 {want['flagged']}，实际 {a.flagged}")
     return failures

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.policy.assessments import Deduction
 from engine.policy.model import Policy
 from engine.testing.cases import CaseResult
 
@@ -48,9 +47,8 @@ def _where(entry) -> str:
 
 def items_of(policy: Policy) -> list[CoverageItem]:
     out = [CoverageItem(c.id, c.kind, c.title, _where(c.entry)) for c in policy.checks]
-    for a in policy.assessments:  # engine.policy.assessments.Assessment and Deduction objects
-        kind = "deduction" if isinstance(a, Deduction) else "assessment"
-        out.append(CoverageItem(a.id, kind, a.title, _where(a.entry)))
+    out += [CoverageItem(x.id, "deduction" if x in policy.deductions else "assessment", x.title, _where(x.entry))
+            for x in policy.assessment_entries()]
     return out
 
 

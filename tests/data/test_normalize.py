@@ -20,11 +20,11 @@ def ok_row(patch="A", year=2021, area="1", total="10", result="合法用地"):
 
 
 def formats(r) -> list[dict]:
-    return [f for f in r.findings if f["rule"] == FORMAT_RULE]
+    return [f for f in r.findings if f.rule == FORMAT_RULE]
 
 
 def rule_hits(r) -> set[tuple[str, str]]:
-    return {(f["patch"], f["rule"]) for f in r.findings if f["rule"] != FORMAT_RULE}
+    return {(f.patch, f.rule) for f in r.findings if f.rule != FORMAT_RULE}
 
 
 @pytest.fixture
@@ -110,12 +110,12 @@ def test_bad_value_rejects_the_row(tmp_path, threshold_policies, column, value, 
     assert r.input["rows"] == 2 and r.input["rejected"] == 1 and r.input["checked"] == 1
     assert r.input["rows"] == r.input["checked"] + r.input["rejected"]
     (f,) = formats(r)
-    assert f["patch"] == "B" and f["severity"] == "error"
+    assert f.patch == "B" and f.severity == "error"
     # names file, row (line 3: header is line 1, G is line 2), field and value
-    assert f["message"].startswith(f"bad.csv 第3行 字段「{column}」值「")
-    assert reason in f["message"]
+    assert f.message.startswith(f"bad.csv 第3行 字段「{column}」值「")
+    assert reason in f.message
     if column not in ("耕地面积",):  # areas are shown converted (see test_area_problem_messages)
-        assert f"值「{value}」" in f["message"]
+        assert f"值「{value}」" in f.message
     # the rejected row is not checked by the rules; the good one is
     assert {p for p, _ in rule_hits(r)} == {"G"}
 
@@ -123,7 +123,7 @@ def test_bad_value_rejects_the_row(tmp_path, threshold_policies, column, value, 
 def test_area_problem_messages(tmp_path, threshold_policies):
     csv = write_csv(tmp_path / "area.csv", HEAD, [ok_row("N", area="-1"), ok_row("M", area="10.5", total="10")])
     r = check(csv, threshold_policies, as_of=AS_OF)
-    msgs = {f["patch"]: f["message"] for f in formats(r)}
+    msgs = {f.patch: f.message for f in formats(r)}
     assert "面积不能为负数" in msgs["N"] and "耕地面积" in msgs["N"]
     assert "大于监测面积" in msgs["M"] and "area.csv 第3行" in msgs["M"]
     assert r.input["rejected"] == 2 and r.input["checked"] == 0
@@ -140,7 +140,7 @@ def test_several_problems_in_one_row_all_reported(tmp_path, threshold_policies):
     header = HEAD + ["下发日期", "是否矿产图斑"]
     csv = write_csv(tmp_path / "many.csv", header, [["B", "2021", "14092", "违法 用地", "abc", "2", "2023-02-30", "可能"]])
     r = check(csv, threshold_policies, as_of=AS_OF)
-    fields = sorted(f["message"].split("字段「")[1].split("」")[0] for f in formats(r))
+    fields = sorted(f.message.split("字段「")[1].split("」")[0] for f in formats(r))
     assert fields == sorted(["行政区代码", "判定结果", "耕地面积", "下发日期", "是否矿产图斑"])
     assert r.input["rows"] == 1 and r.input["rejected"] == 1
 
@@ -149,8 +149,8 @@ def test_required_cells_empty(tmp_path, threshold_policies):
     csv = write_csv(tmp_path / "req.csv", HEAD, [ok_row(), ["", "2021", "", "合法用地", "1", "10"]])
     r = check(csv, threshold_policies, as_of=AS_OF)
     f = formats(r)
-    assert {x["patch"] for x in f} == {"第3行"}  # no 图斑编号: the row number stands in
-    assert sorted(x["message"] for x in f) == [
+    assert {x.patch for x in f} == {"第3行"}  # no 图斑编号: the row number stands in
+    assert sorted(x.message for x in f) == [
         "req.csv 第3行 字段「图斑编号」值「」必填，不能为空",
         "req.csv 第3行 字段「行政区代码」值「」必填，不能为空",
     ]
@@ -176,8 +176,8 @@ def test_duplicate_patch_within_a_year(tmp_path, threshold_policies):
     csv = write_csv(tmp_path / "dup.csv", HEAD, [ok_row("A", area="100", total="200"), ok_row("B"), ok_row("A", area="1")])
     r = check(csv, threshold_policies, as_of=AS_OF)
     (f,) = formats(r)
-    assert f["patch"] == "A"
-    assert f["message"] == "dup.csv 第4行 字段「图斑编号」值「A」与 dup.csv 第2行重复（同一监测年度内图斑编号应唯一）"
+    assert f.patch == "A"
+    assert f.message == "dup.csv 第4行 字段「图斑编号」值「A」与 dup.csv 第2行重复（同一监测年度内图斑编号应唯一）"
     # the first occurrence is checked, the repeat rejected
     assert r.input == {**r.input, "rows": 3, "rejected": 1, "checked": 2}
     assert ("A", "T-R-big-farmland") in rule_hits(r)
@@ -241,7 +241,7 @@ def test_normalize_typed_table(dictionary):
     cols = ["TBBH", "监测年度", "行政区代码", "耕地面积(平方米)", "下发日期", "是否矿产图斑"]
     n = normalize(con, "raw", dictionary, cols, required=set())
     assert (n.rows, n.rejected) == (2, 1)
-    assert n.mapping["图斑编号"] == "TBBH" and n.units == {"耕地面积": "平方米"}
+    assert n.mapping["图斑编号"] == "TBBH" and n.mapping["耕地面积"] == "耕地面积(平方米)"  # the unit shows in the values below
     rows = con.execute('SELECT "图斑编号", "监测年度", "耕地面积", "下发日期"::VARCHAR, "是否矿产图斑", len(_errors), _line '
                        "FROM patches ORDER BY _rid").fetchall()
     # 66666.67平方米 * 0.0015 = 100.000005亩 -> 100.0000

@@ -85,7 +85,7 @@ def write_m2_shp(path, crs="EPSG:4547", geometry=None):
 
 
 def task_patches(result) -> list[str]:
-    return sorted(t["patch"] for t in result.tasks)
+    return sorted(t.patch for t in result.tasks)
 
 
 def test_shp_in_square_metres_is_proven_from_projected_geometry(tmp_path, policies):
@@ -166,7 +166,7 @@ def test_plausible_mu_csv_reads_as_mu_and_says_so(tmp_path, policies):
                     encoding="utf-8")
     r = check(path, policies, as_of="2024-01-01", assess=False)
     assert task_patches(r) == ["A"]
-    assert [f["patch"] for f in r.findings] == ["B"]
+    assert [f.patch for f in r.findings] == ["B"]
     assert r.input["area_units"]["耕地面积"]["source"] == "default"
 
 
@@ -211,7 +211,7 @@ def test_gbk_shapefile_with_truncated_names_and_no_cpg(tmp_path, policies):
     r = check(tmp_path / "台账.shp", policies, as_of="2024-01-01", assess=False)
     assert r.input["rows"] == 4 and r.input["rejected"] == 0
     assert task_patches(r) == ["G1"]  # 105 亩 >= 100 亩
-    assert sorted(f["patch"] for f in r.findings) == ["G2", "G3"]  # 违法用地
+    assert sorted(f.patch for f in r.findings) == ["G2", "G3"]  # 违法用地
     assert any("GBK" in w for w in r.warnings)
     mapping = prepare(tmp_path / "台账.shp", load_policies(policies)).norm.mapping
     assert mapping["是否新增农村乱占耕地建房"] == "是否新增农" and mapping["自查验收负责人"] == "自查验收负"
@@ -227,7 +227,7 @@ def test_national_codes_full_width_and_spaces(tmp_path, policies):
     r = check(tmp_path / "国家平台.csv", policies, as_of="2024-01-01", assess=False)
     assert r.input["rows"] == 2 and r.input["rejected"] == 0
     assert task_patches(r) == ["N1"]
-    assert [f["patch"] for f in r.findings] == ["N2"]
+    assert [f.patch for f in r.findings] == ["N2"]
     assert any("QSX" in w and "HSX" in w and "不使用" in w for w in r.warnings)
     assert not any("不在数据字典中" in w for w in r.warnings)
 
@@ -403,7 +403,7 @@ def test_ids_stored_as_numbers_are_rejected_with_a_text_format_hint(tmp_path, po
 
     (tmp_path / "sci.csv").write_text("TBBH,JCND,XZQDM,GDMJ,PDJG\n6.10922E+14,2023,610902,1,合法用地\n", encoding="utf-8")
     r = check(tmp_path / "sci.csv", policies, as_of="2024-01-01", assess=False)
-    assert r.input["rejected"] == 1 and "文本" in r.findings[0]["message"] and "第2行" in r.findings[0]["message"]
+    assert r.input["rejected"] == 1 and "文本" in r.findings[0].message and "第2行" in r.findings[0].message
 
 
 # --------------------------------------------------------------------------- .cpg encodings

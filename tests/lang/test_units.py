@@ -26,7 +26,7 @@ def to_mu(value: Decimal, unit: str) -> Decimal:
 
 
 def fired(result, rule="T-R-big-farmland") -> set[str]:
-    return {f["patch"] for f in result.findings if f["rule"] == rule}
+    return {f.patch for f in result.findings if f.rule == rule}
 
 
 # ---------------------------------------------------------------- conversion
@@ -98,9 +98,9 @@ def test_threshold_in_any_unit(threshold_policies, area, fires):
 
 def test_message_shows_area_in_mu(threshold_policies):
     r = check_records([{**BASE, "图斑编号": "P1", "耕地面积": "66666.67平方米"}], threshold_policies, as_of="2024-06-30")
-    (f,) = [f for f in r.findings if f["rule"] == "T-R-big-farmland"]
-    assert f["message"] == "P1: 耕地面积 100亩 达到 100亩"
-    assert f["cite"] == "测试条款 一" and f["severity"] == "error"
+    (f,) = [f for f in r.findings if f.rule == "T-R-big-farmland"]
+    assert f.message == "P1: 耕地面积 100亩 达到 100亩"
+    assert f.cite == "测试条款 一" and f.severity == "error"
 
 
 # ---------------------------------------------------------------- thresholds through CSV files with unit headers
@@ -141,7 +141,7 @@ def test_same_findings_in_mu_and_square_metres(tmp_path, threshold_policies):
     b = check(write_csv(tmp_path / "m2.csv", HEAD + ["耕地面积(平方米)", "监测面积(平方米)"], rows_m2), threshold_policies,
               as_of="2024-06-30")
     assert fired(a) == fired(b) == {"A", "C", "E"}
-    strip = lambda r: [(f["patch"], f["rule"], f["severity"], f["message"], f["cite"]) for f in r.findings]  # noqa: E731
+    strip = lambda r: [(f.patch, f.rule, f.severity, f.message, f.cite) for f in r.findings]  # noqa: E731
     # identical findings, messages included: the firing areas convert exactly (A 100亩, C 150亩, E 100.01亩);
     # D (333.33平方米 = 0.499995 -> 0.5000亩) only fires the info rule, whose message has no area
     assert strip(a) == strip(b)

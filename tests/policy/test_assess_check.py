@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from engine import PolicyError, check_records, load_policies
+from engine.policy.thresholds import ratio_threshold
 
 from conftest import write_policy_dir
 
@@ -52,22 +53,22 @@ def test_small_policy_levels_quarters_and_level_dependent_deduction(policy_root)
         {"图斑编号": "C", "监测年度": 2021, "行政区代码": "140923", "下发日期": "2021-04-01", "判定结果": "合法用地", "耕地面积": "5亩"},
     ]
     r = check_records(recs, pols, as_of="2022-01-01")
-    got = {(a["level"], a["region"], a["period"]): a for a in r.assessments}
+    got = {(a.level, a.region, a.period): a for a in r.assessments}
     assert sorted(got) == [("县级", "140921", "2021Q1"), ("县级", "140923", "2021Q1"), ("县级", "140923", "2021Q2"),
                            ("市级", "140900", "2021Q1"), ("市级", "140900", "2021Q2")]
     # 140923 Q1: A only: num 12 >= 10, ratio 100% -> flagged; 违法图斑数 1; 余量 0
     a = got[("县级", "140923", "2021Q1")]
-    assert (a["values"]["numerator"], a["values"]["违法图斑数"], a["values"]["余量"], a["values"]["面积门槛"], a["flagged"]) == (12, 1, 0, 10, True)
+    assert (a.values["numerator"], a.values["违法图斑数"], a.values["余量"], a.values["面积门槛"], a.flagged) == (12, 1, 0, 10, True)
     # 140921 Q1 at 县级: B is not counted (deduction only at 县级): num 0, den 0, ratio null -> not flagged
     b = got[("县级", "140921", "2021Q1")]
-    assert (b["values"]["numerator"], b["values"]["denominator"], b["values"]["ratio"], b["flagged"]) == (0, 0, None, False)
-    assert b["values"]["deductions"]["T-A-share-out"] == {"title": "县级评估不计已整改", "effect": "分子分母均不计入", "patches": 1,
+    assert (b.values["numerator"], b.values["denominator"], b.values["ratio"], b.flagged) == (0, 0, None, False)
+    assert b.values["deductions"]["T-A-share-out"] == {"title": "县级评估不计已整改", "effect": "分子分母均不计入", "patches": 1,
                                                           "numerator": 9, "denominator": 9}
     # 市级 Q1: A + B (no deduction at 市级): num 21 >= 20, den 21 -> flagged
     c = got[("市级", "140900", "2021Q1")]
-    assert (c["values"]["numerator"], c["values"]["denominator"], c["values"]["面积门槛"], c["flagged"]) == (21, 21, 20, True)
+    assert (c.values["numerator"], c.values["denominator"], c.values["面积门槛"], c.flagged) == (21, 21, 20, True)
     # 市级 Q2: C only: num 0 -> not flagged
-    assert got[("市级", "140900", "2021Q2")]["flagged"] is False
+    assert got[("市级", "140900", "2021Q2")].flagged is False
 
 
 def test_field_outside_aggregate(policy_root):
@@ -117,3 +118,47 @@ def test_assessment_fields_are_required_columns(policy_root):
     assert {"耕地面积", "判定结果", "整改状态", "下发日期"} <= pols[2021].fields_used
     cat = [c for c in pols[2021].catalog() if c["id"].startswith("T-A")]
     assert [(c["id"], c["kind"]) for c in cat] == [("T-A-share", "评估"), ("T-A-share-out", "扣除")]
+
+
+THRESHOLDS = """
+parameters:
+  差错率上限: {value: 10%, cite: 测试 一}
+  问责比例: {value: 15%, cite: 测试 一}
+  系数: {value: 0.8, cite: 测试 一}
+assessments:
+  - id: T-A-x
+    kind: 测试评估
+    title: 测试
+    cite: 测试 一
+    levels: [县级]
+    numerator: sum(耕地面积 where 判定结果 == "违法用地")
+    denominator: sum(耕地面积)
+    values:
+      占比: numerator / denominator
+    flag: FLAG
+"""
+
+
+@pytest.mark.parametrize("flag, want", [
+    ("占比 > 差错率上限 or ratio > 差错率上限", "差错率上限"),
+    ("差错率上限 < ratio", "差错率上限"),
+    ("比例 >= 问责比例", "问责比例"),
+    ("ratio > 12.5%", 0.125),
+    ("ratio >= 问责比例 * 系数", None),  # an expression: no threshold line
+    ("numerator > 0亩", None),
+])
+def test_ratio_threshold_is_read_from_the_flag(policy_root, flag, want):
+    write_policy_dir(policy_root, 2021, {"assessments.yaml": THRESHOLDS.replace("FLAG", flag)})
+    policy = load_policies(policy_root)[2021]
+    assert ratio_threshold(policy.assessments[0]) == want
+    item = next(c for c in policy.catalog() if c["id"] == "T-A-x")
+    assert item.get("ratio_threshold") == want  # what the xlsx and HTML reports draw
+
+
+def test_ratio_thresholds_of_the_bundled_policies():
+    pols = load_policies()
+    got = {(y, a.id): ratio_threshold(a) for y, p in pols.items() for a in p.assessments}
+    assert got[(2021, "Y21-A-accountability")] == "问责比例"
+    assert got[(2021, "Y21-A-farmland-quota-freeze")] is None
+    assert got[(2023, "Y23-A-annual-error-city")] == "差错率上限"
+    assert got[(2023, "Y23-A-early-warning")] is None

@@ -17,7 +17,7 @@ from engine.report.html import write_html
 _spec = importlib.util.spec_from_file_location("_weipian_report_samples", Path(__file__).with_name("test_reports.py"))
 _samples = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_samples)
-CATALOG, make_doc = _samples.CATALOG, _samples.make_doc
+CATALOG, DICTIONARY, make_doc = _samples.CATALOG, _samples.DICTIONARY, _samples.make_doc
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -79,7 +79,7 @@ def run_chromium(html_path, tmp_path):
 
 def test_html_report_renders_in_chromium(tmp_path):
     page = tmp_path / "报告.html"
-    write_html(make_doc(), CATALOG, page)
+    write_html(make_doc(), CATALOG, page, DICTIONARY)
     html = page.read_text(encoding="utf-8")
     html = html.replace("</head>", PROBE_HEAD + "</head>", 1).replace("</body>", PROBE_BODY + "</body>", 1)
     probe_page = tmp_path / "probe.html"
@@ -111,7 +111,7 @@ def test_html_report_paginates_large_tables(tmp_path):
     doc["findings"] = [{"patch": f"P-{i:05d}", "rule": "T-R-evidence", "severity": "error", "message": "m",
                         "cite": "三（二）"} for i in range(1234)]
     page = tmp_path / "big.html"
-    write_html(doc, CATALOG, page)
+    write_html(doc, CATALOG, page, DICTIONARY)
     html = page.read_text(encoding="utf-8").replace("</head>", PROBE_HEAD + "</head>", 1)
     html = html.replace("</body>", PROBE_BODY + "</body>", 1)
     page.write_text(html, encoding="utf-8")

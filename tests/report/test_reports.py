@@ -7,9 +7,12 @@ import zipfile
 import pytest
 from python_calamine import CalamineWorkbook
 
+from engine.data.dictionary import load_dictionary
 from engine.report.atomic import atomic_write
 from engine.report.html import render_html, write_html
 from engine.report.xlsx import threshold_of, write_xlsx
+
+DICTIONARY = load_dictionary()  # the bundled one; the reports take the run's dictionary
 
 CATALOG = [
     {"id": "T-R-evidence", "kind": "规则", "title": "已拆除复耕到位需有现场照片", "cite": "三（二）", "severity": "error",
@@ -23,8 +26,9 @@ CATALOG = [
     {"id": "T-T-county", "kind": "触发", "title": "县级逐一核实", "cite": "三（五）", "level": "县级", "action": "逐一核实确认",
      "when": "整改状态 == \"已拆除复耕到位\""},
     {"id": "T-A-accountability", "kind": "评估", "title": "问责评估", "cite": "附件3", "level": "县级、市级、省级",
-     "when": "ratio >= 问责比例 and numerator >= 问责面积"},
-    {"id": "T-A-errors", "kind": "评估", "title": "月度差错率", "cite": "附件2", "level": "县级", "when": "ratio > 差错率上限"},
+     "when": "ratio >= 问责比例 and numerator >= 问责面积", "ratio_threshold": "问责比例"},
+    {"id": "T-A-errors", "kind": "评估", "title": "月度差错率", "cite": "附件2", "level": "县级", "when": "ratio > 差错率上限",
+     "ratio_threshold": "差错率上限"},
 ]
 
 
@@ -80,7 +84,7 @@ def rows_of(wb, name):
 
 def test_xlsx_sheets_headers_and_order(tmp_path):
     path = tmp_path / "台账.xlsx"
-    write_xlsx(make_doc(), CATALOG, path)
+    write_xlsx(make_doc(), CATALOG, path, DICTIONARY)
     wb, names = sheets_of(path)
     assert names == ["汇总", "问题清单", "核查任务", "区域评估", "规则说明"]
     findings = rows_of(wb, "问题清单")
@@ -109,7 +113,7 @@ def test_xlsx_sheets_headers_and_order(tmp_path):
 
 def test_xlsx_frozen_header_autofilter_and_highlight(tmp_path):
     path = tmp_path / "台账.xlsx"
-    write_xlsx(make_doc(), CATALOG, path)
+    write_xlsx(make_doc(), CATALOG, path, DICTIONARY)
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         sheets = sorted(n for n in names if re.match(r"xl/worksheets/sheet\d+\.xml", n))
@@ -123,7 +127,7 @@ def test_xlsx_frozen_header_autofilter_and_highlight(tmp_path):
 
 def test_xlsx_without_assessments_has_no_assessment_sheet(tmp_path):
     path = tmp_path / "a.xlsx"
-    write_xlsx(make_doc(assessments=False), CATALOG, path)
+    write_xlsx(make_doc(assessments=False), CATALOG, path, DICTIONARY)
     assert sheets_of(path)[1] == ["汇总", "问题清单", "核查任务", "规则说明"]
 
 
@@ -131,7 +135,7 @@ def test_xlsx_empty_run(tmp_path):
     doc = make_doc(assessments=False)
     doc["findings"], doc["tasks"] = [], []
     path = tmp_path / "e.xlsx"
-    write_xlsx(doc, [], path)
+    write_xlsx(doc, [], path, DICTIONARY)
     wb, names = sheets_of(path)
     assert rows_of(wb, "问题清单") == [["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]]
 
@@ -141,7 +145,7 @@ def test_xlsx_keeps_extra_keys_as_columns(tmp_path):
     doc["findings"][0]["line"] = 12
     doc["findings"][0]["source"] = "汉滨区.xlsx"
     path = tmp_path / "x.xlsx"
-    write_xlsx(doc, CATALOG, path)
+    write_xlsx(doc, CATALOG, path, DICTIONARY)
     wb, _ = sheets_of(path)
     rows = rows_of(wb, "问题清单")
     assert rows[0][6:] == ["行号", "来源文件"]
@@ -152,7 +156,7 @@ def test_xlsx_patch_ids_stay_text(tmp_path):
     doc = make_doc(assessments=False)
     doc["findings"][0]["patch"] = "000123"
     path = tmp_path / "t.xlsx"
-    write_xlsx(doc, CATALOG, path)
+    write_xlsx(doc, CATALOG, path, DICTIONARY)
     wb, _ = sheets_of(path)
     assert rows_of(wb, "问题清单")[1][0] == "000123"
 
@@ -161,7 +165,7 @@ def test_xlsx_patch_ids_stay_text(tmp_path):
 
 def test_html_is_self_contained(tmp_path):
     path = tmp_path / "r.html"
-    write_html(make_doc(), CATALOG, path)
+    write_html(make_doc(), CATALOG, path, DICTIONARY)
     html = path.read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
     for pattern in (r"""(src|href)\s*=\s*["']?(https?:)?//""", r"@import", r"url\(", r"<link[^>]+stylesheet",
@@ -171,17 +175,17 @@ def test_html_is_self_contained(tmp_path):
 
 
 def test_html_escapes_user_text():
-    html = render_html(make_doc(), CATALOG)
+    html = render_html(make_doc(), CATALOG, DICTIONARY)
     assert "</script><script>alert(1)" not in html
     assert "<b>无照片</b>" not in html
 
 
 def test_html_threshold_lines_come_from_the_entries():
-    html = render_html(make_doc(threshold=0.15), CATALOG)
+    html = render_html(make_doc(threshold=0.15), CATALOG, DICTIONARY)
     assert "阈值 15.00%" in html and "阈值 10.00%" in html
-    html = render_html(make_doc(threshold=0.2), CATALOG)
+    html = render_html(make_doc(threshold=0.2), CATALOG, DICTIONARY)
     assert "阈值 20.00%" in html and "15.00%" not in html
-    html = render_html(make_doc(threshold=None), CATALOG)
+    html = render_html(make_doc(threshold=None), CATALOG, DICTIONARY)
     # the accountability entries carry no threshold: no line for them; the error-rate entry still has its own
     assert "阈值 10.00%" in html and html.count('class="threshold"') == 1
 
@@ -191,22 +195,23 @@ def test_threshold_lookup():
     assert threshold_of({"threshold": {"ratio": 0.1}}) == 0.1
     assert threshold_of({"thresholds": {"ratio": 0.95, "numerator": 100}}) == 0.95
     assert threshold_of({"values": {"ratio": 0.3}}) is None
+    # else what the rule's catalog entry says its flag compares the ratio with (tests/test_assess_check.py: how the
+    # policy finds it); never the `when` text
     entry = {"values": {"ratio": 0.3, "差错率上限": 0.1, "问责比例": 0.15, "系数": 0.8}}
-    assert threshold_of(entry, {"when": "超限县占比 > 差错率上限 or ratio > 差错率上限"}) == 0.1
-    assert threshold_of(entry, {"when": "差错率上限 < ratio"}) == 0.1
-    assert threshold_of(entry, {"when": "ratio > 12.5%"}) == 0.125
-    assert threshold_of(entry, {"when": "ratio >= 问责比例 * 系数"}) is None  # an expression: no line
-    assert threshold_of(entry, {"when": "numerator > 0亩"}) is None
-    assert threshold_of({"values": {"ratio": 0.3}}, {"when": "ratio >= 问责比例"}) is None  # value not in the entry
+    assert threshold_of(entry, {"ratio_threshold": "差错率上限"}) == 0.1
+    assert threshold_of(entry, {"ratio_threshold": 0.125}) == 0.125
+    assert threshold_of(entry, {"when": "ratio >= 问责比例 * 系数"}) is None  # no ratio_threshold: no line
+    assert threshold_of(entry, {"when": "ratio > 差错率上限"}) is None  # the text is not parsed
+    assert threshold_of({"values": {"ratio": 0.3}}, {"ratio_threshold": "问责比例"}) is None  # value not in the entry
 
 
 def test_reports_of_a_run_over_two_years(tmp_path):
     doc = make_doc()
     doc["policy"] = {"years": [2021, 2023], "source": "甲；乙", "digest": "sha256:1；sha256:2"}
     doc["warnings"] = ["汉滨区.xlsx：工作表“台账”第 3 行为表头，上方 2 行（标题等）已跳过"]
-    html = render_html(doc, CATALOG)
+    html = render_html(doc, CATALOG, DICTIONARY)
     assert "2021、2023年度政策" in html and "第 3 行为表头" in html
-    write_xlsx(doc, CATALOG, tmp_path / "two.xlsx")
+    write_xlsx(doc, CATALOG, tmp_path / "two.xlsx", DICTIONARY)
     wb, _ = sheets_of(tmp_path / "two.xlsx")
     flat = [c for r in rows_of(wb, "汇总") for c in r]
     assert "卫片执法校验结果（2021、2023年度政策）" in flat
@@ -216,7 +221,7 @@ def test_reports_of_a_run_over_two_years(tmp_path):
 def test_html_without_assessments_or_findings():
     doc = make_doc(assessments=False)
     doc["findings"] = []
-    html = render_html(doc, CATALOG)
+    html = render_html(doc, CATALOG, DICTIONARY)
     assert "没有发现问题" in html and 'id="assessments"' not in html
 
 

@@ -98,15 +98,15 @@ def test_check_result_object(tmp_path, policies):
                               ["C", 2021, "140923", "合法用地", "10", "200"]]), policies, as_of=AS_OF)
     assert isinstance(r, Result)
     assert r.as_of == date(2024, 6, 30)
-    assert [(f["patch"], f["rule"], f["severity"]) for f in r.findings] == [
+    assert [(f.patch, f.rule, f.severity) for f in r.findings] == [
         ("A", "T-R-big-farmland", "error"), ("A", "T-R-illegal-warning", "warning"), ("B", "T-R-illegal-warning", "warning")]
-    assert r.findings[0] == {"patch": "A", "rule": "T-R-big-farmland", "severity": "error",
+    assert r.findings[0].to_json() == {"patch": "A", "rule": "T-R-big-farmland", "severity": "error",
                              "message": "A: 耕地面积 120亩 达到 100亩", "cite": "测试条款 一"}
     # tasks: 省级 first, then 市级
-    assert [(t["patch"], t["rule"], t["level"], t["action"]) for t in r.tasks] == [
+    assert [(t.patch, t.rule, t.level, t.action) for t in r.tasks] == [
         ("A", "T-T-province-check", "省级", "实地核查"), ("A", "T-T-city-check", "市级", "实地核查"),
         ("B", "T-T-city-check", "市级", "实地核查")]
-    assert r.tasks[0]["message"] == "A: 省级核查 120亩" and r.tasks[0]["cite"] == "测试条款 三"
+    assert r.tasks[0].message == "A: 省级核查 120亩" and r.tasks[0].cite == "测试条款 三"
     assert r.assessments == []
     assert r.exit_code == 1
     assert r.input["rows"] == 3 and r.input["rejected"] == 0
@@ -119,13 +119,13 @@ def test_check_accepts_a_policy_directory(tmp_path, policies_dir):
 
 def test_warnings_alone_exit_0(tmp_path, policies):
     r = check(data(tmp_path, [["B", 2021, "140923", "违法用地", "1", "200"]]), policies, as_of=AS_OF)
-    assert [f["severity"] for f in r.findings] == ["warning"] and r.exit_code == 0
+    assert [f.severity for f in r.findings] == ["warning"] and r.exit_code == 0
 
 
 def test_check_records(policies):
     r = check_records([{"图斑编号": "A", "监测年度": 2021, "XZQDM": "140923", "pdjg": "合法用地", "耕地面积": "66666.67平方米"}],
                       policies, as_of=date(2024, 6, 30))
-    assert [(f["patch"], f["rule"]) for f in r.findings] == [("A", "T-R-big-farmland")]
+    assert [(f.patch, f.rule) for f in r.findings] == [("A", "T-R-big-farmland")]
     assert r.input["path"] == "<records>" and r.input["rows"] == 1
 
 
@@ -134,7 +134,7 @@ def test_mixed_year_file_uses_each_rows_policy(tmp_path, policies):
     rows = [["A", 2021, "140923", "合法用地", "60", "200"], ["B", 2023, "610902", "合法用地", "60", "200"],
             ["C", 2021, "140923", "合法用地", "100", "200"], ["D", 2023, "610902", "合法用地", "49.9999", "200"]]
     r = check(data(tmp_path, rows), policies, as_of=AS_OF)
-    assert [(f["patch"], f["message"]) for f in r.findings] == [
+    assert [(f.patch, f.message) for f in r.findings] == [
         ("B", "B: 耕地面积 60亩 达到 50亩"), ("C", "C: 耕地面积 100亩 达到 100亩")]
     assert r.input["years"] == [2021, 2023]
     assert sorted(r.policies) == [2021, 2023]
@@ -269,3 +269,22 @@ def test_cli_json_bundled_policies_on_sample(capsys):
     doc = json.loads(out1)
     assert JSON_KEYS <= set(doc)
     assert doc["input"]["rows"] == doc["input"]["checked"] + doc["input"]["rejected"]
+
+
+def test_the_policy_sets_dictionary_is_the_one_used(tmp_path, policies_dir):
+    """load_policies(dictionary=) is carried by the policy set to the run and its result (reports read it there)."""
+    import shutil
+
+    from engine.data.dictionary import load_dictionary
+    from engine.paths import schemas_dir
+
+    copy = tmp_path / "fields.yaml"
+    shutil.copy(schemas_dir() / "fields.yaml", copy)
+    custom = load_dictionary(copy)
+    assert custom is not load_dictionary()
+    pols = load_policies(policies_dir, dictionary=custom)
+    assert pols.dictionary is custom and all(p.dictionary is custom for p in pols.values())
+    r = check_records([{"图斑编号": "A", "监测年度": 2021, "行政区代码": "140923", "耕地面积": "120"}], pols, as_of=AS_OF)
+    assert r.dictionary is custom
+    r = check(data(tmp_path, [["C", 2021, "140923", "合法用地", "10", "200"]]), pols, as_of=AS_OF)
+    assert r.dictionary is custom

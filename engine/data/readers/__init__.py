@@ -17,12 +17,12 @@ from engine.data.dictionary import header_key, load_dictionary
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (  # noqa: F401 - re-exported
     CSV_SUFFIXES, EXCEL_SUFFIXES, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, OGR_SUFFIXES, PARQUET_SUFFIXES, SUPPORTED,
-    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, _check_headers, _clean_sql, _digest, known_count,
+    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, check_headers, clean_sql, digest, known_count,
 )
-from engine.data.readers.columnar import _read_parquet
-from engine.data.readers.excel import _read_excel
-from engine.data.readers.geo import _read_ogr
-from engine.data.readers.text import _read_csv
+from engine.data.readers.columnar import read_parquet
+from engine.data.readers.excel import read_excel
+from engine.data.readers.geo import read_ogr
+from engine.data.readers.text import read_csv
 
 
 # --------------------------------------------------------------------------- public entry point
@@ -62,13 +62,13 @@ def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
     staging = f"{table}__stage"
     try:
         if suffix in CSV_SUFFIXES:
-            info, unnamed = _read_csv(con, p, staging, encoding)
+            info, unnamed = read_csv(con, p, staging, encoding)
         elif suffix in EXCEL_SUFFIXES:
-            info, unnamed = _read_excel(con, p, staging, sheet)
+            info, unnamed = read_excel(con, p, staging, sheet)
         elif suffix in PARQUET_SUFFIXES:
-            info, unnamed = _read_parquet(con, p, staging)
+            info, unnamed = read_parquet(con, p, staging)
         else:
-            info, unnamed = _read_ogr(con, p, staging, encoding, sheet)
+            info, unnamed = read_ogr(con, p, staging, encoding, sheet)
         _finalize(con, staging, table, p.name, info, unnamed)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
@@ -114,7 +114,7 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
         missing = [c for c in columns if c not in info.columns]
         if missing and len(infos) > 1:
             warnings.append(f"{Path(info.path).name}：缺少其他文件中的列 {'、'.join(missing)}，这些列记为空")
-    return InputInfo(path=given, sha256=_digest((n, info.sha256) for n, info in zip(names, infos)), files=files, rows=sum(i.rows for i in infos),
+    return InputInfo(path=given, sha256=digest((n, info.sha256) for n, info in zip(names, infos)), files=files, rows=sum(i.rows for i in infos),
                      columns=columns, warnings=warnings, skipped=skipped)
 
 
@@ -126,14 +126,14 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
     (named 列N) are dropped when empty, kept with a warning otherwise."""
     if unnamed:
         counts = con.execute("SELECT " + ", ".join(
-            f"count({_clean_sql(quote_ident(c))})" for c in unnamed)
+            f"count({clean_sql(quote_ident(c))})" for c in unnamed)
             + f" FROM {quote_ident(staging)}").fetchall()[0]
         for c, n in zip(unnamed, counts):
             if n == 0:
                 info.columns.remove(c)
             else:
                 info.warnings.append(f"{source}：第 {c[1:]} 列没有表头但有 {n} 个非空单元格，已按“{c}”保留")
-    cols = ", ".join(f"{_clean_sql(quote_ident(c))} AS {quote_ident(c)}" for c in info.columns)
+    cols = ", ".join(f"{clean_sql(quote_ident(c))} AS {quote_ident(c)}" for c in info.columns)
     if GEOM_AREA in {r[0] for r in con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall()}:
         cols += (", " if cols else "") + quote_ident(GEOM_AREA)
     sep = ", " if cols else ""

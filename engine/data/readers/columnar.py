@@ -6,21 +6,21 @@ from pathlib import Path
 import duckdb
 
 from engine.lang.quoting import quote_ident, quote_str
-from engine.data.readers.common import GEOM_AREA, InputError, InputInfo, _check_headers, _duck_msg, _sha256
+from engine.data.readers.common import GEOM_AREA, InputError, InputInfo, check_headers, duck_msg, sha256
 
 
-def _read_parquet(con, p: Path, staging: str):
+def read_parquet(con, p: Path, staging: str):
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS "
                     f"SELECT * FROM read_parquet({quote_str(str(p))})")
     except duckdb.Error as e:
-        raise InputError(f"{p.name}：Parquet 文件无法读取（文件可能不完整或已损坏）：{_duck_msg(e)}") from None
-    info, unnamed = _typed_to_text(con, p, staging, "rowid + 1")
-    info.sha256 = _sha256(p)
+        raise InputError(f"{p.name}：Parquet 文件无法读取（文件可能不完整或已损坏）：{duck_msg(e)}") from None
+    info, unnamed = typed_to_text(con, p, staging, "rowid + 1")
+    info.sha256 = sha256(p)
     return info, unnamed
 
 
-def _typed_to_text(con, p: Path, staging: str, line_sql: str):
+def typed_to_text(con, p: Path, staging: str, line_sql: str):
     """Replace the typed table `staging` by one with every column rendered as text and `_line`."""
     described = con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall()
     warnings: list[str] = []
@@ -34,7 +34,7 @@ def _typed_to_text(con, p: Path, staging: str, line_sql: str):
             warnings.append(f"{p.name}：列“{name}”（{typ}）不是属性值，已忽略")
             continue
         kept.append((name, typ))
-    headers, unnamed = _check_headers(p.name, [n for n, _ in kept])
+    headers, unnamed = check_headers(p.name, [n for n, _ in kept])
     exprs = [f"{_render_sql(quote_ident(name), typ)} AS {quote_ident(h)}" for (name, typ), h in zip(kept, headers)]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS "
                 f"SELECT {', '.join(exprs)}{geom}, {line_sql} AS _line FROM {quote_ident(staging)}")

@@ -38,26 +38,26 @@ SUPPORTED_TEXT = "CSV/TXT、Excel(.xlsx/.xls)、Parquet、Shapefile(.shp/.dbf)�
 
 MIN_KNOWN_HEADERS = 2  # a header row must name at least this many dictionary fields
 HEADER_SCAN_ROWS = 50  # how far down an Excel sheet the header row is looked for
-_CHUNK = 1 << 20
+CHUNK = 1 << 20
 GEOM_AREA = "_geom_m2"  # hidden column: area of the row's polygon in m² (geo files only)
-_TRIM = " \t\r\n\u3000\u00a0\ufeff"  # ASCII whitespace, ideographic space, NBSP, stray BOM
+TRIM = " \t\r\n\u3000\u00a0\ufeff"  # ASCII whitespace, ideographic space, NBSP, stray BOM
 _UNIT_SUFFIX = re.compile(r"^(.+?)\s*[(（][^)）]*[)）]\s*$")
 
 
-def _clean_sql(col: str) -> str:
+def clean_sql(col: str) -> str:
     """Trimmed cell text, empty -> NULL. Only cells that start or end with white space pay for the
     (slow) multi-character trim; the regex test is cheap."""
-    edge = quote_str(f"^[{_TRIM}]|[{_TRIM}]$")
-    return (f"CASE WHEN regexp_matches({col}, {edge}) THEN NULLIF(trim({col}, {quote_str(_TRIM)}), '') "
+    edge = quote_str(f"^[{TRIM}]|[{TRIM}]$")
+    return (f"CASE WHEN regexp_matches({col}, {edge}) THEN NULLIF(trim({col}, {quote_str(TRIM)}), '') "
             f"ELSE NULLIF({col}, '') END")
 
 
-def _check_headers(name: str, headers: list, where: str = "") -> tuple[list[str], list[str]]:
+def check_headers(name: str, headers: list, where: str = "") -> tuple[list[str], list[str]]:
     """Trim headers, name empty ones 列N, reject duplicates and non-patch tables.
     Returns (headers, the names given to empty headers)."""
     out, unnamed = [], []
     for i, h in enumerate(headers, 1):
-        h = "" if h is None else str(h).strip(_TRIM)
+        h = "" if h is None else str(h).strip(TRIM)
         if not h:
             h = f"列{i}"
             unnamed.append(h)
@@ -83,7 +83,7 @@ def _is_known(header) -> bool:
     """A dictionary field's name, code or alias (a unit suffix like '(平方米)' allowed), or a known national header."""
     if header is None:
         return False
-    h = str(header).strip(_TRIM)
+    h = str(header).strip(TRIM)
     if not h:
         return False
     d = load_dictionary()
@@ -98,19 +98,19 @@ def known_count(headers) -> int:
     return sum(1 for h in headers if _is_known(h))
 
 
-def _sha256(p: Path) -> str:
+def sha256(p: Path) -> str:
     h = hashlib.sha256()
     with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
 
 
-def _sha256_of(files: list[Path]) -> str:
-    return _digest((f.name, _sha256(f)) for f in files)
+def sha256_of(files: list[Path]) -> str:
+    return digest((f.name, sha256(f)) for f in files)
 
 
-def _digest(named) -> str:
+def digest(named) -> str:
     """One SHA-256 over several files: their (unique) names and SHA-256s, by name."""
     digest = hashlib.sha256()
     for name, sha in sorted(named):
@@ -118,7 +118,7 @@ def _digest(named) -> str:
     return digest.hexdigest()
 
 
-def _register_as_table(con, tab: pa.Table, name: str) -> None:
+def register_as_table(con, tab: pa.Table, name: str) -> None:
     view = f"__weipian_arrow_{name}"
     con.register(view, tab)
     try:
@@ -127,10 +127,10 @@ def _register_as_table(con, tab: pa.Table, name: str) -> None:
         con.unregister(view)
 
 
-def _short(e: Exception) -> str:
+def short(e: Exception) -> str:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return text[:200]
 
 
-def _duck_msg(e: Exception) -> str:
+def duck_msg(e: Exception) -> str:
     return str(e).strip().splitlines()[0][:200]

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from engine.data.dictionary import _HEADER_UNIT, load_dictionary
+from engine.data.dictionary import HEADER_UNIT, load_dictionary
 from engine.data.readers.common import (
-    _TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, _check_headers,
-    _register_as_table, _sha256, _short, known_count,
+    TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, check_headers,
+    register_as_table, sha256, short, known_count,
 )
 
 
-def _read_excel(con, p: Path, staging: str, sheet: str | None):
+def read_excel(con, p: Path, staging: str, sheet: str | None):
     from python_calamine import CalamineWorkbook
 
     try:
@@ -22,7 +22,7 @@ def _read_excel(con, p: Path, staging: str, sheet: str | None):
         names = [m.name for m in wb.sheets_metadata
                  if str(m.typ).endswith("WorkSheet") and str(m.visible).endswith(".Visible")] or list(wb.sheet_names)
     except Exception as e:  # noqa: BLE001 - calamine raises its own error types for broken files
-        raise InputError(f"{p.name}：Excel 文件无法打开（文件可能不完整或已损坏）：{_short(e)}") from None
+        raise InputError(f"{p.name}：Excel 文件无法打开（文件可能不完整或已损坏）：{short(e)}") from None
     if sheet is not None:
         if sheet not in wb.sheet_names:
             raise InputError(f"{p.name}：没有名为“{sheet}”的工作表，现有工作表：{'、'.join(wb.sheet_names)}")
@@ -62,8 +62,8 @@ def _read_excel(con, p: Path, staging: str, sheet: str | None):
               for h, col in zip(headers, columns)}
     first = header_at + 2  # sheet row number of the first data row
     arrays["_line"] = pa.array(range(first, first + len(rows)), pa.int64())
-    _register_as_table(con, pa.table(arrays), staging)
-    info = InputInfo(path=str(p), sha256=_sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
+    register_as_table(con, pa.table(arrays), staging)
+    info = InputInfo(path=str(p), sha256=sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
     return info, unnamed
 
 
@@ -73,7 +73,7 @@ def _sheet_grid(wb, p: Path, name: str):
         grid = sh.to_python(skip_empty_area=False)  # row i of the list is sheet row i + 1
         merges = list(getattr(sh, "merged_cell_ranges", None) or [])
     except Exception as e:  # noqa: BLE001
-        raise InputError(f"{p.name}：工作表“{name}”无法读取（文件可能已损坏）：{_short(e)}") from None
+        raise InputError(f"{p.name}：工作表“{name}”无法读取（文件可能已损坏）：{short(e)}") from None
     if not any(v != "" and _cell_text(v) is not None for row in grid for v in row):
         raise InputError(f"{p.name}：工作表“{name}”是空的")
     return grid, merges
@@ -102,7 +102,7 @@ def _find_header(p: Path, name: str, grid, merges):
         used = max((c + 1 for c in range(width, data_width)
                     if any(row[c] != "" for row in grid[r + 1:] if c < len(row))), default=width)
         texts = texts[:used]
-        headers, unnamed = _check_headers(p.name, texts, f"（工作表“{name}”第 {r + 1} 行表头）")
+        headers, unnamed = check_headers(p.name, texts, f"（工作表“{name}”第 {r + 1} 行表头）")
         return r, headers, unnamed
     raise InputError(
         f"{p.name}：工作表“{name}”不是图斑数据表（前 {HEADER_SCAN_ROWS} 行中没有一行包含至少 "
@@ -123,8 +123,8 @@ def _with_parent_unit(child: str, parent: str | None) -> str:
     if not parent:
         return child
     d = load_dictionary()
-    pm = _HEADER_UNIT.match(parent.strip())
-    if pm is None or _HEADER_UNIT.match(child.strip()):
+    pm = HEADER_UNIT.match(parent.strip())
+    if pm is None or HEADER_UNIT.match(child.strip()):
         return child
     f = d.match_header(child)[0]
     if f is None or f.type != "area":
@@ -179,7 +179,7 @@ def _cell_text(v) -> str | None:
     if v is None:
         return None
     if isinstance(v, str):
-        v = v.strip(_TRIM)
+        v = v.strip(TRIM)
         return v or None
     if isinstance(v, bool):
         return "true" if v else "false"

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.data.readers.columnar import _typed_to_text
+from engine.data.readers.columnar import typed_to_text
 from engine.data.geometry import areas_m2, crs_kind, first_xy
 from engine.data.readers.common import (
-    GEOM_AREA, InputError, _register_as_table, _sha256, _sha256_of, _short,
+    GEOM_AREA, InputError, register_as_table, sha256, sha256_of, short,
 )
-from engine.data.readers.text import _decodes, _normalize_encoding
+from engine.data.readers.text import decodes, normalize_encoding
 
 
 _SHP_SIDECARS = (".shp", ".shx", ".dbf", ".cpg", ".prj")
 
 
-def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None):
+def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None):
     import pyogrio
 
     suffix = p.suffix.lower()
@@ -28,7 +28,7 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
             raise InputError(f"{p.name}：缺少属性表文件 {dbf.name}（Shapefile 的属性保存在 .dbf 中）")
         _check_dbf_complete(dbf)
         if encoding:
-            enc = _normalize_encoding(encoding)
+            enc = normalize_encoding(encoding)
         elif not p.with_suffix(".cpg").exists():
             enc = _detect_dbf_encoding(dbf)
             if enc != "utf-8":
@@ -41,7 +41,7 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
         try:
             layers = [str(name) for name, _geom in pyogrio.list_layers(str(p))]
         except Exception as e:  # noqa: BLE001
-            raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{_short(e)}") from None
+            raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{short(e)}") from None
         if not layers:
             raise InputError(f"{p.name}：GeoPackage 中没有图层")
         layer = layers[0]
@@ -61,14 +61,14 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
     except Exception as e:  # noqa: BLE001 - pyogrio/GDAL errors for broken or truncated files
         if layer is not None and "layer" in str(e).lower():
             raise InputError(f"{p.name}：没有名为“{layer}”的图层") from None
-        raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{_short(e)}") from None
+        raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{short(e)}") from None
     if tab.num_rows == 0:
         raise InputError(f"{p.name}：属性表没有记录（只有字段定义，没有数据行）")
     tab = _with_geometry_area(tab, meta, p, warnings)
-    _register_as_table(con, tab, staging)
-    info, unnamed = _typed_to_text(con, p, staging, "rowid + 1")
+    register_as_table(con, tab, staging)
+    info, unnamed = typed_to_text(con, p, staging, "rowid + 1")
     info.files = [str(f) for f in files]
-    info.sha256 = _sha256(p) if len(files) == 1 else _sha256_of(files)
+    info.sha256 = sha256(p) if len(files) == 1 else sha256_of(files)
     info.warnings = warnings + info.warnings
     return info, unnamed
 
@@ -168,7 +168,7 @@ def _check_dbf_decodes(dbf: Path, enc: str, given: str | None) -> None:
             shown = name.decode(alt, errors="replace")
             raise InputError(f"{dbf.name}：第 {i} 个字段的字段名（按 {_enc_label(alt)} 读作“{shown}”）无法{how}解码；"
                              f"请确认 .cpg 文件或用 --encoding 指定编码（如 gbk、utf-8）") from None
-    ok, bad = _decodes(dbf, enc, header_len)
+    ok, bad = decodes(dbf, enc, header_len)
     if ok or not record_len:
         return
     record, within = divmod(bad - header_len, record_len)
@@ -191,6 +191,6 @@ def _detect_dbf_encoding(dbf: Path) -> str:
         names_ok = True
     except UnicodeDecodeError:
         names_ok = False
-    if names_ok and _decodes(dbf, "utf-8", header_len)[0]:
+    if names_ok and decodes(dbf, "utf-8", header_len)[0]:
         return "utf-8"
     return "gb18030"

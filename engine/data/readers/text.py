@@ -13,17 +13,17 @@ import pyarrow as pa
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (
-    _CHUNK, _TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, _check_headers, _duck_msg, _sha256, known_count,
+    CHUNK, TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, check_headers, duck_msg, sha256, known_count,
 )
 
 
-def _decodes(p: Path, enc: str, start: int = 0) -> tuple[bool, int | None]:
+def decodes(p: Path, enc: str, start: int = 0) -> tuple[bool, int | None]:
     """Does the whole file (from byte `start`) decode strictly as `enc`? Returns (ok, bad byte offset)."""
     dec = codecs.getincrementaldecoder(enc)(errors="strict")
     pos = start
     with open(p, "rb") as fh:
         fh.seek(start)
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
             try:
                 dec.decode(chunk)
             except UnicodeDecodeError as e:
@@ -36,7 +36,7 @@ def _decodes(p: Path, enc: str, start: int = 0) -> tuple[bool, int | None]:
     return True, None
 
 
-def _normalize_encoding(name: str) -> str:
+def normalize_encoding(name: str) -> str:
     try:
         return codecs.lookup(name).name
     except LookupError:
@@ -47,13 +47,13 @@ def _detect_encoding(p: Path, start: int = 0) -> str:
     """Strict UTF-8; else a UTF-16 BOM (Excel "Unicode 文本"); else GB18030 (a superset of GBK/GB2312)
     when the header then names patch fields; else charset-normalizer's guess on the same condition;
     else GB18030 if it decodes at all. InputError when nothing decodes."""
-    if _decodes(p, "utf-8", start)[0]:
+    if decodes(p, "utf-8", start)[0]:
         return "utf-8"
     with open(p, "rb") as fh:
         head = fh.read(2)
-    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and _decodes(p, "utf-16")[0]:
+    if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and decodes(p, "utf-16")[0]:
         return "utf-16"
-    gb_ok = _decodes(p, "gb18030", start)[0]
+    gb_ok = decodes(p, "gb18030", start)[0]
     if gb_ok and _header_is_known(p, "gb18030"):
         return "gb18030"
     try:
@@ -62,8 +62,8 @@ def _detect_encoding(p: Path, start: int = 0) -> str:
     except Exception:  # noqa: BLE001 - a guesser failing is the same as no guess
         best = None
     if best is not None and best.encoding:
-        enc = _normalize_encoding(best.encoding)
-        if _can_hold_chinese(enc) and _decodes(p, enc, start)[0] and _header_is_known(p, enc):
+        enc = normalize_encoding(best.encoding)
+        if _can_hold_chinese(enc) and decodes(p, enc, start)[0] and _header_is_known(p, enc):
             return enc
     if gb_ok:
         return "gb18030"
@@ -94,21 +94,21 @@ def _line_of_offset(p: Path, offset: int) -> int:
         return fh.read(offset).count(b"\n") + 1
 
 
-def _read_csv(con, p: Path, staging: str, encoding: str | None):
+def read_csv(con, p: Path, staging: str, encoding: str | None):
     with open(p, "rb") as fh:
         head = fh.read(4)
     bom = 3 if head.startswith(codecs.BOM_UTF8) else 0
     if encoding:
-        enc = _normalize_encoding(encoding)
+        enc = normalize_encoding(encoding)
         if enc == "utf-8-sig":
             enc = "utf-8"
-        ok, bad = _decodes(p, enc, bom if enc == "utf-8" else 0)
+        ok, bad = decodes(p, enc, bom if enc == "utf-8" else 0)
         if not ok:
             raise InputError(f"{p.name}：第 {_line_of_offset(p, bad)} 行无法按 {encoding} 编码解码，请确认文件编码")
     else:
         enc = "utf-8" if bom else _detect_encoding(p)
         if bom:
-            ok, bad = _decodes(p, "utf-8", bom)
+            ok, bad = decodes(p, "utf-8", bom)
             if not ok:
                 raise InputError(f"{p.name}：文件声明为 UTF-8（带 BOM），但第 {_line_of_offset(p, bad)} 行不是有效的 UTF-8")
     warnings: list[str] = []
@@ -120,11 +120,11 @@ def _read_csv(con, p: Path, staging: str, encoding: str | None):
             src = Path(tmpdir) / "input.csv"
             _transcode(p, src, enc, bom)
         header_text = _first_line(src)
-        if header_text is None or not header_text.strip(_TRIM + ",\t;|"):
+        if header_text is None or not header_text.strip(TRIM + ",\t;|"):
             raise InputError(f"{p.name}：文件没有表头（第 1 行为空）")
         delim = _sniff_delimiter(header_text)
         raw_headers = next(csv.reader([header_text], delimiter=delim, quotechar='"'))
-        headers, unnamed = _check_headers(p.name, raw_headers, "（第 1 行表头）")
+        headers, unnamed = check_headers(p.name, raw_headers, "（第 1 行表头）")
         _csv_to_staging(con, p, src, staging, headers, delim)
         _attach_csv_lines(con, p, src, staging, delim, warnings)
     finally:
@@ -132,7 +132,7 @@ def _read_csv(con, p: Path, staging: str, encoding: str | None):
             shutil.rmtree(tmpdir, ignore_errors=True)
     if enc != "utf-8":
         warnings.append(f"{p.name}：按 {'GBK/GB18030' if enc == 'gb18030' else enc} 编码读取")
-    info = InputInfo(path=str(p), sha256=_sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
+    info = InputInfo(path=str(p), sha256=sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
     return info, unnamed
 
 
@@ -140,7 +140,7 @@ def _transcode(src: Path, dst: Path, enc: str, skip: int) -> None:
     dec = codecs.getincrementaldecoder(enc)(errors="strict")
     with open(src, "rb") as fin, open(dst, "w", encoding="utf-8", newline="") as fout:
         fin.seek(skip)
-        for chunk in iter(lambda: fin.read(_CHUNK), b""):
+        for chunk in iter(lambda: fin.read(CHUNK), b""):
             fout.write(dec.decode(chunk))
         fout.write(dec.decode(b"", final=True))
 
@@ -177,7 +177,7 @@ def _csv_to_staging(con, p: Path, src: Path, staging: str, headers: list[str], d
             f"ORDER BY byte_position LIMIT 5").fetchall()
         n_bad = con.execute(f"SELECT count(*) FROM {quote_ident(rejects)}").fetchall()[0][0]
     except duckdb.Error as e:
-        raise InputError(f"{p.name}：CSV 文件无法解析（文件可能不完整或已损坏）：{_duck_msg(e)}") from None
+        raise InputError(f"{p.name}：CSV 文件无法解析（文件可能不完整或已损坏）：{duck_msg(e)}") from None
     finally:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(rejects)}")
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(scan)}")
@@ -199,7 +199,7 @@ def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warning
     physical = 0
     last = b"\n"
     with open(src, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
             physical += chunk.count(b"\n")
             last = chunk[-1:]
     if last != b"\n":

@@ -19,6 +19,7 @@ from engine.policy.check.entries import check_entries
 from engine.policy.check.lints import fields_of, unused
 from engine.policy.check.parameters import check_parameters
 from engine.policy.loader import PolicySource
+from engine.policy.assessments import Assessment, Deduction
 from engine.policy.model import Policy
 
 __all__ = ["check_policy", "fields_of", "CheckContext"]
@@ -30,7 +31,7 @@ def check_policy(src: PolicySource, dictionary: Dictionary) -> Policy:
     check_parameters(ctx)
     check_definitions(ctx)
     rules, triggers = check_entries(ctx)
-    assessments = check_assessments(ctx, src.entries["assessments"])
+    entries = check_assessments(ctx, src.entries["assessments"])  # assessments and deductions, in file order
     warnings = [d for d in ctx.diags if d.severity != "error"] + unused(ctx)
     errors = [d for d in ctx.diags if d.severity == "error"]
     if errors:
@@ -49,9 +50,11 @@ def check_policy(src: PolicySource, dictionary: Dictionary) -> Policy:
         definitions=ctx.defs,
         rules=rules,
         triggers=triggers,
-        assessments=assessments,
+        assessments=[x for x in entries if isinstance(x, Assessment)],
+        deductions=[x for x in entries if isinstance(x, Deduction)],
+        entry_positions={x.id: i for i, x in enumerate(entries)},
         fields_used=fields_of([*(x.when for x in checks), *(n for x in checks for n in x.message if not isinstance(n, str))]
-                              + [n for a in assessments for n in a.nodes()]),
+                              + [n for a in entries for n in a.nodes()]),
         warnings=warnings,
         region=src.region,
     )

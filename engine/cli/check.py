@@ -1,0 +1,47 @@
+"""weipian check：按政策检查图斑数据，输出问题、核查任务与区域评估。"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from engine.cli.common import EXIT_CODES, add_common
+from engine.policy.policyset import load_policies
+from engine.report.outputs import refuse_overwrite, write_outputs
+from engine.report.text import render
+from engine.run.runner import check
+
+EXAMPLE = """示例：
+  weipian check datasets/sample_2023.csv --as-of 2024-06-30
+  weipian check 县上报.xlsx --format json --output 结果.json
+  weipian check 月报/ --policies policies --output 台账.xlsx --output 报告.html
+
+""" + EXIT_CODES
+
+
+def cmd_check(args, console: Console) -> int:
+    policies = load_policies(args.policies)
+    refuse_overwrite(args.output, args.data, [f for p in policies.values() for f in p.files])
+    result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
+                   assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns)
+    write_outputs(result, args.output)
+    if args.format == "json":
+        sys.stdout.write(result.dumps() + "\n")
+    else:
+        render(result, console, limit=args.limit)
+        for out in args.output:
+            console.print(f"已写出：{out}", markup=False)
+    return result.exit_code
+
+
+def register(sub) -> None:
+    p = sub.add_parser("check", help="按政策检查图斑数据", description="按政策检查图斑数据，输出问题、核查任务与区域评估。",
+                       epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common(p)
+    p.add_argument("--format", choices=["text", "json"], default="text", help="屏幕输出格式（默认 text）")
+    p.add_argument("--output", action="append", default=[], metavar="FILE",
+                   help="写出结果文件，按后缀：.json .csv .xlsx .html；可写多次")
+    p.add_argument("--no-assess", action="store_true", help="不做区域评估")
+    p.add_argument("--limit", type=int, default=20, help="屏幕上最多列出的问题条数（默认 20）")
+    p.set_defaults(func=cmd_check)
