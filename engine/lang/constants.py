@@ -154,3 +154,29 @@ def _date(node: ast.Call, level: str | None) -> list[Found]:
         return [(d_node, "E073", f"{m} 月没有 {d} 日" if d > calendar.monthrange(2000, m)[1] else "并非每年 2 月都有 29 日",
                  f"月末请写 month_end(date(年, {m}, 1))")]
     return []
+
+
+_INT32, _INT64 = 2**31 - 1, 2**63 - 1
+
+
+def _int_limit(node: ast.Node) -> int:
+    """The largest value of the SQL integer type DuckDB gives a constant integer expression: INTEGER unless one
+    of its literals needs BIGINT (DuckDB types a literal by its value and does not widen on overflow)."""
+    leaves = [n for n in ast.walk(node) if isinstance(n, ast.Number)]
+    params = [n for n in ast.walk(node) if isinstance(n, ast.Name) and n.ref and n.ref[0] == "param"]
+    values = [abs(n.value) for n in leaves] + [abs(v) for n in params if (v := fold(n)) is not None]
+    return _INT32 if all(v <= _INT32 for v in values) else _INT64
+
+
+def constant_overflow(node: ast.Binary, level: str | None) -> list[Found]:
+    """n + m, n - m, n * m of constant whole numbers whose result DuckDB's integer type cannot hold."""
+    if node.op not in ("+", "-", "*"):
+        return []
+    a, b = fold(node.left, level), fold(node.right, level)
+    if a is None or b is None or a != a.to_integral_value() or b != b.to_integral_value():
+        return []
+    v = fold(node, level)
+    limit = max(_int_limit(node.left), _int_limit(node.right))
+    if v is None or abs(v) <= limit:
+        return []
+    return [(node, "E072", f"常量运算结果 {_num(v)} 超出整数范围（最大 {limit}）", "直接写出计算结果，或检查是否多写了数字")]

@@ -218,6 +218,8 @@ class TypeChecker:
             return Type.DATE
         if a == Type.DATE and b == Type.DATE and op == "-":
             return Type.NUMBER
+        if a == b == Type.NUMBER and self._constants(constants.constant_overflow(node, scope.level), scope):
+            return _E
         if a in QUANTITIES and b in QUANTITIES:
             if op in "+-":
                 if a != b:
