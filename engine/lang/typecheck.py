@@ -121,6 +121,10 @@ class TypeChecker:
         if _E in types:
             return _E
         first = types[0]
+        if fn.same is not None and first not in (*fn.same, Type.NULL):
+            self.error("E062", f"函数 {node.func} 的参数应为{'或'.join(type_word(t) for t in fn.same)}，这里是{type_word(first)}",
+                       scope, node.args[0])
+            return _E
         for a, t, w in zip(node.args, types, fn.params):
             w = first if w == SAME else w
             if t != w and t != Type.NULL:

@@ -127,3 +127,8 @@ def test_null_argument_of_a_function_runs(policy_root, when):
     result = check_records([{"图斑编号": "A", "监测年度": 2021, "行政区代码": "140923", "下发日期": "2023-01-31"}],
                            load_policies(policy_root), as_of="2024-01-01")
     assert result.findings == []
+
+
+def test_abs_of_a_condition_is_a_type_error_not_a_duckdb_error(policy_root):
+    errors = _errors(policy_root, _rule("abs(耕地面积 < 0亩) == 是"))
+    assert [e.code for e in errors] == ["E062"] and "数字或面积" in errors[0].message
