@@ -12,6 +12,8 @@ These are engine safety margins, not thresholds of any law; the bundled policies
 |                       |            |      | (transformer, checker, compiler) recurse once or more per level          |
 | number_digits         | 18         | E072 | a number literal must fit DECIMAL(18, s): integer + fraction digits      |
 | area: (as carried)    | DECIMAL(18, area_scale) | E072 | an area literal in the carried unit (亩), after conversion  |
+| constant + - *        | INTEGER / BIGINT | E072 | whole-number constants: DuckDB types them INTEGER (BIGINT when a literal  |
+|                       |            |      | needs it) and fails on overflow (100000 * 100000)                        |
 | definition_nodes      | 20,000     | E074 | size of an expression with its definitions expanded: the compiler       |
 |                       |            |      | inlines each definition where it is used, so 30 definitions each using  |
 |                       |            |      | the previous one twice would be 2^30 nodes of SQL                        |
