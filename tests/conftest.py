@@ -1,15 +1,24 @@
 """Shared fixtures for the engine tests: temporary policy directories and data files written from strings."""
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from rich.cells import cell_len
 
 from engine import load_policies
 from engine.cli.main import main
 from engine.data.dictionary import load_dictionary
+
+# Hypothesis profiles: a short default run; `--hypothesis-profile=long` (or WEIPIAN_HYPOTHESIS=long) runs 10,000
+# cases per property (tests/lang/test_fuzz.py). Tests that set max_examples themselves keep their own count.
+settings.register_profile("weipian", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("long", max_examples=10_000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+settings.load_profile(os.environ.get("WEIPIAN_HYPOTHESIS", "weipian"))  # --hypothesis-profile loads after this
 
 HEADER = "# yaml-language-server: $schema=../../schemas/policy.schema.json\n"
 

@@ -14,6 +14,7 @@ from engine.lang.units import Units, quantize_area
 
 COMPARE = {"==": "=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 LITERALS = (ast.Number, ast.String, ast.DateLit, ast.Bool, ast.Null)
+_NULL_AS = {Type.DATE: "DATE", Type.NUMBER: "BIGINT"}  # the SQL type of a null argument where a function wants one
 MAYBE_NULL_CONDITIONS = (ast.Name, ast.Index, ast.If, ast.Call)  # conditions whose SQL may yield NULL
 
 
@@ -119,7 +120,10 @@ class Compiler:
     # ---- operations ----
     @generates(ast.Call)
     def call_sql(self, node: ast.Call) -> str:
-        return "(" + FUNCTIONS[node.func].sql.format(*(self.expr(a) for a in node.args)) + ")"
+        fn = FUNCTIONS[node.func]
+        args = [f"CAST(NULL AS {_NULL_AS[want]})" if isinstance(a, ast.Null) and want in _NULL_AS else self.expr(a)
+                for a, want in zip(node.args, fn.params)]  # a bare NULL leaves DuckDB no overload to choose
+        return "(" + fn.sql.format(*args) + ")"
 
     @generates(ast.Aggregate)
     def aggregate_sql(self, node: ast.Aggregate) -> str:

@@ -16,6 +16,7 @@ class Function:
     params: tuple[Type | str, ...]  # a Type, or SAME
     result: Type | str  # a Type, or SAME
     sql: str  # str.format template over the compiled arguments {0}, {1}, …
+    same: tuple[Type, ...] | None = None  # the types SAME may stand for (None: any)
 
 
 D, N = Type.DATE, Type.NUMBER
@@ -30,7 +31,7 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("with_day", (D, N), D, "make_date(year({0}), month({0}), CAST({1} AS INTEGER))"),
     Function("date", (N, N, N), D, "make_date(CAST({0} AS INTEGER), CAST({1} AS INTEGER), CAST({2} AS INTEGER))"),
     Function("days_between", (D, D), N, "date_diff('day', {0}, {1})"),
-    Function("abs", (SAME,), SAME, "abs({0})"),
+    Function("abs", (SAME,), SAME, "abs({0})", same=(N, Type.AREA)),
     Function("min", (SAME, SAME), SAME, "least({0}, {1})"),
     Function("max", (SAME, SAME), SAME, "greatest({0}, {1})"),
     Function("coalesce", (SAME, SAME), SAME, "coalesce({0}, {1})"),

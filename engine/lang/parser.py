@@ -7,10 +7,11 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from engine.lang import ast
+from engine.lang.limits import LIMITS
 from engine.lang.units import Units
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -49,9 +50,11 @@ _EXAMPLES = {
 
 
 class ParseFailure(Exception):
-    def __init__(self, offset: int, length: int, message: str, help: str | None = None):
+    """A located problem in an expression's text. `code` is set for a limit (E071), which is not a syntax error."""
+
+    def __init__(self, offset: int, length: int, message: str, help: str | None = None, code: str | None = None):
         super().__init__(message)
-        self.offset, self.length, self.message, self.help = offset, length, message, help
+        self.offset, self.length, self.message, self.help, self.code = offset, length, message, help, code
 
 
 @lru_cache(maxsize=8)
@@ -169,12 +172,17 @@ def parse(text: str, units: Units) -> ast.Node:
     """Parse one expression (quantities may carry one of `units`); raises ParseFailure with an offset into `text`."""
     if not text or not str(text).strip():
         raise ParseFailure(0, 1, "表达式为空", "写一个条件，例如 字段名 >= 数值")
+    text = str(text)
+    if len(text) > LIMITS.expression_chars:
+        raise ParseFailure(LIMITS.expression_chars, 1, f"表达式过长：{len(text)} 个字符，上限 {LIMITS.expression_chars} 个",
+                           "把条件拆成几个定义（definitions），再在规则中引用", code="E071")
     area_units = tuple(units.longest_first())
     parser = _parser(area_units)
     try:
         tree = parser.parse(text)
     except UnexpectedInput as exc:
         raise _explain(text, exc, parser) from None
+    _within_limits(text, tree)
     try:
         return _ToAst(area_units).transform(tree)
     except Exception as exc:  # lark wraps errors raised in callbacks
@@ -182,6 +190,25 @@ def parse(text: str, units: Units) -> ast.Node:
         if isinstance(inner, ParseFailure):
             raise inner from None
         raise
+
+
+def _within_limits(text: str, tree) -> None:
+    """Depth and node count of lark's tree, walked without recursion (before the recursive transformer runs)."""
+    nodes = 0
+    stack = [(tree, 1)]
+    while stack:
+        t, depth = stack.pop()
+        if not isinstance(t, Tree):
+            continue
+        nodes += 1
+        if depth > LIMITS.expression_depth:
+            start = getattr(t.meta, "start_pos", 0) if not t.meta.empty else 0
+            raise ParseFailure(start, 1, f"表达式嵌套过深：超过 {LIMITS.expression_depth} 层",
+                               "减少括号和 not 的嵌套；一长串 or 可写成 字段 in [\"值1\", \"值2\"]，或拆成几个定义", code="E071")
+        stack.extend((c, depth + 1) for c in t.children)
+    if nodes > LIMITS.expression_nodes:
+        raise ParseFailure(0, len(text), f"表达式过大：{nodes} 个节点，上限 {LIMITS.expression_nodes} 个",
+                           "把条件拆成几个定义（definitions），再在规则中引用", code="E071")
 
 
 def _expected(exc) -> str:

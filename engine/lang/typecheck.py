@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from engine.errors import suggest
-from engine.lang import ast
+from engine.lang import ast, constants
 from engine.lang.functions import FUNCTIONS, SAME
 from engine.lang.resolve import NameResolver
 from engine.lang.scope import Problem, Scope
@@ -28,8 +28,9 @@ def infers(*classes):
 
 
 class TypeChecker:
-    def __init__(self, units: Units, levels: tuple[str, ...], report: Callable[[Problem], None]):
+    def __init__(self, units: Units, levels: tuple[str, ...], report: Callable[[Problem], None], area_scale: int = 4):
         self.units = units
+        self.area_scale = area_scale
         self.levels = levels
         self.report = report
         self.resolver = NameResolver(levels, report)
@@ -58,9 +59,25 @@ class TypeChecker:
             node.type = {ast.String: Type.STRING, ast.DateLit: Type.DATE, ast.Bool: Type.BOOL, ast.Null: Type.NULL}[type(node)]
         return node.type
 
+    def check_literal(self, node: ast.Node, scope: Scope) -> Type:
+        """The type of a literal; E072 for a number or area its SQL type cannot hold."""
+        t = self.literal_type(node)
+        if isinstance(node, ast.Number):
+            found = constants.literal_problem(node, self.units, self.area_scale)
+            if found is not None:
+                self.error("E072", found[0], scope, node, help=found[1])
+                return _E
+        return t
+
     @infers(ast.Number, ast.String, ast.DateLit, ast.Bool, ast.Null)
     def _literal(self, node: ast.Node, scope: Scope) -> Type:
-        return self.literal_type(node)
+        return self.check_literal(node, scope)
+
+    def _constants(self, found: list, scope: Scope) -> bool:
+        """Report constant arguments DuckDB would reject at run time (engine.lang.constants); True if any."""
+        for node, code, message, help in found:
+            self.error(code, message, scope, node, help=help)
+        return bool(found)
 
     # ---- names ---------------------------------------------------------------
     @infers(ast.Name)
@@ -104,12 +121,18 @@ class TypeChecker:
         if _E in types:
             return _E
         first = types[0]
+        if fn.same is not None and first not in (*fn.same, Type.NULL):
+            self.error("E062", f"函数 {node.func} 的参数应为{'或'.join(type_word(t) for t in fn.same)}，这里是{type_word(first)}",
+                       scope, node.args[0])
+            return _E
         for a, t, w in zip(node.args, types, fn.params):
             w = first if w == SAME else w
             if t != w and t != Type.NULL:
                 self.error("E062", f"函数 {node.func} 的参数应为{type_word(w)}，这里是{type_word(t)}", scope, a,
                            help=unit_help(self.units, t, w))
                 return _E
+        if self._constants(constants.date_call(node, scope.text, scope.level), scope):
+            return _E
         return first if fn.result == SAME else fn.result
 
     # ---- operators -----------------------------------------------------------------
@@ -194,9 +217,13 @@ class TypeChecker:
     def _arithmetic(self, node: ast.Binary, a: Type, b: Type, scope: Scope) -> Type:
         op = node.op
         if a == Type.DATE and b == Type.NUMBER and op in "+-":
+            if self._constants(constants.date_arithmetic(node, scope.level), scope):
+                return _E
             return Type.DATE
         if a == Type.DATE and b == Type.DATE and op == "-":
             return Type.NUMBER
+        if a == b == Type.NUMBER and self._constants(constants.constant_overflow(node, scope.level), scope):
+            return _E
         if a in QUANTITIES and b in QUANTITIES:
             if op in "+-":
                 if a != b:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from engine.data.dictionary import Dictionary, Field
 from engine.errors import Diagnostic, Loc
 from engine.lang import ast
+from engine.lang.limits import LIMITS
 from engine.lang.parser import ParseFailure, parse
 from engine.lang.scope import Problem, Scope, Symbol
 from engine.lang.typecheck import TypeChecker
@@ -74,7 +75,8 @@ class CheckContext:
         self.levels = tuple(dictionary.levels)
         self.diags: list[Diagnostic] = []
         self.names = PolicyNames(src, dictionary)
-        self.types = TypeChecker(self.units, self.levels, self.problem)
+        self.expanded: dict[str, tuple[int, list[str]]] = {}  # definition -> (size expanded, heaviest chain)
+        self.types = TypeChecker(self.units, self.levels, self.problem, area_scale=dictionary.area_scale)
 
     @property
     def params(self) -> dict[str, Param]:
@@ -103,7 +105,10 @@ class CheckContext:
             return parse(str(text), self.units)
         except ParseFailure as exc:
             loc = where.loc(offset + exc.offset, exc.length) if isinstance(where, YStr) else Loc()
-            self.diags.append(Diagnostic(code, f"{what}{exc.message}", loc, help=exc.help))
+            if exc.code is not None:  # a limit, not a syntax error
+                self.diags.append(Diagnostic(exc.code, exc.message, loc, help=exc.help))
+            else:
+                self.diags.append(Diagnostic(code, f"{what}{exc.message}", loc, help=exc.help))
             return None
 
     def require(self, entry: YDict, keys, what: str) -> bool:
@@ -123,7 +128,34 @@ class CheckContext:
         return Scope(text, self.names, **kw)
 
     def infer(self, node: ast.Node, scope: Scope) -> Type:
-        return self.types.infer(node, scope)
+        t = self.types.infer(node, scope)
+        self.expansion(node, scope.text)
+        return t
 
     def want_bool(self, node: ast.Node, scope: Scope, where: str) -> None:
         self.types.want_bool(node, scope, where)
+        self.expansion(node, scope.text)
+
+    def expansion(self, node: ast.Node, text, name: str | None = None) -> int:
+        """Size of a typed expression with its definitions expanded, as the compiler inlines them; E074 (once,
+        where it first goes over the limit, naming the chain of definitions) above LIMITS.definition_nodes."""
+        size, heaviest, over_already = 0, None, False
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.ref and n.ref[0] == "def" and n.ref[1].name in self.expanded:
+                sub, _ = self.expanded[n.ref[1].name]
+                size += sub
+                over_already |= sub > LIMITS.definition_nodes
+                if heaviest is None or sub > self.expanded[heaviest.ref[1].name][0]:
+                    heaviest = n
+            else:
+                size += 1
+        chain = [heaviest.ref[1].name, *self.expanded[heaviest.ref[1].name][1]] if heaviest is not None else []
+        if name is not None:
+            self.expanded[name] = (size, chain)
+        if size > LIMITS.definition_nodes and not over_already:
+            names = ([name] if name else []) + chain
+            shown = names if len(names) <= 8 else [*names[:4], "…", *names[-3:]]
+            self.error("E074", f"{'定义「' + name + '」' if name else '表达式'}展开定义后过大：{size} 个节点，上限 {LIMITS.definition_nodes} 个"
+                       f"（定义链：{' → '.join(shown)}）", text, heaviest,
+                       help="定义在每处引用时都会展开：避免一个定义多次引用另一个大的定义，或把条件拆小")
+        return size

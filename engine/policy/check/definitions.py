@@ -58,4 +58,5 @@ def check_definitions(ctx: CheckContext) -> None:
     _parse_definitions(ctx)
     for name in sort_definitions(ctx):
         d = ctx.defs[name]
-        ctx.infer(d.expr, ctx.scope(d.text))
+        ctx.types.infer(d.expr, ctx.scope(d.text))
+        ctx.expansion(d.expr, d.text, name)

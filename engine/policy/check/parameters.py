@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from engine.lang import ast
-from engine.lang.types import TYPE_WORDS
+from engine.lang.types import TYPE_WORDS, Type
 from engine.policy.check.context import CheckContext
 from engine.policy.marks import YDict, YStr
 from engine.policy.model import Param
@@ -22,7 +22,8 @@ def _constant(ctx: CheckContext, raw, key: YStr) -> ast.Node | None:
         ctx.error("E021", f"参数「{key}」的值必须是一个常量（数值、文本、日期或 是/否）", text,
                   help="条件表达式请写在 definitions（定义）中")
         return None
-    ctx.types.literal_type(node)
+    if ctx.types.check_literal(node, ctx.scope(text)) == Type.ERROR:  # E072: out of range
+        return None
     return node
 
 
