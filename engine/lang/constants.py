@@ -1,6 +1,6 @@
 """Static checks of constants that DuckDB would otherwise reject at run time (stopping the whole run): literal
 numbers and areas out of the range of their SQL types (E072), and constant arguments of the date functions
-(E073). The limits themselves are in engine.lang.limits. Constants are folded from literals, parameters (a
+(E073). The limits themselves are in engine.limits. Constants are folded from literals, parameters (a
 per-level one at a known level) and + - * of them; anything else is left to run time."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from engine.lang import ast
-from engine.lang.limits import LIMITS
+from engine.limits import LIMITS
 from engine.lang.units import Units, quantize_area
 
 # a located problem: (node, code, message, help)

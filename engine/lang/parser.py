@@ -11,7 +11,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from engine.lang import ast
-from engine.lang.limits import LIMITS
+from engine.limits import LIMITS
 from engine.lang.units import Units
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")

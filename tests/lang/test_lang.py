@@ -50,16 +50,6 @@ def check(text: str, **scope):
     return node, t, problems
 
 
-def test_lang_imports_no_higher_stage():
-    root = Path(engine.lang.__file__).parent
-    for path in root.glob("*.py"):
-        for node in pyast.walk(pyast.parse(path.read_text(encoding="utf-8"))):
-            mods = [node.module] if isinstance(node, pyast.ImportFrom) else [a.name for a in node.names] if isinstance(node, pyast.Import) else []
-            for m in mods:
-                if m and m.startswith("engine"):
-                    assert m.startswith(("engine.lang", "engine.errors")), f"{path.name} imports {m}"
-
-
 def test_every_node_class_has_a_generator_and_an_inference():
     classes = {c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.Node) and c is not ast.Node}
     assert set(_GENERATORS) == classes

@@ -1,4 +1,4 @@
-"""Expression limits (engine/lang/limits.py): inputs that used to end in a RecursionError, a DuckDB error at run
+"""Expression limits (engine/limits.py): inputs that used to end in a RecursionError, a DuckDB error at run
 time or an exponential SQL text are located diagnostics at load time (E071, E073, E074)."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import pytest
 
 from engine import PolicyError, load_policies
-from engine.lang.limits import LIMITS
+from engine.limits import LIMITS
 from engine.lang.parser import ParseFailure, parse
 
 from conftest import write_policy_dir
@@ -91,7 +91,7 @@ def test_twelve_doubling_definitions_compile_thirteen_do_not(tmp_path):
     write_policy_dir(tmp_path / "12", 2021, _rule("d12", _doubling(12)))
     policies = load_policies(tmp_path / "12")
     result = check_records([{"图斑编号": "A", "监测年度": 2021, "行政区代码": "140923", "耕地面积": "2亩"}], policies, as_of="2024-01-01")
-    assert [f["rule"] for f in result.findings] == ["X-R-1"]
+    assert [f.rule for f in result.findings] == ["X-R-1"]
 
 
 @pytest.mark.parametrize(("bad", "good", "code"), [

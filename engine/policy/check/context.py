@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from engine.data.dictionary import Dictionary, Field
 from engine.errors import Diagnostic, Loc
 from engine.lang import ast
-from engine.lang.limits import LIMITS
+from engine.limits import LIMITS
 from engine.lang.parser import ParseFailure, parse
 from engine.lang.scope import Problem, Scope, Symbol
 from engine.lang.typecheck import TypeChecker
