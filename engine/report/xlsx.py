@@ -1,6 +1,6 @@
 """The Excel ledger (台账) of a run: 汇总, 问题清单, 核查任务, 区域评估, 规则说明 (XlsxWriter).
 
-Input is the JSON contract of a run (DESIGN.md) plus the rule catalog. Nothing here knows the law:
+Input is the JSON contract of a run (engine.run.result) plus the rule catalog. Nothing here knows the law:
 labels translate the contract's own keys; thresholds are whatever the assessment entries carry.
 The label helpers are shared with report_html.
 """
