@@ -143,3 +143,13 @@ def test_cycles_are_found():
 def test_imports_inside_functions_count():
     """engine.testing.cases imports the runner inside a function: the walker sees it."""
     assert any(t == "engine.run.runner" for t, _, _ in imports("engine.testing.cases"))
+
+
+def test_every_package_is_installed():
+    """pyproject lists packages explicitly (the bundled policies/schemas/datasets map to engine._*): a new
+    subpackage missing from the list would be absent from a built wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {module_name(p) for p in ROOT.rglob("__init__.py")}
+    assert found <= listed, f"add to pyproject.toml [tool.setuptools] packages: {sorted(found - listed)}"
