@@ -22,7 +22,7 @@ from engine.data.readers.common import (  # noqa: F401 - re-exported
 from engine.data.readers.columnar import _read_parquet
 from engine.data.readers.excel import _read_excel
 from engine.data.readers.geo import _read_ogr
-from engine.data.readers.text import _read_csv
+from engine.data.readers.text import _normalize_encoding, _read_csv
 
 
 # --------------------------------------------------------------------------- public entry point
@@ -33,6 +33,8 @@ def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str |
     extra_headers: headers a column map names; they count as known when the header row is looked for."""
     from engine.data.readers import common
 
+    if encoding:
+        _normalize_encoding(encoding)  # --encoding rot13 is refused whatever the file type
     common.EXTRA_KNOWN = {header_key(h) for h in extra_headers}
     try:
         return _read_input(con, path, table, sheet=sheet, encoding=encoding)
@@ -75,16 +77,42 @@ def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
     return info
 
 
+def _outside_links(d: Path) -> set[str]:
+    """Names of the folder's entries that are symbolic links leading outside it (their real path is not in
+    the folder's real path). Their content is never read: a link to /etc/passwd is not a county's data."""
+    root = d.resolve()
+    out = set()
+    for f in d.iterdir():
+        if f.is_symlink():
+            try:
+                inside = f.resolve().is_relative_to(root)
+            except (OSError, RuntimeError):  # a loop of links
+                inside = False
+            if not inside:
+                out.add(f.name)
+    return out
+
+
 def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> InputInfo:
+    outside = _outside_links(d)
+    link_warnings = [f"{d.name}：“{name}”是指向文件夹之外的符号链接，未读取" for name in sorted(outside)
+                     if Path(name).suffix.lower() in SUPPORTED + (".shx", ".prj", ".cpg")]
     entries = sorted(
         (f for f in d.iterdir()
-         if f.is_file() and f.suffix.lower() in SUPPORTED and not f.name.startswith(("~$", ".", "._"))),
+         if f.name not in outside and f.is_file() and f.suffix.lower() in SUPPORTED
+         and not f.name.startswith(("~$", ".", "._"))),
         key=lambda f: f.name,
     )
+    for f in [f for f in entries if f.suffix.lower() == ".shp"]:  # GDAL would open the sidecars by name
+        linked = sorted(n for n in outside if Path(n).stem == f.stem)
+        if linked:
+            entries.remove(f)
+            link_warnings.append(f"{d.name}：{f.name} 的附属文件 {'、'.join(linked)} 指向文件夹之外，{f.name} 未读取")
     shp_stems = {f.stem for f in entries if f.suffix.lower() == ".shp"}
     entries = [f for f in entries if not (f.suffix.lower() == ".dbf" and f.stem in shp_stems)]
     if not entries:
-        raise InputError(f"{d.name}：文件夹中没有可读取的图斑文件（支持 {SUPPORTED_TEXT}）")
+        why = f"；{'；'.join(link_warnings)}" if link_warnings else ""
+        raise InputError(f"{d.name}：文件夹中没有可读取的图斑文件（支持 {SUPPORTED_TEXT}）{why}")
     names = [f.name for f in entries]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -109,7 +137,7 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
             con.execute(f"DROP TABLE IF EXISTS {quote_ident(t)}")
     files = [f for info in infos for f in info.files]
     skipped = [s for info in infos for s in info.skipped]
-    warnings = [w for info in infos for w in info.warnings]
+    warnings = link_warnings + [w for info in infos for w in info.warnings]
     for info in infos:
         missing = [c for c in columns if c not in info.columns]
         if missing and len(infos) > 1:

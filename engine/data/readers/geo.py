@@ -6,7 +6,7 @@ from pathlib import Path
 from engine.data.readers.columnar import _typed_to_text
 from engine.data.geometry import areas_m2, crs_kind, first_xy
 from engine.data.readers.common import (
-    GEOM_AREA, InputError, _register_as_table, _sha256, _sha256_of, _short,
+    GEOM_AREA, InputError, _refuse_reserved, _register_as_table, _sha256, _sha256_of, _short,
 )
 from engine.data.readers.text import _decodes, _normalize_encoding
 
@@ -64,6 +64,8 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
         raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{_short(e)}") from None
     if tab.num_rows == 0:
         raise InputError(f"{p.name}：属性表没有记录（只有字段定义，没有数据行）")
+    for name in tab.column_names:  # before the engine adds its own `_geom_m2`
+        _refuse_reserved(p.name, name)
     tab = _with_geometry_area(tab, meta, p, warnings)
     _register_as_table(con, tab, staging)
     info, unnamed = _typed_to_text(con, p, staging, "rowid + 1")
@@ -131,12 +133,10 @@ def _cpg_encoding(cpg: Path, dbf: Path, warnings: list[str]) -> str:
     if key in _CPG_NAMES:
         return _CPG_NAMES[key]
     if key not in _CPG_SYSTEM:
-        try:
-            import codecs
-
-            name = codecs.lookup(("cp" + key) if key.isdigit() else key).name
+        try:  # a text encoding only: a .cpg saying rot13 or base64 is an unknown name
+            name = _normalize_encoding(("cp" + key) if key.isdigit() else key)
             return "gb18030" if name in ("gbk", "gb2312", "cp936") else name
-        except LookupError:
+        except InputError:
             pass
     enc = _detect_dbf_encoding(dbf)
     what = f"写的是“{said}”（指导出电脑的系统编码，不是具体编码）" if key in _CPG_SYSTEM else f"中的编码“{said}”无法识别"

@@ -26,21 +26,32 @@ def _decodes(p: Path, enc: str, start: int = 0) -> tuple[bool, int | None]:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
             try:
                 dec.decode(chunk)
-            except UnicodeDecodeError as e:
-                return False, pos + e.start
+            except UnicodeError as e:  # UnicodeDecodeError, or utf-16's plain UnicodeError (no BOM)
+                return False, pos + getattr(e, "start", 0)
             pos += len(chunk)
         try:
             dec.decode(b"", final=True)
-        except UnicodeDecodeError as e:
-            return False, pos + e.start
+        except UnicodeError as e:
+            return False, pos + getattr(e, "start", 0)
     return True, None
 
 
+_ENCODING_EXAMPLES = "utf-8、gbk、gb18030、gb2312、big5、utf-16"
+# Python codecs that are "text encodings" by their flag but not character sets a file is written in.
+_NOT_FILE_ENCODINGS = {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "unicode-internal"}
+
+
 def _normalize_encoding(name: str) -> str:
+    """The codec name of a user-given text encoding. rot13, base64, zlib … are codecs but not text
+    encodings (bytes-to-bytes or str-to-str): refused like unknown names, with examples."""
     try:
-        return codecs.lookup(name).name
-    except LookupError:
-        raise InputError(f"不认识的编码名称“{name}”（可用 utf-8、gbk、gb18030 等）") from None
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True) or info.name in _NOT_FILE_ENCODINGS:
+        what = f"不认识的编码名称“{name}”" if info is None else f"“{name}”不是文本文件的字符编码"
+        raise InputError(f"{what}：--encoding 只接受字符编码，如 {_ENCODING_EXAMPLES}") from None
+    return info.name
 
 
 def _detect_encoding(p: Path, start: int = 0) -> str:

@@ -1,0 +1,177 @@
+"""Issue 11, the input-file half: no data file, folder or --encoding crashes or exhausts the engine.
+Every bad input exits 2 with a Chinese message naming the file (and row/column where it applies)."""
+from __future__ import annotations
+
+import csv
+import os
+import struct
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pyogrio
+import pytest
+
+from conftest import run_cli
+
+SAMPLE = Path("datasets/sample_2023.csv")
+
+
+def sample_rows(n: int = 3) -> list[list[str]]:
+    with open(SAMPLE, encoding="utf-8", newline="") as fh:
+        return [row for _, row in zip(range(n), csv.reader(fh))]
+
+
+def write_rows(path: Path, rows) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+def with_column(path: Path, header: str, values) -> Path:
+    rows = sample_rows(len(values) + 1)
+    rows[0].append(header)
+    for r, v in zip(rows[1:], values):
+        r.append(v)
+    return write_rows(path, rows)
+
+
+def assert_input_error(code: int, out: str, err: str, *words: str) -> None:
+    assert code == 2, out + err
+    assert "Traceback" not in out + err and "内部错误" not in out + err
+    for w in words:
+        assert w in err, err
+
+
+# --------------------------------------------------------------------------- encoding names
+
+@pytest.mark.parametrize("name", ["rot13", "base64", "zlib", "bogus", "hex", "undefined", "idna"])
+def test_encoding_must_be_a_text_encoding(capsys, name):
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--encoding", name)
+    assert_input_error(code, out, err, f"“{name}”", "utf-8", "gbk", "gb18030")
+
+
+def test_encoding_is_checked_for_every_file_type(capsys, tmp_path):
+    pq.write_table(pa.table({"图斑编号": ["A1"], "监测年度": ["2023"]}), tmp_path / "a.parquet")
+    code, out, err = run_cli(capsys, "check", tmp_path / "a.parquet", "--encoding", "rot13")
+    assert_input_error(code, out, err, "“rot13”")
+
+
+def test_utf16_without_bom_is_a_located_error(capsys):
+    code, out, err = run_cli(capsys, "check", SAMPLE, "--encoding", "utf-16")
+    assert_input_error(code, out, err, "sample_2023.csv", "utf-16")
+
+
+def test_cpg_naming_a_non_text_codec_is_an_unknown_name(tmp_path, capsys):
+    tab = pa.table({"TBBH": ["C1"], "JCND": ["2023"], "XZQDM": ["610902"], "GDMJ": ["1"], "PDJG": ["合法用地"],
+                    "geometry": pa.array([struct.pack("<BIdd", 1, 1, 500000.0, 3600000.0)], pa.binary())})
+    pyogrio.write_arrow(tab, str(tmp_path / "c.shp"), geometry_name="geometry", geometry_type="Point",
+                        crs="EPSG:4547", encoding="GBK")
+    (tmp_path / "c.cpg").write_text("rot13", encoding="ascii")
+    import duckdb
+
+    from engine.data.readers import read_input
+
+    info = read_input(duckdb.connect(), tmp_path / "c.shp", "raw")
+    assert info.rows == 1
+    assert any("c.cpg" in w and "rot13" in w and "无法识别" in w for w in info.warnings), info.warnings
+
+
+# --------------------------------------------------------------------------- reserved column names
+
+@pytest.mark.parametrize("header, value", [
+    ("_source", "伪造.csv"), ("_Source", "伪造.csv"), ("_SOURCE", "伪造.csv"),
+    ("_line", "999"), ("_LINE", "999"), ("_Line", "999"), ("_geom_m2", "1"), ("_GEOM_M2", "1"), (" _line ", "9"),
+])
+def test_reserved_headers_are_refused_in_any_case(tmp_path, capsys, header, value):
+    path = with_column(tmp_path / "表.csv", header, [value, value])
+    code, out, err = run_cli(capsys, "check", path, "--as-of", "2024-06-30")
+    assert_input_error(code, out, err, "表.csv", f"“{header.strip()}”", "保留名称")
+    assert "伪造" not in out + err
+
+
+def test_reserved_header_in_excel_names_sheet_and_row(tmp_path, capsys):
+    import xlsxwriter
+
+    path = tmp_path / "表.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("图斑")
+    for r, row in enumerate(sample_rows(3)):
+        ws.write_row(r + 1, 0, row + (["_Line"] if r == 0 else ["7"]))
+    ws.write(0, 0, "标题")
+    wb.close()
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "表.xlsx", "图斑", "第 2 行", "“_Line”")
+
+
+def test_reserved_column_in_parquet_cannot_pass_for_the_polygon_area(tmp_path, capsys):
+    rows = sample_rows(3)
+    cols = {h: [r[i] for r in rows[1:]] for i, h in enumerate(rows[0])}
+    cols["_geom_m2"] = [1.0, 2.0]
+    pq.write_table(pa.table(cols), tmp_path / "a.parquet")
+    code, out, err = run_cli(capsys, "check", tmp_path / "a.parquet")
+    assert_input_error(code, out, err, "a.parquet", "“_geom_m2”")
+
+
+def test_reserved_field_in_a_shapefile(tmp_path, capsys):
+    tab = pa.table({"TBBH": ["C1"], "JCND": ["2023"], "XZQDM": ["610902"], "_LINE": ["5"],
+                    "geometry": pa.array([struct.pack("<BIdd", 1, 1, 500000.0, 3600000.0)], pa.binary())})
+    pyogrio.write_arrow(tab, str(tmp_path / "s.shp"), geometry_name="geometry", geometry_type="Point",
+                        crs="EPSG:4547", encoding="UTF-8")
+    code, out, err = run_cli(capsys, "check", tmp_path / "s.shp")
+    assert_input_error(code, out, err, "s.shp", "“_LINE”")
+
+
+# --------------------------------------------------------------------------- symlinks in a data folder
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_folder_symlinks_pointing_outside_are_not_followed(tmp_path, capsys):
+    folder, outside = tmp_path / "月报", tmp_path / "外部"
+    folder.mkdir()
+    outside.mkdir()
+    write_rows(folder / "a.csv", sample_rows(3))
+    secret = sample_rows(2)
+    secret[1][0] = "SECRET-FIRST-LINE"
+    write_rows(outside / "secret.csv", secret)
+    (folder / "b.csv").symlink_to(outside / "secret.csv")
+    (folder / "c.csv").symlink_to("/etc/passwd")
+    (folder / "d.csv").symlink_to("a.csv")  # a link inside the folder is read
+    code, out, err = run_cli(capsys, "check", folder, "--as-of", "2024-06-30", "--format", "json")
+    assert code in (0, 1), err
+    assert "SECRET" not in out + err and "root:" not in out + err
+    import json
+
+    doc = json.loads(out)
+    assert [Path(f).name for f in doc["input"]["files"]] == ["a.csv", "d.csv"]
+    assert doc["input"]["rows"] == 4
+    warnings = "\n".join(doc["warnings"])
+    assert "“b.csv”是指向文件夹之外的符号链接，未读取" in warnings and "“c.csv”" in warnings
+    assert "secret" not in warnings and "passwd" not in warnings  # the link is named, not where it leads
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_folder_of_only_outside_links_is_an_input_error(tmp_path, capsys):
+    folder = tmp_path / "月报"
+    folder.mkdir()
+    (folder / "x.csv").symlink_to("/etc/passwd")
+    code, out, err = run_cli(capsys, "check", folder)
+    assert_input_error(code, out, err, "月报", "“x.csv”", "未读取")
+    assert "root:" not in out + err
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks")
+def test_shapefile_whose_dbf_links_outside_is_not_read(tmp_path, capsys):
+    folder, outside = tmp_path / "月报", tmp_path / "外部"
+    folder.mkdir()
+    outside.mkdir()
+    write_rows(folder / "a.csv", sample_rows(3))
+    tab = pa.table({"TBBH": ["SECRET1"], "JCND": ["2023"], "XZQDM": ["610902"],
+                    "geometry": pa.array([struct.pack("<BIdd", 1, 1, 500000.0, 3600000.0)], pa.binary())})
+    pyogrio.write_arrow(tab, str(outside / "s.shp"), geometry_name="geometry", geometry_type="Point",
+                        crs="EPSG:4547", encoding="UTF-8")
+    (outside / "s.shp").rename(folder / "s.shp")
+    (folder / "s.dbf").symlink_to(outside / "s.dbf")
+    code, out, err = run_cli(capsys, "check", folder, "--format", "json")
+    assert code in (0, 1), err
+    assert "SECRET1" not in out + err
+    assert "s.shp 未读取" in out
