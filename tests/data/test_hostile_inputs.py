@@ -175,3 +175,146 @@ def test_shapefile_whose_dbf_links_outside_is_not_read(tmp_path, capsys):
     assert code in (0, 1), err
     assert "SECRET1" not in out + err
     assert "s.shp 未读取" in out
+
+
+# --------------------------------------------------------------------------- input limits
+
+def test_input_file_size_limit_and_its_override(tmp_path, capsys, monkeypatch):
+    from engine.limits import LIMITS
+
+    path = write_rows(tmp_path / "大.csv", sample_rows(3))
+    monkeypatch.setattr(LIMITS, "input_file_bytes", 500)
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "大.csv", "文件大小超出上限", "WEIPIAN_MAX_INPUT_SIZE")
+    monkeypatch.setenv("WEIPIAN_MAX_INPUT_SIZE", "1MB")
+    code, out, err = run_cli(capsys, "check", path, "--as-of", "2024-06-30")
+    assert code in (0, 1), err
+    monkeypatch.setenv("WEIPIAN_MAX_INPUT_SIZE", "很大")
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "WEIPIAN_MAX_INPUT_SIZE", "很大")
+
+
+def test_input_file_size_limit_covers_a_shapefiles_dbf(tmp_path, capsys, monkeypatch):
+    from engine.limits import LIMITS
+
+    tab = pa.table({"TBBH": ["C1"], "JCND": ["2023"], "XZQDM": ["610902"], "BZ": ["x" * 200],
+                    "geometry": pa.array([struct.pack("<BIdd", 1, 1, 500000.0, 3600000.0)], pa.binary())})
+    pyogrio.write_arrow(tab, str(tmp_path / "s.shp"), geometry_name="geometry", geometry_type="Point",
+                        crs="EPSG:4547", encoding="UTF-8")
+    monkeypatch.setattr(LIMITS, "input_file_bytes", (tmp_path / "s.shp").stat().st_size + 1)
+    code, out, err = run_cli(capsys, "check", tmp_path / "s.shp")
+    assert_input_error(code, out, err, "s.dbf", "文件大小超出上限")
+
+
+def xlsx_with_shared_string(path: Path, text_bytes: bytes) -> Path:
+    """An .xlsx whose one extra cell is a shared string of the given bytes (written straight into the zip)."""
+    import zipfile
+
+    import xlsxwriter
+
+    plain = path.with_name("plain.xlsx")
+    wb = xlsxwriter.Workbook(str(plain))
+    ws = wb.add_worksheet("图斑")
+    rows = sample_rows(3)
+    for r, row in enumerate(rows):
+        ws.write_row(r, 0, row)
+    ws.write_string(1, len(rows[0]), "PLACEHOLDER")
+    wb.close()
+    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/sharedStrings.xml":
+                data = data.replace(b"PLACEHOLDER", text_bytes)
+            zout.writestr(info.filename, data)
+    return path
+
+
+def test_xlsx_decompression_bomb_is_refused_from_the_zip_directory(tmp_path, capsys, monkeypatch):
+    import time
+
+    import python_calamine
+
+    path = xlsx_with_shared_string(tmp_path / "炸弹.xlsx", b"A" * (256 << 20))
+    assert path.stat().st_size < 400_000
+
+    def never(*a, **k):
+        raise AssertionError("calamine must not open a decompression bomb")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", never)
+    t = time.monotonic()
+    code, out, err = run_cli(capsys, "check", path)
+    assert time.monotonic() - t < 10
+    assert_input_error(code, out, err, "炸弹.xlsx", "xl/sharedStrings.xml", "压缩比", "疑似压缩炸弹")
+
+
+def test_xlsx_uncompressed_size_limit(tmp_path, capsys, monkeypatch):
+    from engine.limits import LIMITS
+
+    path = xlsx_with_shared_string(tmp_path / "大.xlsx", b"short")
+    monkeypatch.setattr(LIMITS, "xlsx_uncompressed_bytes", 2_000)
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "大.xlsx", "解压后大小超出上限")
+
+
+def test_xlsx_whose_zip_directory_lies_is_a_located_error(tmp_path, capsys):
+    """The declared size of sharedStrings.xml is 1,000 bytes; its content inflates to 64 MiB."""
+    import zipfile
+
+    path = xlsx_with_shared_string(tmp_path / "谎报.xlsx", b"A" * (64 << 20))
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/sharedStrings.xml")
+    struct.pack_into("<I", data, info.header_offset + 22, 1000)  # local header: uncompressed size
+    name = info.filename.encode()
+    pos = data.find(b"PK\x01\x02")
+    while pos >= 0:  # central directory entry of the part
+        if bytes(data[pos + 46:pos + 46 + struct.unpack_from("<H", data, pos + 28)[0]]) == name:
+            struct.pack_into("<I", data, pos + 24, 1000)
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    path.write_bytes(bytes(data))
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "谎报.xlsx", "无法打开")
+
+
+def test_long_cell_is_refused_with_file_row_and_column(tmp_path, capsys):
+    rows = sample_rows(4)
+    col = rows[0].index("图斑类型")
+    rows[2][col] = "长" * 40_000
+    path = write_rows(tmp_path / "长.csv", rows)
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "长.csv", "第 3 行", "「图斑类型」", "40,000", "32,767")
+    assert "长" * 100 not in err  # the cell is not printed
+
+
+def test_long_cell_in_xlsx_is_refused_not_cut(tmp_path, capsys):
+    path = xlsx_with_shared_string(tmp_path / "长.xlsx", "长".encode() * 40_000)
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "长.xlsx", "第 2 行", "40,000")
+
+
+def test_long_cell_with_line_breaks_in_csv_is_located_not_a_crash(tmp_path, capsys):
+    rows = sample_rows(4)
+    rows[2][5] = "甲\n" + "乙" * 200_000  # a quoted cell over the csv module's 128K field limit
+    path = write_rows(tmp_path / "换行.csv", rows)
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "换行.csv", "第 3 行", "200,002")
+
+
+def test_overlong_lines_are_located(tmp_path, capsys):
+    rows = sample_rows(3)
+    rows[2][5] = "c" * 3_000_000
+    code, out, err = run_cli(capsys, "check", write_rows(tmp_path / "行.csv", rows))
+    assert_input_error(code, out, err, "行.csv", "第 3 行", "单行长度上限")
+    (tmp_path / "头.csv").write_text("图斑编号,监测年度," + "x" * 3_000_000, encoding="utf-8")
+    code, out, err = run_cli(capsys, "check", tmp_path / "头.csv")
+    assert_input_error(code, out, err, "头.csv", "第 1 行（表头）")
+    (tmp_path / "引号.csv").write_text('图斑编号,监测年度,"' + "x" * 200_000 + '"\n1,2,3\n', encoding="utf-8")
+    code, out, err = run_cli(capsys, "check", tmp_path / "引号.csv")
+    assert_input_error(code, out, err, "引号.csv")
+
+
+def test_number_of_columns_limit(tmp_path, capsys):
+    rows = sample_rows(3)
+    rows[0] += [f"X{i}" for i in range(1_200)]
+    code, out, err = run_cli(capsys, "check", write_rows(tmp_path / "宽.csv", rows))
+    assert_input_error(code, out, err, "宽.csv", "列数超出上限", "1,2", "1,000")

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from engine.data.dictionary import header_key, load_dictionary
+from engine.limits import LIMITS, human_bytes, input_file_limit, over
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (  # noqa: F401 - re-exported
@@ -61,6 +62,7 @@ def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
         raise InputError(f"{p.name}：不支持的文件类型“{p.suffix or '(无后缀)'}”，支持 {SUPPORTED_TEXT}")
     if p.stat().st_size == 0:
         raise InputError(f"{p.name}：文件为空（0 字节）")
+    _check_file_size(p)
     staging = f"{table}__stage"
     try:
         if suffix in CSV_SUFFIXES:
@@ -91,6 +93,17 @@ def _outside_links(d: Path) -> set[str]:
             if not inside:
                 out.add(f.name)
     return out
+
+
+def _check_file_size(p: Path) -> None:
+    """Each file read (a Shapefile's .dbf too) within the input file size limit, before a byte of it is parsed."""
+    limit = input_file_limit()
+    files = [p] + [s for s in (p.with_suffix(".dbf"),) if p.suffix.lower() == ".shp" and s.exists()]
+    for f in files:
+        size = f.stat().st_size
+        if size > limit:
+            raise InputError(f"{f.name}：" + over("文件大小", human_bytes(size), human_bytes(limit))
+                             + "，未读取；确需读取更大的文件时，可用环境变量 WEIPIAN_MAX_INPUT_SIZE 调高上限（如 4GB）")
 
 
 def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> InputInfo:
@@ -169,11 +182,29 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
         f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {cols}{sep}"
         f"{quote_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {quote_ident(staging)}"
     )
+    _check_cell_length(con, table, source, info.columns)
     _skip_non_patch_rows(con, table, source, info)
     info.rows = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
     if info.rows == 0:
         extra = f"（{len(info.skipped)} 行不是图斑，已跳过）" if info.skipped else ""
         raise InputError(f"{source}：只有表头，没有数据行{extra}")
+
+
+def _check_cell_length(con, table: str, source: str, columns: list[str]) -> None:
+    """No cell longer than LIMITS.cell_chars (Excel's own 32,767): refused with file, row and column,
+    never cut silently."""
+    if not columns:
+        return
+    limit = LIMITS.cell_chars
+    lengths = ", ".join(f"length({quote_ident(c)})" for c in columns)
+    test = " OR ".join(f"length({quote_ident(c)}) > {limit}" for c in columns)
+    rows = con.execute(f"SELECT _line, {lengths} FROM {quote_ident(table)} WHERE {test} ORDER BY _line LIMIT 1").fetchall()
+    if not rows:
+        return
+    line, *sizes = rows[0]
+    col, size = next((c, n) for c, n in zip(columns, sizes) if n is not None and n > limit)
+    raise InputError(f"{source}：第 {line} 行「{col}」列的单元格" + over("长度", f"{size:,}", f"{limit:,}", " 个字符")
+                     + "（Excel 单元格最多 32,767 个字符）；请检查该单元格是否误粘贴了内容，整个文件未导入")
 
 
 _WS = "[\\s\u3000\u00a0]"

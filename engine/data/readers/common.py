@@ -11,6 +11,7 @@ import pyarrow as pa
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.dictionary import header_key, load_dictionary
 from engine.errors import InputError as _InputError
+from engine.limits import LIMITS, over
 
 
 class InputError(_InputError):
@@ -64,6 +65,9 @@ def _check_headers(name: str, headers: list, where: str = "") -> tuple[list[str]
         out.append(h)
     if len(out) == 0:
         raise InputError(f"{name}{where}：没有表头")
+    if len(out) > LIMITS.columns:
+        raise InputError(f"{name}{where}：" + over("列数", f"{len(out):,}", f"{LIMITS.columns:,}", " 列")
+                         + "；图斑表通常只有几十列，请确认文件内容")
     seen: set[str] = set()
     for h in out:
         if h in seen:

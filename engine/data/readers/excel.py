@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from engine.data.dictionary import _HEADER_UNIT, load_dictionary
+from engine.limits import LIMITS, human_bytes, over
 from engine.data.readers.common import (
     _TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, _check_headers,
     _register_as_table, _sha256, _short, known_count,
@@ -17,6 +18,7 @@ from engine.data.readers.common import (
 def _read_excel(con, p: Path, staging: str, sheet: str | None):
     from python_calamine import CalamineWorkbook
 
+    _check_zip(p)
     try:
         wb = CalamineWorkbook.from_path(str(p))
         names = [m.name for m in wb.sheets_metadata
@@ -65,6 +67,35 @@ def _read_excel(con, p: Path, staging: str, sheet: str | None):
     _register_as_table(con, pa.table(arrays), staging)
     info = InputInfo(path=str(p), sha256=_sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
     return info, unnamed
+
+
+_RATIO_FLOOR = 1 << 20  # parts smaller than this are not worth a ratio test
+
+
+def _check_zip(p: Path) -> None:
+    """An .xlsx/.xlsm is a zip archive: refuse a decompression bomb from its directory, before calamine parses
+    (and allocates) a cell. A directory that lies (a part bigger than declared) is caught by calamine's zip
+    reader, which stops at the declared size: "文件无法打开"."""
+    import zipfile
+
+    if p.suffix.lower() not in (".xlsx", ".xlsm"):
+        return
+    try:
+        z = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: calamine says what is wrong with it
+    with z:
+        parts = z.infolist()
+        total = sum(i.file_size for i in parts)
+        if total > LIMITS.xlsx_uncompressed_bytes:
+            raise InputError(f"{p.name}：Excel 文件解压后" + over("大小", human_bytes(total),
+                             human_bytes(LIMITS.xlsx_uncompressed_bytes)) + "，未读取；请拆分文件或另存为 CSV")
+        for i in parts:
+            if i.file_size > _RATIO_FLOOR and i.file_size > LIMITS.xlsx_ratio * max(i.compress_size, 1):
+                ratio = i.file_size // max(i.compress_size, 1)
+                raise InputError(f"{p.name}：Excel 文件中的“{i.filename}”压缩比为 {ratio:,} 倍，超出上限 "
+                                 f"{LIMITS.xlsx_ratio:,} 倍（{human_bytes(i.compress_size)} 解压后为 "
+                                 f"{human_bytes(i.file_size)}），疑似压缩炸弹，未读取")
 
 
 def _sheet_grid(wb, p: Path, name: str):
