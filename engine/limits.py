@@ -40,6 +40,10 @@ class Limits:
     # Compression ratio (uncompressed / compressed) of one part of an .xlsx bigger than 1 MiB: worksheet XML
     # compresses 5-20 times; a 257 KB file holding one 256 MiB shared string compresses 1,000 times.
     xlsx_ratio: int = 100
+    # Cells of one worksheet as the reader lays it out: (last row) × (last column), counted in the XML before
+    # calamine allocates the grid. A 6 KB file with one cell at row 1,000,001, column 901 would otherwise make
+    # it allocate 900 million cells. 100,000 patches × 60 columns is 6 million.
+    xlsx_cells: int = 20_000_000
     # Characters in one cell. Excel itself holds at most 32,767; a longer cell is refused with its file, row
     # and column (never cut silently, never kept to be cut later in the xlsx ledger).
     cell_chars: int = 32_767

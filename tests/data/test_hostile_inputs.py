@@ -318,3 +318,48 @@ def test_number_of_columns_limit(tmp_path, capsys):
     rows[0] += [f"X{i}" for i in range(1_200)]
     code, out, err = run_cli(capsys, "check", write_rows(tmp_path / "宽.csv", rows))
     assert_input_error(code, out, err, "宽.csv", "列数超出上限", "1,2", "1,000")
+
+
+def test_xlsx_with_one_far_away_cell_is_refused_before_the_grid_is_allocated(tmp_path, capsys, monkeypatch):
+    """A 6 KB file with one cell at row 1,000,001, column 901 made calamine allocate 900 million cells."""
+    import python_calamine
+    import xlsxwriter
+
+    path = tmp_path / "远.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("图斑")
+    for r, row in enumerate(sample_rows(3)):
+        ws.write_row(r, 0, row)
+    ws.write(1_000_000, 900, "x")
+    wb.close()
+    assert path.stat().st_size < 20_000
+
+    def never(*a, **k):
+        raise AssertionError("calamine must not lay out this sheet")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", never)
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "远.xlsx", "1,000,001 行 × 901 列", "单元格数超出上限")
+
+
+def test_xlsx_extent_counts_cells_placed_by_position(tmp_path, capsys, monkeypatch):
+    """Cells without an `r` attribute (and namespace-prefixed tags) follow the previous one."""
+    import zipfile
+
+    from engine.limits import LIMITS
+
+    plain = xlsx_with_shared_string(tmp_path / "p.xlsx", b"x")
+    path = tmp_path / "无引用.xlsx"
+    with zipfile.ZipFile(plain) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", b'<x:row r="40"><x:c t="n"><x:v>1</x:v></x:c>'
+                                    + b"<c/>" * 59 + b"<c><v>2</v></c></x:row></sheetData>")
+            zout.writestr(info.filename, data)
+    monkeypatch.setattr(LIMITS, "xlsx_cells", 40 * 60)
+    code, out, err = run_cli(capsys, "check", path)
+    assert_input_error(code, out, err, "无引用.xlsx", "40 行 × 61 列")
+    monkeypatch.setattr(LIMITS, "xlsx_cells", 40 * 61)
+    code, out, err = run_cli(capsys, "check", path)
+    assert "单元格数超出上限" not in err
