@@ -34,6 +34,8 @@ class Limits:
     # Size of one input data file in bytes (each file of a folder; for a Shapefile also its .dbf).
     # The WEIPIAN_MAX_INPUT_SIZE environment variable (e.g. 4GB) overrides it for provincial exports.
     input_file_bytes: int = 2_000_000_000
+    # Data files in one input folder (a county's monthly folder has tens; each file becomes a table to union).
+    folder_files: int = 1_000
     # .xlsx/.xlsm are zip archives: the sum of their parts' uncompressed sizes, read from the zip directory
     # before any cell is parsed (Excel files of a county are a few MB; 500 MB of XML is millions of cells).
     xlsx_uncompressed_bytes: int = 500_000_000

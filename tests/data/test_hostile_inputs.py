@@ -363,3 +363,15 @@ def test_xlsx_extent_counts_cells_placed_by_position(tmp_path, capsys, monkeypat
     monkeypatch.setattr(LIMITS, "xlsx_cells", 40 * 61)
     code, out, err = run_cli(capsys, "check", path)
     assert "单元格数超出上限" not in err
+
+
+def test_number_of_files_in_a_folder_limit(tmp_path, capsys, monkeypatch):
+    from engine.limits import LIMITS
+
+    folder = tmp_path / "月报"
+    folder.mkdir()
+    for i in range(4):
+        write_rows(folder / f"{i}.csv", sample_rows(2))
+    monkeypatch.setattr(LIMITS, "folder_files", 3)
+    code, out, err = run_cli(capsys, "check", folder)
+    assert_input_error(code, out, err, "月报", "个数超出上限", "4 个", "3 个")

@@ -126,6 +126,9 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
     if not entries:
         why = f"；{'；'.join(link_warnings)}" if link_warnings else ""
         raise InputError(f"{d.name}：文件夹中没有可读取的图斑文件（支持 {SUPPORTED_TEXT}）{why}")
+    if len(entries) > LIMITS.folder_files:
+        raise InputError(f"{d.name}：文件夹中的数据文件" + over("个数", f"{len(entries):,}", f"{LIMITS.folder_files:,}", " 个")
+                         + "；请分批检查或合并文件")
     names = [f.name for f in entries]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
