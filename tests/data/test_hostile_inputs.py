@@ -375,3 +375,14 @@ def test_number_of_files_in_a_folder_limit(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(LIMITS, "folder_files", 3)
     code, out, err = run_cli(capsys, "check", folder)
     assert_input_error(code, out, err, "月报", "个数超出上限", "4 个", "3 个")
+
+
+def test_damaged_geopackage_prints_no_python_warning(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "坏.gpkg").write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 20)
+    run = subprocess.run([sys.executable, "-c", "import sys; from engine.cli.main import main; sys.exit(main(sys.argv[1:]))",
+                          "check", str(tmp_path / "坏.gpkg")], capture_output=True, text=True, timeout=120)
+    assert_input_error(run.returncode, run.stdout, run.stderr, "坏.gpkg")
+    assert "RuntimeWarning" not in run.stderr and "core.py" not in run.stderr

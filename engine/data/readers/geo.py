@@ -1,6 +1,8 @@
 """Shapefile / DBF / GeoPackage through pyogrio: sidecar files, DBF completeness and encoding."""
 from __future__ import annotations
 
+import contextlib
+import warnings as _py_warnings
 from pathlib import Path
 
 from engine.data.readers.columnar import _typed_to_text
@@ -39,7 +41,8 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
         layer = None
     if suffix == ".gpkg" and layer is None:
         try:
-            layers = [str(name) for name, _geom in pyogrio.list_layers(str(p))]
+            with _quiet():
+                layers = [str(name) for name, _geom in pyogrio.list_layers(str(p))]
         except Exception as e:  # noqa: BLE001
             raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{_short(e)}") from None
         if not layers:
@@ -54,7 +57,8 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
             kwargs["encoding"] = enc
         if layer is not None:
             kwargs["layer"] = layer
-        meta, tab = pyogrio.read_arrow(str(p), **kwargs)
+        with _quiet():
+            meta, tab = pyogrio.read_arrow(str(p), **kwargs)
     except UnicodeDecodeError:
         raise InputError(f"{p.name}：属性表字段名或内容无法解码（字段名可能被截断，或编码不对）；"
                          f"请确认 .cpg 文件或指定编码（如 --encoding gbk）") from None
@@ -73,6 +77,15 @@ def _read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | Non
     info.sha256 = _sha256(p) if len(files) == 1 else _sha256_of(files)
     info.warnings = warnings + info.warnings
     return info, unnamed
+
+
+@contextlib.contextmanager
+def _quiet():
+    """GDAL's RuntimeWarnings (a damaged GeoPackage's application_id …) would reach stderr as Python warnings
+    with the full path and a source line; the reader reports what matters itself."""
+    with _py_warnings.catch_warnings():
+        _py_warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _with_geometry_area(tab, meta, p: Path, warnings: list[str]):
