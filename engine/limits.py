@@ -68,6 +68,28 @@ class Limits:
     min_year: int = 1
     max_year: int = 9999
 
+    # --- input data files (engine/data/readers) ---
+    # Size of one input data file in bytes (each file of a folder; for a Shapefile also its .dbf).
+    # The WEIPIAN_MAX_INPUT_SIZE environment variable (e.g. 4GB) overrides it for provincial exports.
+    input_file_bytes: int = 2_000_000_000
+    # Data files in one input folder (a county's monthly folder has tens; each file becomes a table to union).
+    folder_files: int = 1_000
+    # .xlsx/.xlsm are zip archives: the sum of their parts' uncompressed sizes, read from the zip directory
+    # before any cell is parsed (Excel files of a county are a few MB; 500 MB of XML is millions of cells).
+    xlsx_uncompressed_bytes: int = 500_000_000
+    # Compression ratio (uncompressed / compressed) of one part of an .xlsx bigger than 1 MiB: worksheet XML
+    # compresses 5-20 times; a 257 KB file holding one 256 MiB shared string compresses 1,000 times.
+    xlsx_ratio: int = 100
+    # Cells of one worksheet as the reader lays it out: (last row) × (last column), counted in the XML before
+    # calamine allocates the grid. A 6 KB file with one cell at row 1,000,001, column 901 would otherwise make
+    # it allocate 900 million cells. 100,000 patches × 60 columns is 6 million.
+    xlsx_cells: int = 20_000_000
+    # Characters in one cell. Excel itself holds at most 32,767; a longer cell is refused with its file, row
+    # and column (never cut silently, never kept to be cut later in the xlsx ledger).
+    cell_chars: int = 32_767
+    # Columns of one table (county tables have 40-80; Excel allows 16,384 but each column costs SQL).
+    columns: int = 1_000
+
 
 LIMITS = Limits()
 
@@ -82,6 +104,32 @@ def set_memory_limit(text: str | None) -> None:
     if not m:
         raise InputError(f"内存上限「{text}」写法不对，应写成 512MB、2GB 这样的大小")
     LIMITS.memory_limit = f"{m.group(1)}{m.group(2).upper().replace('I', 'i')}"
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+          "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}
+
+
+def input_file_limit() -> int:
+    """The input file size limit in bytes: WEIPIAN_MAX_INPUT_SIZE (e.g. 4GB) if set, else LIMITS.input_file_bytes."""
+    import os
+
+    text = os.environ.get("WEIPIAN_MAX_INPUT_SIZE", "").strip()
+    if not text:
+        return LIMITS.input_file_bytes
+    m = _SIZE.match(text)
+    if not m:
+        raise InputError(f"环境变量 WEIPIAN_MAX_INPUT_SIZE 的值「{text}」写法不对，应写成 500MB、4GB 这样的大小")
+    return int(float(m.group(1)) * _UNITS[(m.group(2) or "").upper()])
+
+
+def human_bytes(n: int) -> str:
+    """A byte count for people: 2,000,000,000 字节 → 2.0 GB (decimal units, as file managers show)."""
+    for unit, size in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} 字节"
 
 
 def over(what: str, size, limit, unit: str = "") -> str:

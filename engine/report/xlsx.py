@@ -29,6 +29,14 @@ EXTRA_LABELS = {  # keys the core may add to findings/tasks/assessments beyond t
 }
 _RATIO_SUFFIXES = ("ratio", "rate", "率", "比例", "占比")
 EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_CHARS = 32_767  # characters in one cell; a longer text is cut visibly, never silently
+
+
+def fit(v: str) -> str:
+    if len(v) <= EXCEL_MAX_CHARS:
+        return v
+    mark = f"…〔已截断：原文 {len(v):,} 个字符，Excel 单元格最多 {EXCEL_MAX_CHARS:,} 个；完整内容见 JSON 输出〕"
+    return v[:EXCEL_MAX_CHARS - len(mark)] + mark
 
 
 # --------------------------------------------------------------------------- shared presentation helpers
@@ -303,7 +311,7 @@ def _write_table(wb, fmt, name: str, headers: list[str], rows: list[list], *, ro
                     if row_fmt:
                         ws.write_blank(r, c, None, row_fmt)
                 elif v.__class__ is str:
-                    ws.write_string(r, c, v, row_fmt)
+                    ws.write_string(r, c, fit(v), row_fmt)
                 else:
                     f = col_formats[c](v, kind) if col_formats and col_formats[c] else None
                     ws.write(r, c, cell(v), f or row_fmt)

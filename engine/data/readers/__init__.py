@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from engine.data.dictionary import header_key, load_dictionary
+from engine.limits import LIMITS, human_bytes, input_file_limit, over
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (  # noqa: F401 - re-exported
@@ -22,7 +23,7 @@ from engine.data.readers.common import (  # noqa: F401 - re-exported
 from engine.data.readers.columnar import read_parquet
 from engine.data.readers.excel import read_excel
 from engine.data.readers.geo import read_ogr
-from engine.data.readers.text import read_csv
+from engine.data.readers.text import normalize_encoding, read_csv
 
 
 # --------------------------------------------------------------------------- public entry point
@@ -33,6 +34,8 @@ def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str |
     extra_headers: headers a column map names; they count as known when the header row is looked for."""
     from engine.data.readers import common
 
+    if encoding:
+        normalize_encoding(encoding)  # --encoding rot13 is refused whatever the file type
     common.EXTRA_KNOWN = {header_key(h) for h in extra_headers}
     try:
         return _read_input(con, path, table, sheet=sheet, encoding=encoding)
@@ -59,6 +62,7 @@ def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
         raise InputError(f"{p.name}：不支持的文件类型“{p.suffix or '(无后缀)'}”，支持 {SUPPORTED_TEXT}")
     if p.stat().st_size == 0:
         raise InputError(f"{p.name}：文件为空（0 字节）")
+    _check_file_size(p)
     staging = f"{table}__stage"
     try:
         if suffix in CSV_SUFFIXES:
@@ -75,16 +79,56 @@ def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
     return info
 
 
+def _outside_links(d: Path) -> set[str]:
+    """Names of the folder's entries that are symbolic links leading outside it (their real path is not in
+    the folder's real path). Their content is never read: a link to /etc/passwd is not a county's data."""
+    root = d.resolve()
+    out = set()
+    for f in d.iterdir():
+        if f.is_symlink():
+            try:
+                inside = f.resolve().is_relative_to(root)
+            except (OSError, RuntimeError):  # a loop of links
+                inside = False
+            if not inside:
+                out.add(f.name)
+    return out
+
+
+def _check_file_size(p: Path) -> None:
+    """Each file read (a Shapefile's .dbf too) within the input file size limit, before a byte of it is parsed."""
+    limit = input_file_limit()
+    files = [p] + [s for s in (p.with_suffix(".dbf"),) if p.suffix.lower() == ".shp" and s.exists()]
+    for f in files:
+        size = f.stat().st_size
+        if size > limit:
+            raise InputError(f"{f.name}：" + over("文件大小", human_bytes(size), human_bytes(limit))
+                             + "，未读取；确需读取更大的文件时，可用环境变量 WEIPIAN_MAX_INPUT_SIZE 调高上限（如 4GB）")
+
+
 def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> InputInfo:
+    outside = _outside_links(d)
+    link_warnings = [f"{d.name}：“{name}”是指向文件夹之外的符号链接，未读取" for name in sorted(outside)
+                     if Path(name).suffix.lower() in SUPPORTED + (".shx", ".prj", ".cpg")]
     entries = sorted(
         (f for f in d.iterdir()
-         if f.is_file() and f.suffix.lower() in SUPPORTED and not f.name.startswith(("~$", ".", "._"))),
+         if f.name not in outside and f.is_file() and f.suffix.lower() in SUPPORTED
+         and not f.name.startswith(("~$", ".", "._"))),
         key=lambda f: f.name,
     )
+    for f in [f for f in entries if f.suffix.lower() == ".shp"]:  # GDAL would open the sidecars by name
+        linked = sorted(n for n in outside if Path(n).stem == f.stem)
+        if linked:
+            entries.remove(f)
+            link_warnings.append(f"{d.name}：{f.name} 的附属文件 {'、'.join(linked)} 指向文件夹之外，{f.name} 未读取")
     shp_stems = {f.stem for f in entries if f.suffix.lower() == ".shp"}
     entries = [f for f in entries if not (f.suffix.lower() == ".dbf" and f.stem in shp_stems)]
     if not entries:
-        raise InputError(f"{d.name}：文件夹中没有可读取的图斑文件（支持 {SUPPORTED_TEXT}）")
+        why = f"；{'；'.join(link_warnings)}" if link_warnings else ""
+        raise InputError(f"{d.name}：文件夹中没有可读取的图斑文件（支持 {SUPPORTED_TEXT}）{why}")
+    if len(entries) > LIMITS.folder_files:
+        raise InputError(f"{d.name}：文件夹中的数据文件" + over("个数", f"{len(entries):,}", f"{LIMITS.folder_files:,}", " 个")
+                         + "；请分批检查或合并文件")
     names = [f.name for f in entries]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -109,7 +153,7 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
             con.execute(f"DROP TABLE IF EXISTS {quote_ident(t)}")
     files = [f for info in infos for f in info.files]
     skipped = [s for info in infos for s in info.skipped]
-    warnings = [w for info in infos for w in info.warnings]
+    warnings = link_warnings + [w for info in infos for w in info.warnings]
     for info in infos:
         missing = [c for c in columns if c not in info.columns]
         if missing and len(infos) > 1:
@@ -141,11 +185,29 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
         f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {cols}{sep}"
         f"{quote_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {quote_ident(staging)}"
     )
+    _check_cell_length(con, table, source, info.columns)
     _skip_non_patch_rows(con, table, source, info)
     info.rows = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
     if info.rows == 0:
         extra = f"（{len(info.skipped)} 行不是图斑，已跳过）" if info.skipped else ""
         raise InputError(f"{source}：只有表头，没有数据行{extra}")
+
+
+def _check_cell_length(con, table: str, source: str, columns: list[str]) -> None:
+    """No cell longer than LIMITS.cell_chars (Excel's own 32,767): refused with file, row and column,
+    never cut silently."""
+    if not columns:
+        return
+    limit = LIMITS.cell_chars
+    lengths = ", ".join(f"length({quote_ident(c)})" for c in columns)
+    test = " OR ".join(f"length({quote_ident(c)}) > {limit}" for c in columns)
+    rows = con.execute(f"SELECT _line, {lengths} FROM {quote_ident(table)} WHERE {test} ORDER BY _line LIMIT 1").fetchall()
+    if not rows:
+        return
+    line, *sizes = rows[0]
+    col, size = next((c, n) for c, n in zip(columns, sizes) if n is not None and n > limit)
+    raise InputError(f"{source}：第 {line} 行「{col}」列的单元格" + over("长度", f"{size:,}", f"{limit:,}", " 个字符")
+                     + "（Excel 单元格最多 32,767 个字符）；请检查该单元格是否误粘贴了内容，整个文件未导入")
 
 
 _WS = "[\\s\u3000\u00a0]"

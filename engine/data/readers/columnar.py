@@ -6,7 +6,9 @@ from pathlib import Path
 import duckdb
 
 from engine.lang.quoting import quote_ident, quote_str
-from engine.data.readers.common import GEOM_AREA, InputError, InputInfo, check_headers, duck_msg, sha256
+from engine.data.readers.common import (
+    GEOM_AREA, InputError, InputInfo, check_headers, duck_msg, refuse_reserved, sha256,
+)
 
 
 def read_parquet(con, p: Path, staging: str):
@@ -15,6 +17,8 @@ def read_parquet(con, p: Path, staging: str):
                     f"SELECT * FROM read_parquet({quote_str(str(p))})")
     except duckdb.Error as e:
         raise InputError(f"{p.name}：Parquet 文件无法读取（文件可能不完整或已损坏）：{duck_msg(e)}") from None
+    for name, *_ in con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall():  # a file's `_geom_m2` is no area
+        refuse_reserved(p.name, name)
     info, unnamed = typed_to_text(con, p, staging, "rowid + 1")
     info.sha256 = sha256(p)
     return info, unnamed

@@ -11,6 +11,7 @@ import pyarrow as pa
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.dictionary import header_key, load_dictionary
 from engine.errors import InputError as _InputError
+from engine.limits import LIMITS, over
 
 
 class InputError(_InputError):
@@ -64,12 +65,14 @@ def check_headers(name: str, headers: list, where: str = "") -> tuple[list[str],
         out.append(h)
     if len(out) == 0:
         raise InputError(f"{name}{where}：没有表头")
+    if len(out) > LIMITS.columns:
+        raise InputError(f"{name}{where}：" + over("列数", f"{len(out):,}", f"{LIMITS.columns:,}", " 列")
+                         + "；图斑表通常只有几十列，请确认文件内容")
     seen: set[str] = set()
     for h in out:
         if h in seen:
             raise InputError(f"{name}{where}：表头“{h}”重复出现")
-        if h in ("_source", "_line", GEOM_AREA):
-            raise InputError(f"{name}{where}：表头“{h}”是保留名称，请改名")
+        refuse_reserved(name, h, where)
         seen.add(h)
     if known_count(out) < MIN_KNOWN_HEADERS:
         raise InputError(
@@ -77,6 +80,21 @@ def check_headers(name: str, headers: list, where: str = "") -> tuple[list[str],
             f"如 图斑编号/TBBH、行政区代码/XZQDM）。表头为：{'、'.join(out[:12])}"
         )
     return out, unnamed
+
+
+def _reserved_name(header: str) -> str | None:
+    """The engine's own column a header would stand for: `_source`, `_line` or `_geom_m2`, in any case.
+    DuckDB names are case-insensitive, so `_LINE` or `_Source` would collide with (or forge) the engine's
+    provenance columns in messages, or pass for the area of the polygon."""
+    key = str(header).strip(TRIM).casefold()
+    return key if key in ("_source", "_line", GEOM_AREA) else None
+
+
+def refuse_reserved(name: str, header, where: str = "") -> None:
+    own = _reserved_name(header)
+    if own is not None:
+        raise InputError(f"{name}{where}：表头“{header}”与引擎内部的列名 {own} 相同（不区分大小写），"
+                         f"是保留名称，不能作为数据列；请在文件中改名后重试")
 
 
 def _is_known(header) -> bool:

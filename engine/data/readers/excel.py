@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 
 from engine.data.dictionary import HEADER_UNIT, load_dictionary
+from engine.limits import LIMITS, human_bytes, over
 from engine.data.readers.common import (
     TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, check_headers,
     register_as_table, sha256, short, known_count,
@@ -17,6 +19,7 @@ from engine.data.readers.common import (
 def read_excel(con, p: Path, staging: str, sheet: str | None):
     from python_calamine import CalamineWorkbook
 
+    _check_zip(p)
     try:
         wb = CalamineWorkbook.from_path(str(p))
         names = [m.name for m in wb.sheets_metadata
@@ -65,6 +68,111 @@ def read_excel(con, p: Path, staging: str, sheet: str | None):
     register_as_table(con, pa.table(arrays), staging)
     info = InputInfo(path=str(p), sha256=sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
     return info, unnamed
+
+
+_RATIO_FLOOR = 1 << 20  # parts smaller than this are not worth a ratio test
+
+
+def _check_zip(p: Path) -> None:
+    """An .xlsx/.xlsm is a zip archive: refuse a decompression bomb from its directory, before calamine parses
+    (and allocates) a cell. A directory that lies (a part bigger than declared) is caught by calamine's zip
+    reader, which stops at the declared size: "文件无法打开"."""
+    import zipfile
+    import zlib
+
+    if p.suffix.lower() not in (".xlsx", ".xlsm"):
+        return
+    try:
+        z = zipfile.ZipFile(p)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: calamine says what is wrong with it
+    with z:
+        parts = z.infolist()
+        total = sum(i.file_size for i in parts)
+        if total > LIMITS.xlsx_uncompressed_bytes:
+            raise InputError(f"{p.name}：Excel 文件解压后" + over("大小", human_bytes(total),
+                             human_bytes(LIMITS.xlsx_uncompressed_bytes)) + "，未读取；请拆分文件或另存为 CSV")
+        for i in parts:
+            if i.file_size > _RATIO_FLOOR and i.file_size > LIMITS.xlsx_ratio * max(i.compress_size, 1):
+                ratio = i.file_size // max(i.compress_size, 1)
+                raise InputError(f"{p.name}：Excel 文件中的“{i.filename}”压缩比为 {ratio:,} 倍，超出上限 "
+                                 f"{LIMITS.xlsx_ratio:,} 倍（{human_bytes(i.compress_size)} 解压后为 "
+                                 f"{human_bytes(i.file_size)}），疑似压缩炸弹，未读取")
+        try:
+            for i in parts:
+                if i.filename.lower().endswith(".xml"):
+                    _check_extent(p, z, i)
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as e:
+            # a part bigger than its declared size fails the CRC; an unknown compression method or encryption
+            raise InputError(f"{p.name}：Excel 文件无法打开（压缩内容与目录不符，文件可能不完整或已损坏）：{short(e)}") from None
+
+
+_NS = rb"<(?:[A-Za-z_][\w.-]*:)?"  # <row …> or <x:row …>
+_TOKEN = re.compile(_NS + rb'(row|c)([\s/>][^>]*)')
+_R_ATTR = re.compile(rb'\br="([A-Z]{0,4})(\d{0,10})"')
+_ROW_R = re.compile(rb'<row r="(\d{1,10})"')
+_CELL_R = re.compile(rb'<c r="([A-Z]{1,4})')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _chunks(z, info):
+    """The part's bytes in 4 MiB pieces, each cut after its last '<' … so that no tag is split."""
+    carry = b""
+    with z.open(info) as fh:
+        while True:
+            chunk = fh.read(1 << 22)
+            data = carry + chunk
+            if not chunk:
+                yield data
+                return
+            cut = max(data.rfind(b"<"), len(data) - 4096)
+            yield data[:cut]
+            carry = data[cut:]
+
+
+def _check_extent(p: Path, z, info) -> None:
+    """The grid calamine would allocate for one worksheet part is (last row) × (last column): read the cell
+    references from the XML in a stream (constant memory) and refuse a sheet over LIMITS.xlsx_cells.
+    Fast path for what Excel and WPS write (`<row r="5"`, `<c r="B5"`); anything else (cells placed by
+    position, other attribute order, namespace prefixes) is laid out tag by tag."""
+    rows = cols = cells = with_r = n_rows = 0
+    odd = False
+    for data in _chunks(z, info):
+        rows = max([rows] + [int(r) for r in _ROW_R.findall(data)])
+        letters = _CELL_R.findall(data)
+        with_r += len(letters)
+        if letters:
+            cols = max(cols, max(_col_number(c) for c in set(letters)))
+        cells += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
+        n_rows += data.count(b"<row ") + data.count(b"<row>")
+        odd = odd or b":c " in data or b":row " in data or b":c>" in data or b":row>" in data
+    if cells > with_r or n_rows > rows or odd:
+        rows, cols = _extent_by_position(z, info)
+    if rows * cols > LIMITS.xlsx_cells:
+        raise InputError(f"{p.name}：Excel 文件中的“{info.filename}”有 {rows:,} 行 × {cols:,} 列，"
+                         + over("单元格数", f"{rows * cols:,}", f"{LIMITS.xlsx_cells:,}", " 个")
+                         + "（含中间的空单元格）；请删除远处的空白单元格或拆分文件")
+
+
+def _extent_by_position(z, info) -> tuple[int, int]:
+    rows = cols = row = col = 0
+    for data in _chunks(z, info):
+        for m in _TOKEN.finditer(data):
+            r = _R_ATTR.search(m.group(2))
+            if m.group(1) == b"row":
+                row = int(r.group(2)) if r and r.group(2) else row + 1
+                col = 0
+                rows = max(rows, row)
+            else:
+                col = _col_number(r.group(1)) if r and r.group(1) else col + 1
+                cols = max(cols, col)
+    return rows, cols
 
 
 def _sheet_grid(wb, p: Path, name: str):
@@ -205,6 +313,7 @@ def _date1904(p: Path) -> bool:
     """Does the workbook use Excel's 1904 date system (workbookPr date1904)? Only .xlsx/.xlsm say so readably."""
     import re
     import zipfile
+    import zlib
 
     if p.suffix.lower() not in (".xlsx", ".xlsm"):
         return False

@@ -1,12 +1,14 @@
 """Shapefile / DBF / GeoPackage through pyogrio: sidecar files, DBF completeness and encoding."""
 from __future__ import annotations
 
+import contextlib
+import warnings as _py_warnings
 from pathlib import Path
 
 from engine.data.readers.columnar import typed_to_text
 from engine.data.geometry import areas_m2, crs_kind, first_xy
 from engine.data.readers.common import (
-    GEOM_AREA, InputError, register_as_table, sha256, sha256_of, short,
+    GEOM_AREA, InputError, refuse_reserved, register_as_table, sha256, sha256_of, short,
 )
 from engine.data.readers.text import decodes, normalize_encoding
 
@@ -39,7 +41,8 @@ def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None
         layer = None
     if suffix == ".gpkg" and layer is None:
         try:
-            layers = [str(name) for name, _geom in pyogrio.list_layers(str(p))]
+            with _quiet():
+                layers = [str(name) for name, _geom in pyogrio.list_layers(str(p))]
         except Exception as e:  # noqa: BLE001
             raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{short(e)}") from None
         if not layers:
@@ -54,7 +57,8 @@ def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None
             kwargs["encoding"] = enc
         if layer is not None:
             kwargs["layer"] = layer
-        meta, tab = pyogrio.read_arrow(str(p), **kwargs)
+        with _quiet():
+            meta, tab = pyogrio.read_arrow(str(p), **kwargs)
     except UnicodeDecodeError:
         raise InputError(f"{p.name}：属性表字段名或内容无法解码（字段名可能被截断，或编码不对）；"
                          f"请确认 .cpg 文件或指定编码（如 --encoding gbk）") from None
@@ -64,6 +68,8 @@ def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None
         raise InputError(f"{p.name}：文件无法读取（文件可能不完整或已损坏）：{short(e)}") from None
     if tab.num_rows == 0:
         raise InputError(f"{p.name}：属性表没有记录（只有字段定义，没有数据行）")
+    for name in tab.column_names:  # before the engine adds its own `_geom_m2`
+        refuse_reserved(p.name, name)
     tab = _with_geometry_area(tab, meta, p, warnings)
     register_as_table(con, tab, staging)
     info, unnamed = typed_to_text(con, p, staging, "rowid + 1")
@@ -71,6 +77,15 @@ def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None
     info.sha256 = sha256(p) if len(files) == 1 else sha256_of(files)
     info.warnings = warnings + info.warnings
     return info, unnamed
+
+
+@contextlib.contextmanager
+def _quiet():
+    """GDAL's RuntimeWarnings (a damaged GeoPackage's application_id …) would reach stderr as Python warnings
+    with the full path and a source line; the reader reports what matters itself."""
+    with _py_warnings.catch_warnings():
+        _py_warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _with_geometry_area(tab, meta, p: Path, warnings: list[str]):
@@ -131,12 +146,10 @@ def _cpg_encoding(cpg: Path, dbf: Path, warnings: list[str]) -> str:
     if key in _CPG_NAMES:
         return _CPG_NAMES[key]
     if key not in _CPG_SYSTEM:
-        try:
-            import codecs
-
-            name = codecs.lookup(("cp" + key) if key.isdigit() else key).name
+        try:  # a text encoding only: a .cpg saying rot13 or base64 is an unknown name
+            name = normalize_encoding(("cp" + key) if key.isdigit() else key)
             return "gb18030" if name in ("gbk", "gb2312", "cp936") else name
-        except LookupError:
+        except InputError:
             pass
     enc = _detect_dbf_encoding(dbf)
     what = f"写的是“{said}”（指导出电脑的系统编码，不是具体编码）" if key in _CPG_SYSTEM else f"中的编码“{said}”无法识别"

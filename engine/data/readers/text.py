@@ -15,6 +15,7 @@ from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (
     CHUNK, TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, check_headers, duck_msg, sha256, known_count,
 )
+from engine.limits import over
 
 
 def decodes(p: Path, enc: str, start: int = 0) -> tuple[bool, int | None]:
@@ -26,21 +27,32 @@ def decodes(p: Path, enc: str, start: int = 0) -> tuple[bool, int | None]:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
             try:
                 dec.decode(chunk)
-            except UnicodeDecodeError as e:
-                return False, pos + e.start
+            except UnicodeError as e:  # UnicodeDecodeError, or utf-16's plain UnicodeError (no BOM)
+                return False, pos + getattr(e, "start", 0)
             pos += len(chunk)
         try:
             dec.decode(b"", final=True)
-        except UnicodeDecodeError as e:
-            return False, pos + e.start
+        except UnicodeError as e:
+            return False, pos + getattr(e, "start", 0)
     return True, None
 
 
+_ENCODING_EXAMPLES = "utf-8、gbk、gb18030、gb2312、big5、utf-16"
+# Python codecs that are "text encodings" by their flag but not character sets a file is written in.
+_NOT_FILE_ENCODINGS = {"idna", "punycode", "undefined", "unicode-escape", "raw-unicode-escape", "unicode-internal"}
+
+
 def normalize_encoding(name: str) -> str:
+    """The codec name of a user-given text encoding. rot13, base64, zlib … are codecs but not text
+    encodings (bytes-to-bytes or str-to-str): refused like unknown names, with examples."""
     try:
-        return codecs.lookup(name).name
-    except LookupError:
-        raise InputError(f"不认识的编码名称“{name}”（可用 utf-8、gbk、gb18030 等）") from None
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True) or info.name in _NOT_FILE_ENCODINGS:
+        what = f"不认识的编码名称“{name}”" if info is None else f"“{name}”不是文本文件的字符编码"
+        raise InputError(f"{what}：--encoding 只接受字符编码，如 {_ENCODING_EXAMPLES}") from None
+    return info.name
 
 
 def _detect_encoding(p: Path, start: int = 0) -> str:
@@ -119,11 +131,14 @@ def read_csv(con, p: Path, staging: str, encoding: str | None):
             tmpdir = tempfile.mkdtemp(prefix="weipian-")
             src = Path(tmpdir) / "input.csv"
             _transcode(p, src, enc, bom)
-        header_text = _first_line(src)
+        header_text = _first_line(src, p.name)
         if header_text is None or not header_text.strip(TRIM + ",\t;|"):
             raise InputError(f"{p.name}：文件没有表头（第 1 行为空）")
         delim = _sniff_delimiter(header_text)
-        raw_headers = next(csv.reader([header_text], delimiter=delim, quotechar='"'))
+        try:
+            raw_headers = next(csv.reader([header_text], delimiter=delim, quotechar='"'))
+        except csv.Error as e:  # one header cell over the csv module's 128K characters
+            raise InputError(f"{p.name}：第 1 行（表头）无法解析：{e}") from None
         headers, unnamed = check_headers(p.name, raw_headers, "（第 1 行表头）")
         _csv_to_staging(con, p, src, staging, headers, delim)
         _attach_csv_lines(con, p, src, staging, delim, warnings)
@@ -145,9 +160,15 @@ def _transcode(src: Path, dst: Path, enc: str, skip: int) -> None:
         fout.write(dec.decode(b"", final=True))
 
 
-def _first_line(p: Path) -> str | None:
+_LINE_CHARS = 2_000_000  # DuckDB's own maximum line size (bytes): no CSV line is read beyond it
+
+
+def _first_line(p: Path, name: str = "") -> str | None:
     with open(p, encoding="utf-8", newline="") as fh:
-        line = fh.readline()
+        line = fh.readline(_LINE_CHARS + 1)
+    if len(line) > _LINE_CHARS:
+        raise InputError(f"{name or p.name}：第 1 行（表头）" + over("长度", f"{len(line) - 1:,}+", f"{_LINE_CHARS:,}", " 个字符")
+                         + "，不是图斑数据表的表头")
     return line.rstrip("\r\n") if line else None
 
 
@@ -187,7 +208,8 @@ def _csv_to_staging(con, p: Path, src: Path, staging: str, headers: list[str], d
             line = _line_of_offset(src, pos) if pos is not None else "?"
             what = {"TOO MANY COLUMNS": f"字段数多于表头的 {len(headers)} 列",
                     "UNQUOTED VALUE": "引号使用不正确",
-                    "INVALID ENCODING": "编码无效"}.get(kind, f"{kind}（{msg}）")
+                    "INVALID ENCODING": "编码无效",
+                    "LINE SIZE OVER MAXIMUM": "超过单行长度上限 2,000,000 字节"}.get(kind, f"{kind}（{msg}）")
             parts.append(f"第 {line} 行{what}")
         more = f"，共 {n_bad} 行" if n_bad > len(bad) else ""
         raise InputError(f"{p.name}：以下行无法读取，整个文件未导入：{'；'.join(parts)}{more}")
@@ -210,14 +232,20 @@ def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warning
         return
     # blank lines or line breaks inside quoted cells: count lines with Python's csv module
     lines = []
-    with open(src, encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh, delimiter=delim, quotechar='"')
-        next(reader, None)  # the header record
-        start = reader.line_num + 1
-        for rec in reader:
-            if rec:  # blank lines are not records (DuckDB skips them too)
-                lines.append(start)
+    field_limit = csv.field_size_limit(_LINE_CHARS)  # DuckDB read every cell already; the csv module's 128K must not fail
+    try:
+        with open(src, encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh, delimiter=delim, quotechar='"')
+            next(reader, None)  # the header record
             start = reader.line_num + 1
+            for rec in reader:
+                if rec:  # blank lines are not records (DuckDB skips them too)
+                    lines.append(start)
+                start = reader.line_num + 1
+    except csv.Error:
+        lines = []  # numbered by record order below, with a warning
+    finally:
+        csv.field_size_limit(field_limit)
     if len(lines) != rows:
         warnings.append(f"{p.name}：无法精确对应物理行号，行号按记录顺序给出")
         lines = list(range(2, rows + 2))
