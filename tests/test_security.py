@@ -347,3 +347,24 @@ def test_deeply_nested_yaml_is_a_located_error(tmp_path, capsys):
     (d / "policy.yaml").write_text("policy: 2021\nx: " + "[" * 50000 + "]" * 50000 + "\n", encoding="utf-8")
     code, out, err = run_cli(capsys, "check", SAMPLE, "--policies", tmp_path / "policies")
     assert code == 2 and "E080" in err and "嵌套层数" in err and "policy.yaml:2:" in err
+
+
+def test_a_duckdb_error_on_data_values_is_located_at_the_rule(tmp_path, capsys):
+    """A value from the data can make DuckDB stop where lint cannot see it: with_day(下发日期, day(填报日期)) on a
+    February date with a 31st asks for 2023-02-31. The run stops with exit 2 at the rule's condition, not exit 3."""
+    from conftest import write_csv, write_policy_dir
+
+    d = write_policy_dir(tmp_path / "p", 2023, {"rules.yaml": """
+        rules:
+          - id: T-R-runtime
+            title: 按填报日的日期
+            cite: 一
+            severity: error
+            when: with_day(下发日期, day(填报日期)) > 下发日期
+        """})
+    data = write_csv(tmp_path / "d.csv", ["图斑编号", "监测年度", "行政区代码", "下发日期", "填报日期"],
+                     [["A", 2023, "610902", "2023-03-10", "2023-03-31"], ["B", 2023, "610902", "2023-02-10", "2023-03-31"]])
+    code, out, err = run_cli(capsys, "check", data, "--policies", d.parent, "--as-of", "2024-06-30")
+    assert code == 2, err
+    assert "错误[E075]" in err and "规则「T-R-runtime」（一）在数据上运行出错" in err and "2023-2-31" in err
+    assert f"{d / 'rules.yaml'}:6:11" in err and "内部错误" not in err and "Traceback" not in err

@@ -19,6 +19,7 @@ from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
+from engine.run.failures import run_located
 from engine.run.result import Result
 from engine.run.rows import AssessmentRow, Finding, RegionTask, Task
 from engine.lang.units import quantize_area
@@ -54,8 +55,14 @@ def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Ch
 
 
 def _open() -> duckdb.DuckDBPyConnection:
+    """A connection bounded from the start, while the input is read too: the memory limit and a private spill
+    directory (a Parquet file that decompresses hugely spills or stops, it does not exhaust the machine)."""
+    from engine.limits import LIMITS
+
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
+    con.execute("SET temp_directory = '" + _temp_dir().replace("'", "''") + "'")  # must precede enable_external_access=false
+    con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
     return con
 
 
@@ -75,12 +82,8 @@ def _temp_dir() -> str:
 
 
 def lock(con: duckdb.DuckDBPyConnection) -> None:
-    """Sandbox `con` once the input is in it, before any policy SQL runs: no file, network or extension
-    access, a memory limit and a private spill directory, and a configuration nobody can change afterwards."""
-    from engine.limits import LIMITS
-
-    con.execute("SET temp_directory = '" + _temp_dir().replace("'", "''") + "'")  # must precede enable_external_access=false
-    con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
+    """Sandbox `con` (opened by _open: memory limit and spill directory already set) once the input is in it,
+    before any policy SQL runs: no file, network or extension access, and a configuration nobody can change."""
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET enable_external_access = false")
@@ -228,7 +231,8 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     con.execute("DROP TABLE IF EXISTS hits; DROP TABLE IF EXISTS catalog")
     con.execute("CREATE TABLE hits (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")
     for y, policy in used.items():
-        con.execute(f"INSERT INTO hits SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})")
+        run_located(con, f"INSERT INTO hits SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})",
+                    policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c]))
     findings, tasks = _collect(con, used, d)  # tasks by patch; ordered by level below, with the region tasks
     assessments: list[AssessmentRow] = []
     if assess:
