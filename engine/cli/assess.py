@@ -29,15 +29,17 @@ def register(subparsers) -> None:
     add_common(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="输出格式（默认 text）")
     p.add_argument("--level", choices=list(load_dictionary().levels)[::-1], help="只看这一级的区域")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="文件缺少政策需要的列时，只做不需要这些列的评估，并列出未做的评估（此时退出码不为 0）")
     p.set_defaults(func=cmd_assess)
 
 
 def cmd_assess(args, console: Console) -> int:
     policies = load_policies(args.policies)
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
-                   area_unit=args.area_unit, columns=args.columns)
+                   area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing)
     if args.format == "json":
         sys.stdout.write(json.dumps(result.assessments_json(args.level), ensure_ascii=False, indent=2, default=str) + "\n")
     else:
         render(result, console, args.level)
-    return EXIT_FINDINGS if any(a.flagged for a in result.assessments_of(args.level)) else EXIT_OK
+    return EXIT_FINDINGS if result.not_evaluated or any(a.flagged for a in result.assessments_of(args.level)) else EXIT_OK

@@ -24,7 +24,7 @@ def cmd_check(args, console: Console) -> int:
     policies = load_policies(args.policies)
     refuse_overwrite(args.output, args.data, [f for p in policies.values() for f in p.files])
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
-                   assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns)
+                   assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing)
     write_outputs(result, args.output)
     if args.format == "json":
         sys.stdout.write(result.dumps() + "\n")
@@ -43,5 +43,7 @@ def register(sub) -> None:
     p.add_argument("--output", action="append", default=[], metavar="FILE",
                    help="写出结果文件，按后缀：.json .csv .xlsx .html；可写多次")
     p.add_argument("--no-assess", action="store_true", help="不做区域评估")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="文件缺少政策需要的列时，只运行不需要这些列的规则，并在各输出中列出未检查的规则（此时退出码不为 0）")
     p.add_argument("--limit", type=int, default=20, help="屏幕上最多列出的问题条数（默认 20）")
     p.set_defaults(func=cmd_check)

@@ -26,10 +26,12 @@ class Result:
     tasks: list[Task | RegionTask] = field(default_factory=list)  # by level (省级 first), patches' and regions'
     assessments: list[AssessmentRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    not_evaluated: list = field(default_factory=list)  # engine.run.partial.NotEvaluated (--allow-missing)
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(f.severity == "error" for f in self.findings) else 0
+        """0: no error finding; 1: error findings, or a run that left rules out (--allow-missing) — never 0 then."""
+        return 1 if self.not_evaluated or any(f.severity == "error" for f in self.findings) else 0
 
     def assessments_of(self, level: str | None = None) -> list[AssessmentRow]:
         """The assessment rows of one level (all when None)."""
@@ -46,6 +48,8 @@ class Result:
         out = {k: doc[k] for k in ("policy", "policies", "input", "run")}
         out["assessments"] = [a.to_json() for a in self.assessments_of(level)]
         out["tasks"] = [t.to_json() for t in self.region_tasks]
+        if "not_evaluated" in doc:
+            out["not_evaluated"] = doc["not_evaluated"]
         return out
 
     def catalog(self) -> list[dict]:
@@ -75,7 +79,7 @@ class Result:
         files = {}
         for y in years:
             files.update(self.policies[y].file_hashes)
-        return {
+        out = {
             "policy": policy,
             "policies": [self._policy_json(self.policies[y]) for y in years],
             "input": self.input,
@@ -96,6 +100,9 @@ class Result:
             "assessments": [a.to_json() for a in self.assessments],
             "warnings": self.warnings,
         }
+        if self.not_evaluated:  # only in a --allow-missing run that left something out
+            out["not_evaluated"] = [x.to_json() for x in self.not_evaluated]
+        return out
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False, indent=2, default=str)

@@ -20,6 +20,7 @@ from engine.data.normalize import Normalized, format_findings_sql, missing_messa
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
+from engine.run.partial import NotEvaluated, needed_by, without_missing
 from engine.run.result import Result
 from engine.run.rows import AssessmentRow, Finding, RegionTask, Task
 from engine.lang.units import quantize_area
@@ -108,20 +109,21 @@ def _policies(policies) -> PolicySet:
 
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
           sheet: str | None = None, encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-          columns=None) -> Result:
-    """Check a patch file (or folder) against the policies of each row's 监测年度."""
+          columns=None, allow_missing: bool = False) -> Result:
+    """Check a patch file (or folder) against the policies of each row's 监测年度. allow_missing: run the rules
+    whose columns the file has and name the others (Result.not_evaluated) instead of refusing the file."""
     return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess,
-                          area_unit=area_unit, columns=columns)[0]
+                          area_unit=area_unit, columns=columns, allow_missing=allow_missing)[0]
 
 
 def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
                    encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-                   columns=None) -> list[Result]:
+                   columns=None, allow_missing: bool = False) -> list[Result]:
     """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
     variants = [_policies(v) for v in variants]
     prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding, area_unit=area_unit, columns=columns)
     as_of = as_date(as_of)
-    return [evaluate(prepared, v, as_of, year=year, assess=assess) for v in variants]
+    return [evaluate(prepared, v, as_of, year=year, assess=assess, allow_missing=allow_missing) for v in variants]
 
 
 def check_records(records: list[dict], policies: dict[int, Policy] | str | Path | None = None, *, as_of=None,
@@ -212,7 +214,7 @@ def _text(d: Dictionary, column: str, value) -> str | None:
 
 
 def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, year: int | None = None,
-             assess: bool = True, require_columns: bool = True) -> Result:
+             assess: bool = True, require_columns: bool = True, allow_missing: bool = False) -> Result:
     """Run the policies on the normalized table `patches` (may be called again on the same connection)."""
     con, d, norm = prepared.con, prepared.dictionary, prepared.norm
     year_col = quote_ident(d.key[1])
@@ -225,8 +227,15 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     used = {y: policies[y] for y in years}
     needed = set().union(*(p.fields_used for p in used.values())) if used else set()
     missing = [f.name for f in d.fields if f.name in needed and f.name not in norm.mapping]
-    if missing and require_columns:
-        raise InputError(missing_message("缺少本年度政策需要的列", missing, norm.headers, d, sources=norm.sources))
+    not_evaluated: list[NotEvaluated] = []
+    if missing and require_columns and allow_missing:  # run what the file allows, name what it does not
+        for y in used:
+            used[y], dropped = without_missing(used[y], set(missing))
+            not_evaluated += dropped
+    elif missing and require_columns:
+        by = {f: ids for p in used.values() for f, ids in needed_by(p).items()}
+        raise InputError(missing_message("缺少本年度政策需要的列", missing, norm.headers, d, needed_by=by,
+                                         sources=norm.sources) + "。可用 --allow-missing 只运行不需要这些列的规则")
 
     con.execute("DROP TABLE IF EXISTS hits; DROP TABLE IF EXISTS catalog")
     con.execute("CREATE TABLE hits (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")
@@ -245,7 +254,8 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})
-    return Result(policies_used, d, meta, as_of, findings, tasks, assessments, list(prepared.warnings))
+    warnings = list(prepared.warnings) + [x.line() for x in not_evaluated]  # every output shows the warnings
+    return Result(policies_used, d, meta, as_of, findings, tasks, assessments, warnings, not_evaluated)
 
 
 def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[Finding], list[Task | RegionTask]]:
