@@ -8,6 +8,7 @@ from collections import Counter
 from html import escape
 
 from engine.data.dictionary import Dictionary
+from engine.report import values
 from engine.report.atomic import atomic_write
 from engine.report.xlsx import (
     Table,
@@ -162,7 +163,7 @@ def _assessment_charts(assessments, names, cat) -> str:
 
 
 def _pct(v) -> str:
-    return "" if v is None else f"{v * 100:.2f}%"
+    return values.pct(v)
 
 
 def _hbar_chart(bars, *, fmt, label: str, line: float | None = None, marks=None) -> str:
@@ -217,7 +218,7 @@ def _json_cell(v):
     if v is None:
         return ""
     if isinstance(v, bool):
-        return "是" if v else "否"
+        return values.yes_no(v)
     if isinstance(v, (int, float)):
         return v
     return str(cell(v))

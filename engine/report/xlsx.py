@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import xlsxwriter
 
+from engine.report import values
 from engine.report.atomic import atomic_write
 from engine.data.dictionary import Dictionary
 from engine.run.result import SEVERITY_WORDS
@@ -235,7 +236,7 @@ def cell(v):
     if v is None:
         return ""
     if isinstance(v, bool):
-        return "是" if v else "否"
+        return values.yes_no(v)
     if isinstance(v, (list, tuple, dict)):
         return json.dumps(v, ensure_ascii=False)
     return v
