@@ -56,6 +56,18 @@ def region_label_map() -> dict[str, str]:
         return {}
 
 
+def row_region(item: dict, names: dict[str, str]) -> str:
+    """The 行政区代码 of a finding or task: the region it names, else the 6-digit code a 图斑编号 starts with (the
+    卫片 numbering: county code, year, serial) when the region table knows that code; "" when neither says."""
+    region = item.get("region")
+    if region:
+        return str(region)
+    patch = item.get("patch")
+    if isinstance(patch, str) and len(patch) > 6 and patch[:6].isdigit() and patch[:6] in names:
+        return patch[:6]
+    return ""
+
+
 def flatten(d, prefix: str = "") -> dict:
     """{"a": {"b": 1}} -> {"a.b": 1}; lists become JSON text."""
     out: dict = {}
@@ -171,27 +183,40 @@ class Table:
     flag_col: int | None = None
 
 
-def findings_table(findings, cat) -> Table:
-    known = ("patch", "rule", "severity", "message", "cite")
+def findings_table(findings, cat, names: dict[str, str] | None = None) -> Table:
+    """Findings by county: 行政区代码 and 行政区名称 first, sorted by region (stable within a region)."""
+    names = names if names is not None else region_label_map()
+    known = ("patch", "rule", "severity", "message", "cite", "region")
     extras = extra_columns(findings, known)
-    headers = ["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"] + [extra_label(k) for k in extras]
-    rows = [[f.get("patch"), f.get("rule"), cat.get(f.get("rule"), {}).get("title", ""),
-             severity_label(f.get("severity")), f.get("message"), f.get("cite")] + extra_values(f, known, extras)
-            for f in findings]
-    classes = [f"sev-{f.get('severity')}" for f in findings]
-    pct = [6 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    regions = [row_region(f, names) for f in findings]
+    order = sorted(range(len(findings)), key=lambda i: (regions[i] == "", regions[i]))
+    headers = (["行政区代码", "行政区名称", "图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]
+               + [extra_label(k) for k in extras])
+    rows, classes = [], []
+    for i in order:
+        f = findings[i]
+        rows.append([regions[i], names.get(regions[i], ""), f.get("patch"), f.get("rule"),
+                     cat.get(f.get("rule"), {}).get("title", ""), severity_label(f.get("severity")), f.get("message"),
+                     f.get("cite")] + extra_values(f, known, extras))
+        classes.append(f"sev-{f.get('severity')}")
+    pct = [8 + i for i, k in enumerate(extras) if is_ratio_key(k)]
     return Table(headers, rows, classes, pct)
 
 
-def tasks_table(tasks, cat, levels: dict[str, int]) -> Table:
-    known = ("patch", "rule", "level", "action", "cite")
-    tasks = sorted_tasks(tasks, levels)
+def tasks_table(tasks, cat, levels: dict[str, int], names: dict[str, str] | None = None) -> Table:
+    """Tasks by level (省级 first), then county."""
+    names = names if names is not None else region_label_map()
+    known = ("patch", "rule", "level", "action", "cite", "region")
     extras = extra_columns(tasks, known)
-    headers = ["核查级别", "任务", "图斑编号", "规则编号", "规则名称", "条款"] + [extra_label(k) for k in extras]
-    rows = [[t.get("level"), t.get("action"), t.get("patch"), t.get("rule"),
+    keyed = [(t, row_region(t, names)) for t in tasks or []]
+    keyed.sort(key=lambda tr: (levels.get(tr[0].get("level"), 9), tr[1] == "", tr[1], str(tr[0].get("patch") or ""),
+                               str(tr[0].get("rule", "")), str(tr[0].get("action", ""))))
+    headers = (["核查级别", "行政区代码", "行政区名称", "任务", "图斑编号", "规则编号", "规则名称", "条款"]
+               + [extra_label(k) for k in extras])
+    rows = [[t.get("level"), region, names.get(region, ""), t.get("action"), t.get("patch"), t.get("rule"),
              cat.get(t.get("rule"), {}).get("title", ""), t.get("cite")] + extra_values(t, known, extras)
-            for t in tasks]
-    pct = [6 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+            for t, region in keyed]
+    pct = [8 + i for i, k in enumerate(extras) if is_ratio_key(k)]
     return Table(headers, rows, [""] * len(rows), pct)
 
 

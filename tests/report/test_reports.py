@@ -26,7 +26,9 @@ CATALOG = [
     {"id": "T-T-county", "kind": "触发", "title": "县级逐一核实", "cite": "三（五）", "level": "县级", "action": "逐一核实确认",
      "when": "整改状态 == \"已拆除复耕到位\""},
     {"id": "T-A-accountability", "kind": "评估", "title": "问责评估", "cite": "附件3", "level": "县级、市级、省级",
-     "when": "ratio >= 问责比例 and numerator >= 问责面积", "ratio_threshold": "问责比例"},
+     "when": "ratio >= 问责比例 and numerator >= 问责面积", "ratio_threshold": "问责比例",
+     "conditions": [{"value": "ratio", "op": ">=", "threshold": "问责比例"},
+                    {"value": "numerator", "op": ">=", "threshold": "问责面积"}]},
     {"id": "T-A-errors", "kind": "评估", "title": "月度差错率", "cite": "附件2", "level": "县级", "when": "ratio > 差错率上限",
      "ratio_threshold": "差错率上限"},
 ]
@@ -88,11 +90,11 @@ def test_xlsx_sheets_headers_and_order(tmp_path):
     wb, names = sheets_of(path)
     assert names == ["汇总", "问题清单", "核查任务", "区域评估", "规则说明"]
     findings = rows_of(wb, "问题清单")
-    assert findings[0][:6] == ["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]
+    assert findings[0][:8] == ["行政区代码", "行政区名称", "图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]
     assert len(findings) == 1 + 4
-    assert findings[1][2] == "已拆除复耕到位需有现场照片" and findings[1][3] == "错误"
+    assert findings[1][4] == "已拆除复耕到位需有现场照片" and findings[1][5] == "错误"
     tasks = rows_of(wb, "核查任务")
-    assert tasks[0][:3] == ["核查级别", "任务", "图斑编号"]
+    assert tasks[0][:5] == ["核查级别", "行政区代码", "行政区名称", "任务", "图斑编号"]
     assert [r[0] for r in tasks[1:]] == ["省级", "市级", "县级"]
     assessments = rows_of(wb, "区域评估")
     head = assessments[0]
@@ -137,7 +139,8 @@ def test_xlsx_empty_run(tmp_path):
     path = tmp_path / "e.xlsx"
     write_xlsx(doc, [], path, DICTIONARY)
     wb, names = sheets_of(path)
-    assert rows_of(wb, "问题清单") == [["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]]
+    assert rows_of(wb, "问题清单") == [["行政区代码", "行政区名称", "图斑编号", "规则编号", "规则名称", "严重程度", "问题说明",
+                                      "条款"]]
 
 
 def test_xlsx_keeps_extra_keys_as_columns(tmp_path):
@@ -148,8 +151,8 @@ def test_xlsx_keeps_extra_keys_as_columns(tmp_path):
     write_xlsx(doc, CATALOG, path, DICTIONARY)
     wb, _ = sheets_of(path)
     rows = rows_of(wb, "问题清单")
-    assert rows[0][6:] == ["行号", "来源文件"]
-    assert rows[1][6:] == [12, "汉滨区.xlsx"]
+    assert rows[0][8:] == ["行号", "来源文件"]
+    assert rows[1][8:] == [12, "汉滨区.xlsx"]
 
 
 def test_xlsx_patch_ids_stay_text(tmp_path):
@@ -158,7 +161,7 @@ def test_xlsx_patch_ids_stay_text(tmp_path):
     path = tmp_path / "t.xlsx"
     write_xlsx(doc, CATALOG, path, DICTIONARY)
     wb, _ = sheets_of(path)
-    assert rows_of(wb, "问题清单")[1][0] == "000123"
+    assert rows_of(wb, "问题清单")[1][2] == "000123"
 
 
 # --------------------------------------------------------------------------- HTML (static; the browser test runs it)
@@ -186,8 +189,9 @@ def test_html_threshold_lines_come_from_the_entries():
     html = render_html(make_doc(threshold=0.2), CATALOG, DICTIONARY)
     assert "阈值 20.00%" in html and "15.00%" not in html
     html = render_html(make_doc(threshold=None), CATALOG, DICTIONARY)
-    # the accountability entries carry no threshold: no line for them; the error-rate entry still has its own
-    assert "阈值 10.00%" in html and html.count('class="threshold"') == 1
+    # the accountability entries carry no ratio threshold: no ratio line for them (their area condition keeps its
+    # 100 line); the error-rate entry still has its own
+    assert "阈值 10.00%" in html and "阈值 100<" in html and html.count('class="threshold"') == 2
 
 
 def test_threshold_lookup():
