@@ -390,7 +390,7 @@ ul.levels .lv{display:inline-block;min-width:3.5em;font-weight:600;color:var(--a
 ul.levels b.n{font-size:16px}ul.levels b.flag{color:#d64545}
 .cond{margin:4px 0 8px}.cond-head{font-size:12px;color:var(--muted)}
 details.more summary{cursor:pointer;color:var(--accent);margin:6px 0}
-table.static td.num{text-align:right}svg.bars text.val{fill:#555}
+table.static td.num{text-align:right}table.static td:not(:last-child){white-space:nowrap}svg.bars text.val{fill:#555}
 .legend{display:flex;gap:14px;font-size:12px;color:var(--muted)}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 .note{color:var(--muted);font-size:12px;margin:4px 0}
 .toolbar{display:flex;flex-wrap:wrap;align-items:center;gap:10px;margin-bottom:8px}
