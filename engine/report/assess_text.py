@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from engine.report import values
+from engine import values
 from engine.run.result import Result
 from engine.run.rows import AssessmentRow
 

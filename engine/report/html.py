@@ -8,7 +8,7 @@ from collections import Counter
 from html import escape
 
 from engine.data.dictionary import Dictionary
-from engine.report import values
+from engine import values
 from engine.report.atomic import atomic_write
 from engine.report.xlsx import (
     VALUE_LABELS,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import xlsxwriter
 
-from engine.report import values
+from engine import values
 from engine.report.atomic import atomic_write
 from engine.data.dictionary import Dictionary
 from engine.run.result import SEVERITY_WORDS

@@ -177,9 +177,9 @@ class RegionExplanation:
 
 
 def _show(value, typ: str | None, area_unit: str = "", exact: bool = False) -> str:
-    """A value computed by the assessment SQL, for people (presentation only; engine.report.values formats it).
+    """A value computed by the assessment SQL, for people (presentation only; engine.values formats it).
     exact: a substituted value keeps the percent digits that two decimals would round away (14.995% < 15.00%)."""
-    from engine.report import values as fmt
+    from engine import values as fmt
 
     return fmt.value(value, typ, area_unit, exact=exact)
 

@@ -254,3 +254,12 @@ def test_atomic_write_binary_and_path_mode(tmp_path):
         with open(tmp, "w") as fh:
             fh.write("x")
     assert (tmp_path / "p.txt").read_text() == "x"
+
+
+def test_html_prints_on_a4_with_a_cjk_font_stack():
+    html = render_html(make_doc(), CATALOG, DICTIONARY)
+    assert "@page{size:A4" in html and "break-before:page" in html
+    for font in ("Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "SimSun"):
+        assert f'"{font}"' in html
+    assert html.index('id="flagged"') < html.index('id="tasks"') < html.index('id="findings"') \
+        < html.index('id="by-rule"') < html.index('id="provenance"')

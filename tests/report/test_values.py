@@ -1,10 +1,10 @@
-"""engine.report.values: one formatter for 亩, %, dates, 是/否 and 空."""
+"""engine.values: one formatter for 亩, %, dates, 是/否 and 空."""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from engine.report import values as V
+from engine import values as V
 
 
 def test_percentages_have_two_decimals():
