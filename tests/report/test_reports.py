@@ -263,3 +263,19 @@ def test_html_prints_on_a4_with_a_cjk_font_stack():
         assert f'"{font}"' in html
     assert html.index('id="flagged"') < html.index('id="tasks"') < html.index('id="findings"') \
         < html.index('id="by-rule"') < html.index('id="provenance"')
+
+
+def test_html_folds_regions_far_from_the_threshold():
+    doc = make_doc()
+    far = [{"rule": "T-A-errors", "kind": "月度差错率", "level": "县级", "region": "610902", "period": f"2023-{m:02d}",
+            "values": {"numerator": 0.0, "denominator": 100.0, "ratio": 0.0}, "threshold": {"ratio": 0.1},
+            "flagged": False, "cite": "附件2"} for m in range(1, 12)]
+    near = {**far[0], "period": "2023-12", "values": {"numerator": 9.0, "denominator": 100.0, "ratio": 0.09}}
+    doc["assessments"] = doc["assessments"][:2] + far + [near]
+    html = render_html(doc, CATALOG, DICTIONARY)
+    chart = html[html.index('data-rule="T-A-errors"'):]
+    chart = chart[:chart.index("</figure>")]
+    shown, folded = chart.split('<details class="more">')
+    assert "显示全部（另有 11 项远低于阈值，共 12 项）" in folded
+    assert shown.count('<g class="bar') == 1 and "2023-12" in shown  # only the one near its threshold
+    assert folded.count('<g class="bar') == 12
