@@ -8,7 +8,9 @@ from rich.console import Console
 
 from engine.cli.common import EXIT_CODES, add_common
 from engine.policy.policyset import load_policies
+from engine.errors import InputError
 from engine.report.outputs import refuse_overwrite, write_outputs
+from engine.report.xlsx import SPLIT_KEYS, write_xlsx_split
 from engine.report.text import render
 from engine.run.runner import check
 
@@ -16,22 +18,30 @@ EXAMPLE = """示例：
   weipian check datasets/sample_2023.csv --as-of 2024-06-30
   weipian check 县上报.xlsx --format json --output 结果.json
   weipian check 月报/ --policies policies --output 台账.xlsx --output 报告.html
+  weipian check 月报/ --split-by county 各县台账/
 
 """ + EXIT_CODES
 
 
 def cmd_check(args, console: Console) -> int:
     policies = load_policies(args.policies)
-    refuse_overwrite(args.output, args.data, [f for p in policies.values() for f in p.files])
+    split_dir = args.split_by[1] if args.split_by else None
+    if args.split_by and args.split_by[0] not in SPLIT_KEYS:
+        raise InputError(f"--split-by 只支持 {'、'.join(SPLIT_KEYS)}（如 --split-by county 台账/），不能是「{args.split_by[0]}」")
+    refuse_overwrite(args.output + ([split_dir] if split_dir else []), args.data,
+                     [f for p in policies.values() for f in p.files])
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing)
     write_outputs(result, args.output)
+    split = write_xlsx_split(result.to_json(), result.catalog(), split_dir, result.dictionary) if split_dir else []
     if args.format == "json":
         sys.stdout.write(result.dumps() + "\n")
     else:
         render(result, console, limit=args.limit)
         for out in args.output:
             console.print(f"已写出：{out}", markup=False)
+        if split:
+            console.print(f"已按县写出 {len(split)} 个台账到 {split_dir}", markup=False)
     return result.exit_code
 
 
@@ -42,6 +52,8 @@ def register(sub) -> None:
     p.add_argument("--format", choices=["text", "json"], default="text", help="屏幕输出格式（默认 text）")
     p.add_argument("--output", action="append", default=[], metavar="FILE",
                    help="写出结果文件，按后缀：.json .csv .xlsx .html；可写多次")
+    p.add_argument("--split-by", nargs=2, metavar=("county", "DIR"), default=None,
+                   help="按县分别写出台账：--split-by county 目录/（每县一个 目录/610902_汉滨区.xlsx）")
     p.add_argument("--no-assess", action="store_true", help="不做区域评估")
     p.add_argument("--allow-missing", action="store_true",
                    help="文件缺少政策需要的列时，只运行不需要这些列的规则，并在各输出中列出未检查的规则（此时退出码不为 0）")

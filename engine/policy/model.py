@@ -9,7 +9,7 @@ from engine.lang.types import Type
 from engine.data.dictionary import Dictionary, Field
 from engine.errors import Diagnostic
 from engine.policy.marks import YDict, YStr
-from engine.policy.thresholds import ratio_threshold
+from engine.policy.thresholds import flag_conditions, ratio_threshold
 
 
 @dataclass(eq=False)
@@ -106,5 +106,7 @@ class Policy:
             item = x.catalog()
             if x in self.assessments and (t := ratio_threshold(x)) is not None:
                 item["ratio_threshold"] = t
+            if x in self.assessments and (conditions := flag_conditions(x)):
+                item["conditions"] = conditions
             items.append(item)
         return items

@@ -34,3 +34,24 @@ def _threshold(node: ast.Node) -> str | float | None:
     if isinstance(node, ast.Number) and node.unit == "%":
         return float(node.value) / 100
     return None
+
+
+def flag_conditions(assessment) -> list[dict]:
+    """Every comparison of an assessment's flag between one of its values (ratio, numerator, a named value) and a
+    threshold, in the flag's text order: {"value": name, "op": "<" | "<=" | ">" | ">=", "threshold": label or number}.
+    The threshold is the label of a parameter (each result carries its value under the label) or a unitless or %
+    literal; comparisons with anything else are left out. Reports draw one chart per condition (问责: ratio and area)."""
+    out = []
+    flip = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+    comparisons = sorted((n for n in ast.walk(assessment.flag) if isinstance(n, ast.Binary) and n.op in COMPARISONS),
+                         key=lambda n: n.start)
+    for n in comparisons:
+        for value, other, op in ((n.left, n.right, n.op), (n.right, n.left, flip[n.op])):
+            if isinstance(value, ast.Name) and value.ref and value.ref[0] == "value":
+                t = _threshold(other)
+                if t is None and isinstance(other, ast.Number) and other.unit is None:
+                    t = float(other.value)
+                if t is not None:
+                    out.append({"value": value.name, "op": op, "threshold": t})
+                    break
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from engine import values
 from engine.run.result import Result
 from engine.run.rows import AssessmentRow
 
@@ -12,15 +13,7 @@ LABELS = {"numerator": "分子", "denominator": "分母", "ratio": "比例", "nu
 
 
 def _fmt(v, typ: str | None, area_unit: str) -> str:
-    if v is None:
-        return "空"
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    if typ == "percent":
-        return f"{float(v) * 100:.2f}".rstrip("0").rstrip(".") + "%"
-    if isinstance(v, float):
-        return _num(v) + (area_unit if typ == "area" else "")
-    return str(v)
+    return values.value(v, typ, area_unit)
 
 
 def _types(policy, rule: str) -> dict[str, str]:
@@ -42,9 +35,7 @@ def _deductions_text(ded: dict, unit: str) -> str:
 
 
 def _num(v) -> str:
-    if v is None:
-        return "空"
-    return f"{float(v):.4f}".rstrip("0").rstrip(".")
+    return values.number(v)
 
 
 def render(result: Result, console: Console, level: str | None = None) -> None:

@@ -8,9 +8,13 @@ from collections import Counter
 from html import escape
 
 from engine.data.dictionary import Dictionary
+from engine import values
 from engine.report.atomic import atomic_write
 from engine.report.xlsx import (
+    VALUE_LABELS,
     Table,
+    is_ratio_key,
+    value_label,
     assessments_table,
     catalog_index,
     catalog_table,
@@ -37,37 +41,48 @@ def write_html(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> 
 
 
 def render_html(doc: dict, catalog: list[dict], dictionary: Dictionary) -> str:
+    """Sections in the order an official reads: 概况 by level, flagged regions with their numbers and deductions,
+    threshold charts, field-check tasks by level and county, findings by county, then the full assessment table,
+    the rule chart, the rule catalog and provenance."""
     cat = catalog_index(catalog)
     levels = level_order(dictionary)
     names = region_label_map()
     policy, inp, run = doc.get("policy") or {}, doc.get("input") or {}, doc.get("run") or {}
     findings, tasks, assessments = doc.get("findings") or [], doc.get("tasks") or [], doc.get("assessments") or []
     title = f"卫片执法校验报告 · {policy_years(policy)}年度政策"
+    sub = "　".join(x for x in (f"评估基准日 {run['as_of']}" if run.get("as_of") else "",
+                               f"输入 {inp['path']}" if inp.get("path") else "") if x)
     parts = [
         "<!doctype html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<link rel="icon" href="data:,">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<header><h1>{escape(title)}</h1>{_meta(policy, inp, run)}</header>",
+        f'<header><h1>{escape(title)}</h1><p class="sub">{escape(sub)}</p></header>',
         "<main>",
-        _summary(findings, tasks, assessments, levels),
+        _summary(findings, tasks, assessments, levels, names),
         _warnings(doc.get("warnings") or []),
-        _by_rule(findings, cat),
     ]
     if assessments:
+        parts.append(_flagged(assessments, names, cat))
         parts.append(_assessment_charts(assessments, names, cat))
-    parts.append(_table_section("findings", "问题清单", findings_table(findings, cat)))
-    parts.append(_table_section("tasks", "核查任务", tasks_table(tasks, cat, levels)))
+    parts.append(_table_section("tasks", "核查任务（按级别、县）", tasks_table(tasks, cat, levels, names)))
+    parts.append(_table_section("findings", "问题清单（按县）", findings_table(findings, cat, names)))
     if assessments:
-        parts.append(_table_section("assessments", "区域评估", assessments_table(assessments, names, cat)))
+        parts.append(_table_section("assessments", "区域评估（全部）", assessments_table(assessments, names, cat)))
+    parts.append(_by_rule(findings, cat))
     parts.append(_table_section("catalog", "规则说明", catalog_table(catalog)))
+    parts.append(_provenance(policy, inp, run))
     parts += ["</main>", '<noscript><p class="note">表格的排序与筛选需要启用 JavaScript。</p></noscript>',
               f"<script>{_JS}</script></body></html>"]
     return "\n".join(parts) + "\n"
 
 
 # --------------------------------------------------------------------------- sections
+
+def _provenance(policy, inp, run) -> str:
+    return f'<section id="provenance"><h2>数据与政策来源</h2>{_meta(policy, inp, run)}</section>'
+
 
 def _meta(policy, inp, run) -> str:
     items = [("政策来源", policy.get("source")), ("政策摘要", _short_hash(policy.get("digest"))),
@@ -92,17 +107,70 @@ def _short_hash(h):
     return h if len(h) <= 23 else h[:23] + "…"
 
 
-def _summary(findings, tasks, assessments, levels: dict[str, int]) -> str:
+def _region_label(entry: dict, names) -> str:
+    region = "" if entry.get("region") is None else str(entry.get("region"))
+    name = region_name(entry, names)
+    return f"{name}（{region}）" if name and region else (name or region)
+
+
+def _summary(findings, tasks, assessments, levels: dict[str, int], names) -> str:
+    """One line per level: which regions each assessment lists (问责, 超限, 约谈, 冻结 …) and how many tasks that
+    level checks; then the findings by severity."""
+    by_level_tasks = Counter(t.get("level") for t in tasks)
+    flagged: dict[str, dict[str, list[str]]] = {}
+    for a in assessments:
+        if a.get("flagged"):
+            kinds = flagged.setdefault(a.get("level"), {})
+            label = _region_label(a, names)
+            regions = kinds.setdefault(str(a.get("kind") or a.get("rule")), [])
+            if label not in regions:
+                regions.append(label)
+    all_levels = sorted(set(by_level_tasks) | set(flagged) | ({lv for lv in levels} if assessments else set()),
+                        key=lambda x: (levels.get(x, 9), str(x)))
+    lines = []
+    for lv in all_levels:
+        bits = [f'<b class="n">{by_level_tasks.get(lv, 0)}</b> 项核查任务']
+        for kind, regions in (flagged.get(lv) or {}).items():
+            bits.append(f'{escape(kind)}列入 <b class="n flag">{len(regions)}</b> 个：'
+                        f'<span class="regions">{escape("、".join(regions))}</span>')
+        if assessments and not flagged.get(lv):
+            bits.append("无区域列入")
+        lines.append(f'<li data-level="{escape(str(lv))}"><span class="lv">{escape(str(lv))}</span>'
+                     f'{"；".join(bits)}</li>')
     by_sev = Counter(f.get("severity") for f in findings)
-    cards = [(severity_label(s), by_sev.get(s, 0), f"sev-{s}") for s in ("error", "warning", "info")]
-    by_level = Counter(t.get("level") for t in tasks)
-    cards.append(("核查任务", len(tasks), "task"))
-    cards += [(f"{lv}任务", by_level[lv], "task") for lv in sorted(by_level, key=lambda x: levels.get(x, 9))]
-    if assessments:
-        cards.append(("区域评估预警/超限", sum(1 for a in assessments if a.get("flagged")), "flag"))
-    html = "".join(f'<div class="card {c}"><div class="n">{n}</div><div class="l">{escape(str(label))}</div></div>'
-                   for label, n, c in cards)
-    return f'<section id="summary"><h2>概况</h2><div class="cards">{html}</div></section>'
+    sev = "、".join(f"{severity_label(s)} {by_sev.get(s, 0)} 条" for s in ("error", "warning", "info"))
+    lines.append(f'<li><span class="lv">问题</span>共 {len(findings)} 条：{escape(sev)}</li>')
+    return f'<section id="summary"><h2>概况</h2><ul class="levels">{"".join(lines)}</ul></section>'
+
+
+def _flagged(assessments, names, cat) -> str:
+    """The flagged regions with their numbers, thresholds and deductions (by title)."""
+    rows = [a for a in assessments if a.get("flagged")]
+    if not rows:
+        return '<section id="flagged"><h2>列入的区域</h2><p class="note">没有区域达到评估标准。</p></section>'
+    head = ["评估", "级别", "行政区", "期间", "分子", "分母", "比例", "阈值", "扣除"]
+    body = []
+    for a in rows:
+        v = a.get("values") or {}
+        thresholds = []
+        for cond in _conditions(a, cat.get(a.get("rule"))):
+            t = _threshold_value(a, cond)
+            if t is not None:
+                thresholds.append(f"{value_label(cond['value'])} {cond['op']} {_fmt_of(cond['value'])(t)}")
+        deds = []
+        for d in (v.get("deductions") or {}).values():
+            if isinstance(d, dict) and d.get("patches"):
+                amounts = "，".join(f"{VALUE_LABELS.get(k, k)} {values.number(d[k])}" for k in ("numerator", "denominator")
+                                   if values.is_number(d.get(k)))
+                deds.append(f"{d.get('title', '')}：{d['patches']} 个图斑" + (f"（{amounts}）" if amounts else ""))
+        cells = [a.get("kind") or a.get("rule"), a.get("level"), _region_label(a, names), a.get("period"),
+                 values.number(v.get("numerator"), ""), values.number(v.get("denominator"), ""),
+                 values.pct(ratio_of(a)), "；".join(thresholds), "；".join(deds) or "无"]
+        body.append("<tr>" + "".join(f'<td{" class=num" if 4 <= i <= 6 else ""}>{escape(str(c or ""))}</td>'
+                                     for i, c in enumerate(cells)) + "</tr>")
+    th = "".join(f"<th>{h}</th>" for h in head)
+    return (f'<section id="flagged"><h2>列入的区域 <small>{len(rows)} 项</small></h2><div class="scroll">'
+            f'<table class="static"><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody></table></div></section>')
 
 
 def _by_rule(findings, cat) -> str:
@@ -126,43 +194,118 @@ def _by_rule(findings, cat) -> str:
             f'<div class="chart">{svg}</div></section>')
 
 
+def _conditions(entry: dict, rule: dict | None) -> list[dict]:
+    """The flag's conditions the catalog lists (value op threshold), else the ratio against its threshold."""
+    conds = [c for c in (rule or {}).get("conditions") or [] if isinstance(c, dict) and c.get("value")]
+    if conds:
+        return conds
+    t = threshold_of(entry, rule)
+    return [{"value": "ratio", "op": ">=", "threshold": t}] if ratio_of(entry) is not None else []
+
+
+def _threshold_value(entry: dict, cond: dict) -> float | None:
+    t = cond.get("threshold")
+    if isinstance(t, str):
+        v = (entry.get("values") or {}).get(t)
+        return float(v) if values.is_number(v) else None
+    return float(t) if values.is_number(t) else None
+
+
+def _cond_value(entry: dict, key: str) -> float | None:
+    v = (entry.get("values") or {}).get(key)
+    if key in ("ratio", "rate") and not values.is_number(v):
+        return ratio_of(entry)
+    return float(v) if values.is_number(v) else None
+
+
+def _fmt_of(key: str):
+    return values.pct if is_ratio_key(key) else (lambda v: values.number(v, ""))
+
+
+def _closeness(entry: dict, conds: list[dict]) -> float:
+    """How near the entry is to being flagged: the smallest value/threshold over the conditions (threshold/value for
+    < and <=); 1 or more means the condition holds. Unknown thresholds count as near."""
+    scores = []
+    for c in conds:
+        v, t = _cond_value(entry, c["value"]), _threshold_value(entry, c)
+        if v is None or t is None:
+            continue
+        if c.get("op") in ("<", "<="):
+            scores.append(float("inf") if v == 0 else t / v)
+        else:
+            scores.append(float("inf") if t == 0 else v / t)
+    return min(scores) if scores else float("inf")
+
+
+NEAR = 0.5  # an entry below half of a threshold is folded behind 显示全部
+FOLD_MIN = 8  # charts with fewer bars are never folded
+
+
 def _assessment_charts(assessments, names, cat) -> str:
+    """One chart per condition of each assessment's flag (问责: ratio and area), bars coloured by the flag itself;
+    regions and periods far from every threshold are folded behind 显示全部."""
     groups: dict[tuple, list] = {}
     for a in assessments:
-        if ratio_of(a) is None:
+        if ratio_of(a) is None and not _conditions(a, cat.get(a.get("rule"))):
             continue
         groups.setdefault((a.get("rule"), a.get("kind"), a.get("level")), []).append(a)
     if not groups:
         return ""
-    out = ['<section id="assessment-charts"><h2>区域评估</h2>']
+    out = ['<section id="assessment-charts"><h2>区域评估与阈值</h2>',
+           f'<div class="legend"><span><i style="background:{BAR_RED}"></i>列入（达到评估标准）</span>'
+           f'<span><i style="background:{BAR_BLUE}"></i>未列入</span><span>竖线：阈值</span></div>']
     for (rule, kind, level), entries in groups.items():
+        conds = _conditions(entries[0], cat.get(rule)) or [{"value": "ratio", "op": ">=", "threshold": None}]
         periods = {a.get("period") for a in entries}
-        bars, marks = [], []
-        for a in entries:
-            region = str(a.get("region", ""))
-            label = region_name(a, names) or region
-            if len(periods) > 1:
-                label = f"{label} {a.get('period', '')}"
-            ratio = ratio_of(a)
-            tip = f"{label}：{_pct(ratio)}" + ("（预警/超限）" if a.get("flagged") else "")
-            bars.append((label, ratio, BAR_RED if a.get("flagged") else BAR_BLUE, tip))
-            marks.append(threshold_of(a, cat.get(rule)))
-        uniform = {m for m in marks}
-        line = uniform.pop() if len(uniform) == 1 else None
-        svg = _hbar_chart(bars, fmt=_pct, line=line, marks=None if len(set(marks)) <= 1 else marks,
-                          label=f"{kind} {level}")
+        entries = sorted(entries, key=lambda a: (not a.get("flagged"), -_closeness(a, conds)))
+        near = [a for a in entries if a.get("flagged") or _closeness(a, conds) >= NEAR]
+        fold = len(entries) >= FOLD_MIN and len(near) < len(entries)
         cite = entries[0].get("cite")
-        head = f"{escape(str(kind))}（{escape(str(level))}）<small>{escape(str(rule))}" + \
-            (f" · {escape(str(cite))}" if cite else "") + "</small>"
-        note = (f'<p class="note">虚线为评估条目给出的阈值 {_pct(line)}；红色为预警/超限。</p>' if line is not None
-                else '<p class="note">红色为预警/超限。</p>')
-        out.append(f'<figure class="chart"><figcaption>{head}</figcaption>{svg}{note}</figure>')
+        flagged_n = sum(1 for a in entries if a.get("flagged"))
+        head = (f"{escape(str(kind))}（{escape(str(level))}）<small>{escape(str(rule))}"
+                + (f" · {escape(str(cite))}" if cite else "") + f" · 列入 {flagged_n}/{len(entries)}</small>")
+        cond_text = " 且 ".join(f"{value_label(c['value'])} {c.get('op', '')} "
+                               f"{c['threshold'] if isinstance(c.get('threshold'), str) else _fmt_of(c['value'])(c.get('threshold'))}"
+                               for c in conds if c.get("threshold") is not None)
+
+        def charts(items, conds=conds, periods=periods, kind=kind, level=level):
+            html = []
+            for c in conds:
+                key, fmt = c["value"], _fmt_of(c["value"])
+                bars, marks = [], []
+                for a in items:
+                    label = region_name(a, names) or str(a.get("region", ""))
+                    if len(periods) > 1:
+                        label = f"{label} {a.get('period', '')}"
+                    v = _cond_value(a, key)
+                    tip = f"{label}：{value_label(key)} {fmt(v)}" + ("（列入）" if a.get("flagged") else "（未列入）")
+                    bars.append((label, v or 0.0, BAR_RED if a.get("flagged") else BAR_BLUE, tip,
+                                 "flagged" if a.get("flagged") else "not-flagged"))
+                    marks.append(_threshold_value(a, c))
+                uniform = set(marks)
+                line = next(iter(uniform)) if len(uniform) == 1 else None
+                html.append(f'<div class="cond" data-value="{escape(key)}"><div class="cond-head">{escape(value_label(key))}'
+                            + (f" {escape(c.get('op', ''))} 阈值" if any(m is not None for m in marks) else "") + "</div>"
+                            + _hbar_chart(bars, fmt=fmt, line=line, marks=None if len(uniform) <= 1 else marks,
+                                          label=f"{kind} {level} {value_label(key)}") + "</div>")
+            return "".join(html)
+
+        body = charts(near if fold else entries)
+        if fold:
+            hidden = len(entries) - len(near)
+            if not near:
+                body = '<p class="note">没有接近阈值的区域。</p>'
+            body += (f'<details class="more"><summary>显示全部（另有 {hidden} 项远低于阈值，共 {len(entries)} 项）</summary>'
+                     f"{charts(entries)}</details>")
+        note = f'<p class="note">列入条件：{escape(cond_text)}；红色为列入，颜色按评估结果本身。</p>' if cond_text else \
+            '<p class="note">红色为列入（达到评估标准）。</p>'
+        out.append(f'<figure class="chart" data-rule="{escape(str(rule))}"><figcaption>{head}</figcaption>{body}{note}</figure>')
     out.append("</section>")
     return "".join(out)
 
 
 def _pct(v) -> str:
-    return "" if v is None else f"{v * 100:.2f}%"
+    return values.pct(v)
 
 
 def _hbar_chart(bars, *, fmt, label: str, line: float | None = None, marks=None) -> str:
@@ -180,11 +323,11 @@ def _hbar_chart(bars, *, fmt, label: str, line: float | None = None, marks=None)
     out = [f'<svg class="bars" role="img" aria-label="{escape(label)}" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
            f'<line x1="{label_w}" y1="{top - 6}" x2="{label_w}" y2="{height - 4}" stroke="#999"/>']
-    for i, (text, v, color, tip) in enumerate(bars):
+    for i, (text, v, color, tip, *cls) in enumerate(bars):
         y = top + i * row_h
         shown = text if len(text) <= 24 else text[:23] + "…"
         w = max(x(v) - label_w, 0 if v == 0 else 1)
-        out.append(f'<g class="bar"><title>{escape(tip)}</title>'
+        out.append(f'<g class="bar{" " + cls[0] if cls else ""}"><title>{escape(tip)}</title>'
                    f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{escape(shown)}</text>'
                    f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{color}" rx="2"/>'
                    f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" class="val">{escape(fmt(v))}</text></g>')
@@ -217,16 +360,16 @@ def _json_cell(v):
     if v is None:
         return ""
     if isinstance(v, bool):
-        return "是" if v else "否"
+        return values.yes_no(v)
     if isinstance(v, (int, float)):
         return v
     return str(cell(v))
 
 
 _CSS = """
-:root{--fg:#1f2328;--muted:#667085;--line:#d0d7de;--head:#eef3f8;--err:#fde2e2;--warn:#fff4d6;--accent:#1f4e79}
+:root{--cjk:"Microsoft YaHei","微软雅黑","PingFang SC","Hiragino Sans GB","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei","SimSun","宋体",sans-serif;--fg:#1f2328;--muted:#667085;--line:#d0d7de;--head:#eef3f8;--err:#fde2e2;--warn:#fff4d6;--accent:#1f4e79}
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.55 "PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC",sans-serif;color:var(--fg);background:#f6f8fa}
+body{margin:0;font:14px/1.55 var(--cjk);color:var(--fg);background:#f6f8fa}
 header{background:var(--accent);color:#fff;padding:18px 28px}
 header h1{margin:0 0 8px;font-size:22px}
 dl.meta{display:flex;flex-wrap:wrap;gap:4px 22px;margin:0;font-size:13px}
@@ -240,7 +383,14 @@ h2{font-size:17px;margin:0 0 10px;color:var(--accent)}h2 small,figcaption small{
 .card.sev-error{border-color:#d64545}.card.sev-warning{border-color:#e5a00d}.card.sev-info{border-color:#3d8fd1}
 .card.flag{border-color:#d64545}.card.task{border-color:#4a7fb5}
 .chart{overflow-x:auto;margin:6px 0 14px}figure.chart{margin:0 0 18px}figcaption{font-weight:600;margin-bottom:4px}
-svg.bars text{font-size:12px;fill:#333}svg.bars text.val{fill:#555}
+svg.bars text{font-size:12px;fill:#333;font-family:var(--cjk)}
+header .sub{margin:0;font-size:13px;opacity:.85}
+ul.levels{list-style:none;margin:0;padding:0}ul.levels li{padding:6px 0;border-bottom:1px dashed var(--line)}
+ul.levels .lv{display:inline-block;min-width:3.5em;font-weight:600;color:var(--accent);margin-right:8px}
+ul.levels b.n{font-size:16px}ul.levels b.flag{color:#d64545}
+.cond{margin:4px 0 8px}.cond-head{font-size:12px;color:var(--muted)}
+details.more summary{cursor:pointer;color:var(--accent);margin:6px 0}
+table.static td.num{text-align:right}table.static td:not(:last-child){white-space:nowrap}svg.bars text.val{fill:#555}
 .legend{display:flex;gap:14px;font-size:12px;color:var(--muted)}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 .note{color:var(--muted);font-size:12px;margin:4px 0}
 .toolbar{display:flex;flex-wrap:wrap;align-items:center;gap:10px;margin-bottom:8px}
@@ -253,6 +403,15 @@ th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertic
 th{background:var(--head);position:sticky;top:0;cursor:pointer;white-space:nowrap;user-select:none}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+@page{size:A4;margin:12mm}
+@media print{
+ body{background:#fff;font-size:11px}header{background:#fff;color:#000;padding:0 0 6px;border-bottom:2px solid #000}
+ main{padding:0;max-width:none}section{border:0;padding:0;margin:0 0 8px;break-before:page}
+ #summary,#warnings{break-before:auto}
+ .toolbar,noscript{display:none}.scroll{max-height:none;overflow:visible;border:0}
+ th{position:static}tr{break-inside:avoid}figure.chart{break-inside:avoid}
+ details.more{display:none}.chart{overflow:visible}svg.bars{max-width:100%;height:auto}
+}
 tr.sev-error td{background:var(--err)}tr.sev-warning td{background:var(--warn)}tr.flagged td{background:var(--err)}
 """
 

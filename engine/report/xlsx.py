@@ -7,11 +7,13 @@ The label helpers are shared with report_html.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 import xlsxwriter
 
+from engine import values
 from engine.report.atomic import atomic_write
 from engine.data.dictionary import Dictionary
 from engine.run.result import SEVERITY_WORDS
@@ -63,6 +65,27 @@ def region_label_map() -> dict[str, str]:
         return {}
 
 
+def region_level_map() -> dict[str, str]:
+    """{code: 级别} from the region reference table; empty when it cannot be loaded."""
+    try:
+        from engine.data.regions import load_regions
+        return {r["代码"]: r["级别"] for r in load_regions()}
+    except Exception:  # noqa: BLE001 - levels are a nicety, as names are
+        return {}
+
+
+def row_region(item: dict, names: dict[str, str]) -> str:
+    """The 行政区代码 of a finding or task: the region it names, else the 6-digit code a 图斑编号 starts with (the
+    卫片 numbering: county code, year, serial) when the region table knows that code; "" when neither says."""
+    region = item.get("region")
+    if region:
+        return str(region)
+    patch = item.get("patch")
+    if isinstance(patch, str) and len(patch) > 6 and patch[:6].isdigit() and patch[:6] in names:
+        return patch[:6]
+    return ""
+
+
 def flatten(d, prefix: str = "") -> dict:
     """{"a": {"b": 1}} -> {"a.b": 1}; lists become JSON text."""
     out: dict = {}
@@ -75,6 +98,27 @@ def flatten(d, prefix: str = "") -> dict:
         else:
             out[key] = v
     return out
+
+
+def deduction_titles(assessments, cat=None) -> dict[str, str]:
+    """{deduction id: its title}: from the entries' own deductions, else the catalog."""
+    out: dict[str, str] = {}
+    for a in assessments or []:
+        for rid, d in ((a.get("values") or {}).get("deductions") or {}).items():
+            if isinstance(d, dict) and d.get("title") and rid not in out:
+                out[rid] = str(d["title"])
+    for rid, c in (cat or {}).items():
+        if rid not in out and c.get("title"):
+            out[rid] = str(c["title"])
+    return out
+
+
+def assessment_value_label(key: str, titles: dict[str, str]) -> str:
+    """A value column's Chinese header; a deduction's column is named by its title: 扣除：<title>（图斑数）."""
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "deductions":
+        return f"扣除：{titles.get(parts[1], parts[1])}（{VALUE_LABELS.get(parts[2], parts[2])}）"
+    return value_label(key)
 
 
 def value_label(key: str) -> str:
@@ -178,27 +222,40 @@ class Table:
     flag_col: int | None = None
 
 
-def findings_table(findings, cat) -> Table:
-    known = ("patch", "rule", "severity", "message", "cite")
+def findings_table(findings, cat, names: dict[str, str] | None = None) -> Table:
+    """Findings by county: 行政区代码 and 行政区名称 first, sorted by region (stable within a region)."""
+    names = names if names is not None else region_label_map()
+    known = ("patch", "rule", "severity", "message", "cite", "region")
     extras = extra_columns(findings, known)
-    headers = ["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"] + [extra_label(k) for k in extras]
-    rows = [[f.get("patch"), f.get("rule"), cat.get(f.get("rule"), {}).get("title", ""),
-             severity_label(f.get("severity")), f.get("message"), f.get("cite")] + extra_values(f, known, extras)
-            for f in findings]
-    classes = [f"sev-{f.get('severity')}" for f in findings]
-    pct = [6 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    regions = [row_region(f, names) for f in findings]
+    order = sorted(range(len(findings)), key=lambda i: (regions[i] == "", regions[i]))
+    headers = (["行政区代码", "行政区名称", "图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]
+               + [extra_label(k) for k in extras])
+    rows, classes = [], []
+    for i in order:
+        f = findings[i]
+        rows.append([regions[i], names.get(regions[i], ""), f.get("patch"), f.get("rule"),
+                     cat.get(f.get("rule"), {}).get("title", ""), severity_label(f.get("severity")), f.get("message"),
+                     f.get("cite")] + extra_values(f, known, extras))
+        classes.append(f"sev-{f.get('severity')}")
+    pct = [8 + i for i, k in enumerate(extras) if is_ratio_key(k)]
     return Table(headers, rows, classes, pct)
 
 
-def tasks_table(tasks, cat, levels: dict[str, int]) -> Table:
-    known = ("patch", "rule", "level", "action", "cite")
-    tasks = sorted_tasks(tasks, levels)
+def tasks_table(tasks, cat, levels: dict[str, int], names: dict[str, str] | None = None) -> Table:
+    """Tasks by level (省级 first), then county."""
+    names = names if names is not None else region_label_map()
+    known = ("patch", "rule", "level", "action", "cite", "region")
     extras = extra_columns(tasks, known)
-    headers = ["核查级别", "任务", "图斑编号", "规则编号", "规则名称", "条款"] + [extra_label(k) for k in extras]
-    rows = [[t.get("level"), t.get("action"), t.get("patch"), t.get("rule"),
+    keyed = [(t, row_region(t, names)) for t in tasks or []]
+    keyed.sort(key=lambda tr: (levels.get(tr[0].get("level"), 9), tr[1] == "", tr[1], str(tr[0].get("patch") or ""),
+                               str(tr[0].get("rule", "")), str(tr[0].get("action", ""))))
+    headers = (["核查级别", "行政区代码", "行政区名称", "任务", "图斑编号", "规则编号", "规则名称", "条款"]
+               + [extra_label(k) for k in extras])
+    rows = [[t.get("level"), region, names.get(region, ""), t.get("action"), t.get("patch"), t.get("rule"),
              cat.get(t.get("rule"), {}).get("title", ""), t.get("cite")] + extra_values(t, known, extras)
-            for t in tasks]
-    pct = [6 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+            for t, region in keyed]
+    pct = [8 + i for i, k in enumerate(extras) if is_ratio_key(k)]
     return Table(headers, rows, [""] * len(rows), pct)
 
 
@@ -216,8 +273,9 @@ def assessments_table(assessments, names, cat=None) -> Table:
         if key:
             ratio_keys.add(key)
     extras = extra_columns(assessments, known)
+    titles = deduction_titles(assessments, cat)
     headers = (["规则编号", "评估类型", "评估级别", "行政区代码", "行政区名称", "期间"]
-               + [value_label(k) for k in value_keys] + ["是否预警/超限", "条款"] + [extra_label(k) for k in extras])
+               + [assessment_value_label(k, titles) for k in value_keys] + ["是否预警/超限", "条款"] + [extra_label(k) for k in extras])
     rows = []
     for a, fv in zip(assessments, flat):
         region = "" if a.get("region") is None else str(a.get("region"))
@@ -229,6 +287,44 @@ def assessments_table(assessments, names, cat=None) -> Table:
     pct += [n + 2 + i for i, k in enumerate(extras) if is_ratio_key(k)]
     classes = ["flagged" if a.get("flagged") else "" for a in assessments]
     return Table(headers, rows, classes, pct, flag_col=n)
+
+
+def regions_table(doc: dict, levels: dict[str, int], names: dict[str, str] | None = None,
+                  region_levels: dict[str, str] | None = None) -> Table:
+    """One row per region the run names (findings and tasks by their region, assessments by theirs): code, name,
+    level, findings by severity, tasks by level, and each assessment kind's flag (是 when any period is listed,
+    否 when assessed and never listed, empty when not assessed there)."""
+    names = names if names is not None else region_label_map()
+    region_levels = region_levels if region_levels is not None else region_level_map()
+    findings, tasks, assessments = doc.get("findings") or [], doc.get("tasks") or [], doc.get("assessments") or []
+    task_levels = sorted({t.get("level") for t in tasks} | set(levels), key=lambda x: (levels.get(x, 9), str(x)))
+    kinds = list(dict.fromkeys(str(a.get("kind") or a.get("rule")) for a in assessments))
+    stats: dict[str, dict] = {}
+
+    def at(code):
+        return stats.setdefault(code, {"sev": Counter(), "tasks": Counter(), "flags": {}, "level": None})
+
+    for f in findings:
+        at(row_region(f, names))["sev"][f.get("severity")] += 1
+    for t in tasks:
+        at(row_region(t, names))["tasks"][t.get("level")] += 1
+    for a in assessments:
+        st = at("" if a.get("region") is None else str(a.get("region")))
+        kind = str(a.get("kind") or a.get("rule"))
+        st["flags"][kind] = st["flags"].get(kind, False) or bool(a.get("flagged"))
+        st["level"] = st["level"] or a.get("level")
+    headers = (["行政区代码", "行政区名称", "级别", "问题数", "错误", "警告", "提示"]
+               + [f"{lv}核查任务" for lv in task_levels] + [f"{k}（是否列入）" for k in kinds])
+    rows, classes = [], []
+    for code in sorted(stats, key=lambda c: (c == "", c)):
+        st = stats[code]
+        sev = st["sev"]
+        rows.append([code, names.get(code, "") if code else "（未识别行政区）", region_levels.get(code) or st["level"] or "",
+                     sum(sev.values()), sev.get("error", 0), sev.get("warning", 0), sev.get("info", 0)]
+                    + [st["tasks"].get(lv, 0) for lv in task_levels]
+                    + [st["flags"].get(k) for k in kinds])
+        classes.append("flagged" if any(st["flags"].values()) else "")
+    return Table(headers, rows, classes)
 
 
 def catalog_table(catalog) -> Table:
@@ -243,7 +339,7 @@ def cell(v):
     if v is None:
         return ""
     if isinstance(v, bool):
-        return "是" if v else "否"
+        return values.yes_no(v)
     if isinstance(v, (list, tuple, dict)):
         return json.dumps(v, ensure_ascii=False)
     return v
@@ -267,6 +363,58 @@ def write_xlsx(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> 
         wb.close()
 
 
+SPLIT_KEYS = ("county",)  # --split-by: one ledger per county
+
+
+def split_by_county(doc: dict, names: dict[str, str] | None = None,
+                    region_levels: dict[str, str] | None = None) -> dict[str, dict]:
+    """The run's JSON split into one doc per county: {"610902_汉滨区": doc}. A county's doc keeps its findings and
+    tasks (by the region they name or their 图斑编号's code) and its own assessments; rows whose county is not
+    known go to "未识别行政区". Everything else (policy, input, run, warnings) is shared."""
+    names = names if names is not None else region_label_map()
+    region_levels = region_levels if region_levels is not None else region_level_map()
+
+    def county(code: str) -> str:
+        return code if code and region_levels.get(code, "县级") == "县级" else ""
+
+    parts: dict[str, dict] = {}
+
+    def part(code: str) -> dict:
+        key = f"{code}_{names.get(code, '')}".rstrip("_") if code else "未识别行政区"
+        if key not in parts:
+            parts[key] = {**doc, "findings": [], "tasks": [], "assessments": []}
+        return parts[key]
+
+    for f in doc.get("findings") or []:
+        part(county(row_region(f, names)))["findings"].append(f)
+    for t in doc.get("tasks") or []:
+        code = row_region(t, names)
+        if code and not county(code):
+            continue  # a city's or province's own task is not a county's
+        part(county(code))["tasks"].append(t)
+    for a in doc.get("assessments") or []:
+        code = "" if a.get("region") is None else str(a.get("region"))
+        if county(code):
+            part(code)["assessments"].append(a)
+    return dict(sorted(parts.items()))
+
+
+def write_xlsx_split(doc: dict, catalog: list[dict], folder, dictionary: Dictionary, by: str = "county") -> list:
+    """One ledger per county in `folder` (created): folder/610902_汉滨区.xlsx …; returns the paths written."""
+    from pathlib import Path
+
+    if by not in SPLIT_KEYS:
+        raise ValueError(f"--split-by 只支持 {'、'.join(SPLIT_KEYS)}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for key, part in split_by_county(doc).items():
+        path = folder / (re.sub(r'[\\/:*?"<>|\x00-\x1f]', "_", key) + ".xlsx")
+        write_xlsx(part, catalog, path, dictionary)
+        out.append(path)
+    return out
+
+
 def _formats(wb):
     base = {"font_name": "等线", "font_size": 10.5, "valign": "top"}
     return {
@@ -281,9 +429,12 @@ def _formats(wb):
         "pct": wb.add_format({**base, "num_format": "0.00%"}),
         "pct_flag": wb.add_format({**base, "num_format": "0.00%", "bg_color": "#FFD7D7"}),
         "pct_warning": wb.add_format({**base, "num_format": "0.00%", "bg_color": "#FFF2CC"}),
-        "num": wb.add_format({**base}),
-        "num_flag": wb.add_format({**base, "bg_color": "#FFD7D7"}),
-        "num_warning": wb.add_format({**base, "bg_color": "#FFF2CC"}),
+        "num": wb.add_format({**base, "num_format": values.XLSX_AREA}),
+        "date": wb.add_format({**base, "num_format": values.XLSX_DATE}),
+        "date_flag": wb.add_format({**base, "num_format": values.XLSX_DATE, "bg_color": "#FFD7D7"}),
+        "date_warning": wb.add_format({**base, "num_format": values.XLSX_DATE, "bg_color": "#FFF2CC"}),
+        "num_flag": wb.add_format({**base, "num_format": values.XLSX_AREA, "bg_color": "#FFD7D7"}),
+        "num_warning": wb.add_format({**base, "num_format": values.XLSX_AREA, "bg_color": "#FFF2CC"}),
     }
 
 
@@ -311,11 +462,24 @@ def _write_table(wb, fmt, name: str, headers: list[str], rows: list[list], *, ro
                     if row_fmt:
                         ws.write_blank(r, c, None, row_fmt)
                 elif v.__class__ is str:
-                    ws.write_string(r, c, fit(v), row_fmt)
+                    d = _iso_date(v)
+                    if d is None:
+                        ws.write_string(r, c, fit(v), row_fmt)
+                    else:
+                        ws.write_datetime(r, c, d, fmt["date" + {"flag": "_flag", "error": "_flag",
+                                                                  "warning": "_warning"}.get(kind, "")])
                 else:
                     f = col_formats[c](v, kind) if col_formats and col_formats[c] else None
                     ws.write(r, c, cell(v), f or row_fmt)
         ws.autofilter(0, 0, max(len(chunk), 1), len(headers) - 1)
+
+
+def _iso_date(v: str):
+    """A date when the whole text is one (2024-06-30, or with a time of day); else None: text that only starts
+    with a date stays text."""
+    if len(v) == 10 or (len(v) >= 16 and v[10] in "T "):
+        return values.parse_date(v)
+    return None
 
 
 def _widths(headers, rows, sample: int = 2000) -> list[float]:
@@ -345,7 +509,27 @@ def _summary_sheet(wb, fmt, doc, cat, levels: dict[str, int]) -> None:
             ("评估基准日", run.get("as_of")), ("引擎版本", run.get("engine")), ("DuckDB 版本", run.get("duckdb"))]
     for k, v in meta:
         ws.write(r, 0, k, fmt["key"])
-        ws.write(r, 1, cell(v), fmt["text"])
+        d = values.parse_date(v) if k == "评估基准日" else None
+        if d is not None:
+            ws.write_datetime(r, 1, d, fmt["date"])
+        else:
+            ws.write(r, 1, cell(v), fmt["text"])
+        r += 1
+    r += 1
+    regions = regions_table(doc, levels)
+    ws.write(r, 0, f"按行政区（{len(regions.rows)} 个）", fmt["h2"])
+    r += 1
+    ws.write_row(r, 0, regions.headers, fmt["head"])
+    r += 1
+    for row, kind in zip(regions.rows, regions.classes):
+        row_fmt = fmt["flag"] if kind else fmt["text"]
+        for c, v in enumerate(row):
+            if v is None:
+                ws.write_blank(r, c, None, row_fmt)
+            elif isinstance(v, str):
+                ws.write_string(r, c, v, row_fmt)
+            else:
+                ws.write(r, c, cell(v), row_fmt)
         r += 1
     r += 1
     ws.write(r, 0, "问题数（按严重程度）", fmt["h2"])
@@ -406,6 +590,8 @@ def _table_sheet(wb, fmt, name: str, table: Table) -> None:
             if not _is_number(v):
                 return None
             suffix = {"flag": "_flag", "error": "_flag", "warning": "_warning"}.get(kind, "")
+            if col not in pct and isinstance(v, int):
+                return None  # counts and row numbers: as they are
             return fmt[("pct" if col in pct else "num") + suffix]
         return f
 

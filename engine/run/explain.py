@@ -176,29 +176,29 @@ class RegionExplanation:
         return {**self.result.to_json(), "when": str(self.assessment.flag_text), "lines": ["    " * d + t for d, t in self.lines]}
 
 
-def _show(value, typ: str | None, area_unit: str = "") -> str:
-    """A value computed by the assessment SQL, for people (presentation only)."""
-    from decimal import Decimal
+def _show(value, typ: str | None, area_unit: str = "", exact: bool = False) -> str:
+    """A value computed by the assessment SQL, for people (presentation only; engine.values formats it).
+    exact: a substituted value keeps the percent digits that two decimals would round away (14.995% < 15.00%)."""
+    from engine import values as fmt
 
-    if value is None:
-        return "空"
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, (Decimal, float, int)):
-        d = Decimal(str(value))
-        text = format(d.normalize(), "f") if d != d.to_integral() else str(int(d))
-        return text + (area_unit if typ == Type.AREA else "")
-    return str(value)
+    return fmt.value(value, typ, area_unit, exact=exact)
 
 
-def _flat_values(values: dict) -> list[str]:
+def _node_type(n, types: dict) -> str | None:
+    """"percent" for a name the assessment reports as a ratio (ratio, a threshold written in %), else the node's type."""
+    name = getattr(n, "name", None)
+    return "percent" if isinstance(name, str) and types.get(name) == "percent" else n.type
+
+
+def _flat_values(values: dict, types: dict | None = None, area_unit: str = "") -> list[str]:
+    types = types or {}
     out = []
     for k, v in values.items():
         if isinstance(v, dict):
             if k == "deductions":
                 out += [f"扣除 {i}（{x.get('effect', '')}）：{x.get('patches', 0)} 个图斑" for i, x in v.items()]
             continue
-        out.append(f"{k}={_show(v, None)}")
+        out.append(f"{k}={_show(v, types.get(k), area_unit)}")
     return out
 
 
@@ -224,15 +224,16 @@ def explain_region(con, policy: Policy, region: str, as_of: date, table: str = "
         header = [c[0] for c in cur.description]
         by_key = {(g[header.index("_level")], g[header.index("_period")]): g for g in cur.fetchall()}
         slots = {id(n): header.index(f"_c{names.index(f'_explain{i}')}") for i, n in enumerate(nodes)}
+        types = a.output_types()
         for r in rows_of:
             g = by_key.get((r.level, r.period))
             if g is None:
                 continue
             lines = [(0, f"条件：{a.flag_text}"),
-                     (0, "代入：" + _substitute(a.flag, str(a.flag_text), lambda n, g=g: _show(g[slots[id(n)]], n.type, policy.dictionary.area_unit)))]
+                     (0, "代入：" + _substitute(a.flag, str(a.flag_text), lambda n, g=g: _show(g[slots[id(n)]], _node_type(n, types), policy.dictionary.area_unit, exact=True)))]
             # a clause's NULL counts as 否, as in the checker's two-valued conditions
             lines += [(d, f"[{'是' if g[slots[id(n)]] else '否'}] {str(a.flag_text)[n.start:n.end]}") for n, d in _clauses(a.flag)]
-            lines.append((0, "取值：" + "；".join(_flat_values(r.values or {}))))
+            lines.append((0, "取值：" + "；".join(_flat_values(r.values or {}, types, policy.dictionary.area_unit))))
             out.append(RegionExplanation(a, r, lines))
     return out
 

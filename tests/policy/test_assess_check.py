@@ -162,3 +162,16 @@ def test_ratio_thresholds_of_the_bundled_policies():
     assert got[(2021, "Y21-A-farmland-quota-freeze")] is None
     assert got[(2023, "Y23-A-annual-error-city")] == "差错率上限"
     assert got[(2023, "Y23-A-early-warning")] is None
+
+
+def test_catalog_lists_every_condition_of_a_flag():
+    """The reports draw one chart per condition of a flag: 问责 compares both the ratio and the area."""
+    policies = load_policies()
+    found = {}
+    for p in policies.values():
+        for item in p.catalog():
+            if item.get("conditions"):
+                found[item["id"]] = item["conditions"]
+    acc = found["Y21-A-accountability"]
+    assert [c["value"] for c in acc] == ["ratio", "numerator"] and all(c["op"] == ">=" for c in acc)
+    assert acc[0]["threshold"] == "问责比例" and acc[1]["threshold"] == "问责面积"

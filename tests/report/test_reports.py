@@ -26,7 +26,9 @@ CATALOG = [
     {"id": "T-T-county", "kind": "触发", "title": "县级逐一核实", "cite": "三（五）", "level": "县级", "action": "逐一核实确认",
      "when": "整改状态 == \"已拆除复耕到位\""},
     {"id": "T-A-accountability", "kind": "评估", "title": "问责评估", "cite": "附件3", "level": "县级、市级、省级",
-     "when": "ratio >= 问责比例 and numerator >= 问责面积", "ratio_threshold": "问责比例"},
+     "when": "ratio >= 问责比例 and numerator >= 问责面积", "ratio_threshold": "问责比例",
+     "conditions": [{"value": "ratio", "op": ">=", "threshold": "问责比例"},
+                    {"value": "numerator", "op": ">=", "threshold": "问责面积"}]},
     {"id": "T-A-errors", "kind": "评估", "title": "月度差错率", "cite": "附件2", "level": "县级", "when": "ratio > 差错率上限",
      "ratio_threshold": "差错率上限"},
 ]
@@ -88,11 +90,11 @@ def test_xlsx_sheets_headers_and_order(tmp_path):
     wb, names = sheets_of(path)
     assert names == ["汇总", "问题清单", "核查任务", "区域评估", "规则说明"]
     findings = rows_of(wb, "问题清单")
-    assert findings[0][:6] == ["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]
+    assert findings[0][:8] == ["行政区代码", "行政区名称", "图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]
     assert len(findings) == 1 + 4
-    assert findings[1][2] == "已拆除复耕到位需有现场照片" and findings[1][3] == "错误"
+    assert findings[1][4] == "已拆除复耕到位需有现场照片" and findings[1][5] == "错误"
     tasks = rows_of(wb, "核查任务")
-    assert tasks[0][:3] == ["核查级别", "任务", "图斑编号"]
+    assert tasks[0][:5] == ["核查级别", "行政区代码", "行政区名称", "任务", "图斑编号"]
     assert [r[0] for r in tasks[1:]] == ["省级", "市级", "县级"]
     assessments = rows_of(wb, "区域评估")
     head = assessments[0]
@@ -137,7 +139,8 @@ def test_xlsx_empty_run(tmp_path):
     path = tmp_path / "e.xlsx"
     write_xlsx(doc, [], path, DICTIONARY)
     wb, names = sheets_of(path)
-    assert rows_of(wb, "问题清单") == [["图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]]
+    assert rows_of(wb, "问题清单") == [["行政区代码", "行政区名称", "图斑编号", "规则编号", "规则名称", "严重程度", "问题说明",
+                                      "条款"]]
 
 
 def test_xlsx_keeps_extra_keys_as_columns(tmp_path):
@@ -148,8 +151,8 @@ def test_xlsx_keeps_extra_keys_as_columns(tmp_path):
     write_xlsx(doc, CATALOG, path, DICTIONARY)
     wb, _ = sheets_of(path)
     rows = rows_of(wb, "问题清单")
-    assert rows[0][6:] == ["行号", "来源文件"]
-    assert rows[1][6:] == [12, "汉滨区.xlsx"]
+    assert rows[0][8:] == ["行号", "来源文件"]
+    assert rows[1][8:] == [12, "汉滨区.xlsx"]
 
 
 def test_xlsx_patch_ids_stay_text(tmp_path):
@@ -158,7 +161,7 @@ def test_xlsx_patch_ids_stay_text(tmp_path):
     path = tmp_path / "t.xlsx"
     write_xlsx(doc, CATALOG, path, DICTIONARY)
     wb, _ = sheets_of(path)
-    assert rows_of(wb, "问题清单")[1][0] == "000123"
+    assert rows_of(wb, "问题清单")[1][2] == "000123"
 
 
 # --------------------------------------------------------------------------- HTML (static; the browser test runs it)
@@ -186,8 +189,9 @@ def test_html_threshold_lines_come_from_the_entries():
     html = render_html(make_doc(threshold=0.2), CATALOG, DICTIONARY)
     assert "阈值 20.00%" in html and "15.00%" not in html
     html = render_html(make_doc(threshold=None), CATALOG, DICTIONARY)
-    # the accountability entries carry no threshold: no line for them; the error-rate entry still has its own
-    assert "阈值 10.00%" in html and html.count('class="threshold"') == 1
+    # the accountability entries carry no ratio threshold: no ratio line for them (their area condition keeps its
+    # 100 line); the error-rate entry still has its own
+    assert "阈值 10.00%" in html and "阈值 100<" in html and html.count('class="threshold"') == 2
 
 
 def test_threshold_lookup():
@@ -250,3 +254,28 @@ def test_atomic_write_binary_and_path_mode(tmp_path):
         with open(tmp, "w") as fh:
             fh.write("x")
     assert (tmp_path / "p.txt").read_text() == "x"
+
+
+def test_html_prints_on_a4_with_a_cjk_font_stack():
+    html = render_html(make_doc(), CATALOG, DICTIONARY)
+    assert "@page{size:A4" in html and "break-before:page" in html
+    for font in ("Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "SimSun"):
+        assert f'"{font}"' in html
+    assert html.index('id="flagged"') < html.index('id="tasks"') < html.index('id="findings"') \
+        < html.index('id="by-rule"') < html.index('id="provenance"')
+
+
+def test_html_folds_regions_far_from_the_threshold():
+    doc = make_doc()
+    far = [{"rule": "T-A-errors", "kind": "月度差错率", "level": "县级", "region": "610902", "period": f"2023-{m:02d}",
+            "values": {"numerator": 0.0, "denominator": 100.0, "ratio": 0.0}, "threshold": {"ratio": 0.1},
+            "flagged": False, "cite": "附件2"} for m in range(1, 12)]
+    near = {**far[0], "period": "2023-12", "values": {"numerator": 9.0, "denominator": 100.0, "ratio": 0.09}}
+    doc["assessments"] = doc["assessments"][:2] + far + [near]
+    html = render_html(doc, CATALOG, DICTIONARY)
+    chart = html[html.index('data-rule="T-A-errors"'):]
+    chart = chart[:chart.index("</figure>")]
+    shown, folded = chart.split('<details class="more">')
+    assert "显示全部（另有 11 项远低于阈值，共 12 项）" in folded
+    assert shown.count('<g class="bar') == 1 and "2023-12" in shown  # only the one near its threshold
+    assert folded.count('<g class="bar') == 12

@@ -158,16 +158,16 @@ def test_region_assessment(assess_files, capsys):
     code, out = run(capsys, data, "--region", "610902", "--policies", d, "--as-of", "2022-06-30")
     assert code == 0, out
     assert "[列入] T-A-acc  违法占用耕地问责（六）  县级 610902（汉滨区） 2021" in out
-    assert "代入：ratio〔0.15〕 >= 问责比例〔0.15〕 and numerator〔15亩〕 >= 问责面积〔10亩〕" in out
+    assert "代入：ratio〔15.00%〕 >= 问责比例〔15.00%〕 and numerator〔15亩〕 >= 问责面积〔10亩〕" in out
     assert "    [是] ratio >= 问责比例\n    [是] numerator >= 问责面积" in out
     code, out = run(capsys, data, "--region", "610921", "--policies", d, "--as-of", "2022-06-30")
-    assert "[未列入] T-A-acc" in out and "ratio〔0.1499〕 >= 问责比例〔0.15〕" in out and "[否] ratio >= 问责比例" in out
+    assert "[未列入] T-A-acc" in out and "ratio〔14.99%〕 >= 问责比例〔15.00%〕" in out and "[否] ratio >= 问责比例" in out
     assert "扣除 T-A-acc-restored（分子分母同时扣除）：1 个图斑" in out
     # the city level takes the 市级 value of the per-level parameter
     code, out = run(capsys, data, "--region", "610900", "--policies", d, "--as-of", "2022-06-30", "--format", "json")
     doc = json.loads(out)
     assert doc[0]["level"] == "市级" and doc[0]["flagged"] is False
-    assert "代入：ratio〔0.14995〕 >= 问责比例〔0.15〕 and numerator〔29.99亩〕 >= 问责面积〔50亩〕" in doc[0]["lines"]
+    assert "代入：ratio〔14.995%〕 >= 问责比例〔15.00%〕 and numerator〔29.99亩〕 >= 问责面积〔50亩〕" in doc[0]["lines"]
 
 
 def test_region_unknown_and_patch_or_region_required(assess_files, capsys):
