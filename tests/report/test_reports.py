@@ -10,7 +10,8 @@ from python_calamine import CalamineWorkbook
 from engine.data.dictionary import load_dictionary
 from engine.report.atomic import atomic_write
 from engine.report.html import render_html, write_html
-from engine.report.xlsx import threshold_of, write_xlsx
+from engine.report.tables import threshold_of
+from engine.report.xlsx import write_xlsx
 
 DICTIONARY = load_dictionary()  # the bundled one; the reports take the run's dictionary
 
