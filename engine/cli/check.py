@@ -25,9 +25,11 @@ def cmd_check(args, console: Console) -> int:
     refuse_overwrite(args.output, args.data, [f for p in policies.values() for f in p.files])
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns)
-    write_outputs(result, args.output)
+    wants_json = args.format == "json" or any(str(o).lower().endswith(".json") for o in args.output)
+    text = result.dumps() if wants_json else None  # encoded once for the screen and every .json output
+    write_outputs(result, args.output, text)
     if args.format == "json":
-        sys.stdout.write(result.dumps() + "\n")
+        sys.stdout.write(text + "\n")
     else:
         render(result, console, limit=args.limit)
         for out in args.output:
@@ -41,7 +43,7 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="屏幕输出格式（默认 text）")
     p.add_argument("--output", action="append", default=[], metavar="FILE",
-                   help="写出结果文件，按后缀：.json .csv .xlsx .html；可写多次")
+                   help="写出结果文件，按后缀：.json .csv .xlsx .html，.parquet/.jsonl（全部问题与任务明细，每条一行）；可写多次")
     p.add_argument("--no-assess", action="store_true", help="不做区域评估")
     p.add_argument("--limit", type=int, default=20, help="屏幕上最多列出的问题条数（默认 20）")
     p.set_defaults(func=cmd_check)

@@ -5,6 +5,7 @@ import json
 import platform
 from dataclasses import dataclass, field
 from datetime import date
+from json.encoder import encode_basestring as _encode_str  # the C one when built (ensure_ascii=False)
 
 import duckdb
 
@@ -26,6 +27,7 @@ class Result:
     tasks: list[Task | RegionTask] = field(default_factory=list)  # by level (省级 first), patches' and regions'
     assessments: list[AssessmentRow] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    rows: ResultRows | None = field(default=None, repr=False, compare=False)  # every finding and task, in DuckDB
 
     @property
     def exit_code(self) -> int:
@@ -98,4 +100,117 @@ class Result:
         }
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), ensure_ascii=False, indent=2, default=str)
+        """The JSON document: byte for byte json.dumps(to_json(), ensure_ascii=False, indent=2, default=str)."""
+        return dumps_indented(self.to_json())
+
+
+class ResultRows:
+    """Every finding and task of a run as a query on the run's DuckDB connection (the sandboxed one): read in
+    Arrow batches, so an export never holds them all in Python. Columns: kind (finding, task, region_task), year,
+    patch, region, rule, severity, level, action, cite, message, source, line."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, sql: str):
+        self.con, self.sql = con, sql
+
+    def reader(self, batch_rows: int = 65536):
+        """A pyarrow RecordBatchReader over the rows."""
+        return self.con.sql(self.sql).to_arrow_reader(batch_rows)
+
+    def counts(self) -> dict[str, int]:
+        """Rows by kind."""
+        return dict(self.con.execute(f"SELECT kind, count(*) FROM ({self.sql}) GROUP BY 1 ORDER BY 1").fetchall())
+
+
+_INDENT = 2
+
+
+def _float_text(o: float) -> str:
+    if o != o:
+        return "NaN"
+    if o == float("inf"):
+        return "Infinity"
+    if o == float("-inf"):
+        return "-Infinity"
+    return float.__repr__(o)
+
+
+def dumps_indented(obj) -> str:
+    """json.dumps(obj, ensure_ascii=False, indent=2, default=str), byte for byte, several times faster: the
+    stdlib's indenting encoder is pure Python generators; this is one recursive function appending to a list,
+    with strings escaped by the C encoder."""
+    parts: list[str] = []
+    app = parts.append
+    enc_str = _encode_str
+
+    def key_text(k) -> str:
+        if isinstance(k, str):
+            return k
+        if isinstance(k, float):
+            return _float_text(k)
+        if k is True:
+            return "true"
+        if k is False:
+            return "false"
+        if k is None:
+            return "null"
+        if isinstance(k, int):
+            return int.__repr__(k)
+        raise TypeError(f"keys must be str, int, float, bool or None, not {k.__class__.__name__}")
+
+    def enc(o, ind: str) -> None:
+        if isinstance(o, str):
+            app(enc_str(o))
+        elif o is None:
+            app("null")
+        elif o is True:
+            app("true")
+        elif o is False:
+            app("false")
+        elif isinstance(o, int):
+            app(int.__repr__(o))
+        elif isinstance(o, float):
+            app(_float_text(o))
+        elif isinstance(o, (list, tuple)):
+            if not o:
+                app("[]")
+                return
+            inner = ind + "  "
+            sep = ",\n" + inner
+            app("[\n" + inner)
+            first = True
+            for v in o:
+                if first:
+                    first = False
+                else:
+                    app(sep)
+                if type(v) is str:
+                    app(enc_str(v))
+                else:
+                    enc(v, inner)
+            app("\n" + ind + "]")
+        elif isinstance(o, dict):
+            if not o:
+                app("{}")
+                return
+            inner = ind + "  "
+            sep = ",\n" + inner
+            app("{\n" + inner)
+            first = True
+            for k, v in o.items():
+                if first:
+                    first = False
+                else:
+                    app(sep)
+                app(enc_str(k if type(k) is str else key_text(k)) + ": ")
+                if type(v) is str:
+                    app(enc_str(v))
+                elif v is None:
+                    app("null")
+                else:
+                    enc(v, inner)
+            app("\n" + ind + "}")
+        else:
+            enc(str(o), ind)  # default=str
+
+    enc(obj, "")
+    return "".join(parts)
