@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from engine.run.assess_sql import run_assessments
 from engine.lang.compiler import Compiler, SqlContext
@@ -185,6 +184,8 @@ def records_table(records: list[dict], d: Dictionary):
     data = {c: [_text(d, c, r.get(c)) for r in records] for c in columns}
     data["_source"] = ["<records>"] * len(records)
     data["_line"] = list(range(1, len(records) + 1))
+    import pyarrow as pa  # only for records (the CLI reads files)
+
     con = _open()
     con.register("raw_arrow", pa.table(data) if records else pa.table({"_source": pa.array([], pa.string()), "_line": pa.array([], pa.int64())}))
     con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
