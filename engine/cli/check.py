@@ -29,7 +29,8 @@ def cmd_check(args, console: Console) -> int:
     text = result.dumps() if wants_json else None  # encoded once for the screen and every .json output
     write_outputs(result, args.output, text)
     if args.format == "json":
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text)  # not text + "\n": that would copy the whole document once more
+        sys.stdout.write("\n")
     else:
         render(result, console, limit=args.limit)
         for out in args.output:

@@ -45,7 +45,8 @@ def write_output(result: Result, path: Path, json_text: str | None = None) -> No
     suffix = path.suffix.lower()
     if suffix == ".json":
         with atomic_write(path) as fh:
-            fh.write((result.dumps() if json_text is None else json_text) + "\n")
+            fh.write(result.dumps() if json_text is None else json_text)
+            fh.write("\n")
     elif suffix in (".parquet", ".jsonl"):
         write_rows(result, path, "parquet" if suffix == ".parquet" else "json")
     elif suffix == ".csv":
