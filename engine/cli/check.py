@@ -25,9 +25,13 @@ def cmd_check(args, console: Console) -> int:
     refuse_overwrite(args.output, args.data, [f for p in policies.values() for f in p.files])
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns)
-    wants_json = args.format == "json" or any(str(o).lower().endswith(".json") for o in args.output)
+    rows_out = [o for o in args.output if str(o).lower().endswith((".parquet", ".jsonl"))]
+    write_outputs(result, rows_out)  # streamed from the run's DuckDB connection, which is then let go:
+    result.rows = None  # its tables are not held in memory while the JSON and reports are built
+    others = [o for o in args.output if o not in rows_out]
+    wants_json = args.format == "json" or any(str(o).lower().endswith(".json") for o in others)
     text = result.dumps() if wants_json else None  # encoded once for the screen and every .json output
-    write_outputs(result, args.output, text)
+    write_outputs(result, others, text)
     if args.format == "json":
         sys.stdout.write(text)  # not text + "\n": that would copy the whole document once more
         sys.stdout.write("\n")
