@@ -32,10 +32,17 @@ def cmd_check(args, console: Console) -> int:
                      [f for p in policies.values() for f in p.files])
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing)
-    write_outputs(result, args.output)
+    rows_out = [o for o in args.output if str(o).lower().endswith((".parquet", ".jsonl"))]
+    write_outputs(result, rows_out)  # streamed from the run's DuckDB connection, which is then let go:
+    result.rows = None  # its tables are not held in memory while the JSON and reports are built
+    others = [o for o in args.output if o not in rows_out]
+    wants_json = args.format == "json" or any(str(o).lower().endswith(".json") for o in others)
+    text = result.dumps() if wants_json else None  # encoded once for the screen and every .json output
+    write_outputs(result, others, text)
     split = write_xlsx_split(result.to_json(), result.catalog(), split_dir, result.dictionary) if split_dir else []
     if args.format == "json":
-        sys.stdout.write(result.dumps() + "\n")
+        sys.stdout.write(text)  # not text + "\n": that would copy the whole document once more
+        sys.stdout.write("\n")
     else:
         render(result, console, limit=args.limit)
         for out in args.output:
@@ -51,7 +58,7 @@ def register(sub) -> None:
     add_common(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="屏幕输出格式（默认 text）")
     p.add_argument("--output", action="append", default=[], metavar="FILE",
-                   help="写出结果文件，按后缀：.json .csv .xlsx .html；可写多次")
+                   help="写出结果文件，按后缀：.json .csv .xlsx .html，.parquet/.jsonl（全部问题与任务明细，每条一行）；可写多次")
     p.add_argument("--split-by", nargs=2, metavar=("county", "DIR"), default=None,
                    help="按县分别写出台账：--split-by county 目录/（每县一个 目录/610902_汉滨区.xlsx）")
     p.add_argument("--no-assess", action="store_true", help="不做区域评估")

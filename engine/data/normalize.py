@@ -249,18 +249,22 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     problems.append(
         f"CASE WHEN _dup_rank > 1 THEN " + _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || '行重复（同一监测年度内图斑编号应唯一）'") + " END"
     )
+    # the text as written is kept only where it is read later: the key (数据格式 findings name the patch by it)
+    # and dates (Excel serial warnings); the other columns' text was needed only for this statement's problems
+    keep_raw = {d.key[0]} | {f.name for f in d.fields if f.type == "date"}
+    drop_raw = "".join(", " + quote_ident("_raw_" + f.name) for f in d.fields if f.name not in keep_raw)
     con.execute(f"""
         CREATE OR REPLACE TABLE {quote_ident(table)} AS
         WITH src AS (SELECT row_number() OVER (ORDER BY _source, _line) AS _rid, * FROM {quote_ident(raw)}),
         typed AS (SELECT _rid, _source, _line, {', '.join(selects)} FROM src),
+        dups AS (  -- keys given more than once: their first row (duplicates name it); no window over every row
+            SELECT {key}, min(_rid) AS _dup_first, arg_min(_source, _rid) AS _dup_source, arg_min(_line, _rid) AS _dup_line
+            FROM typed WHERE {' AND '.join(quote_ident(k) + ' IS NOT NULL' for k in d.key)}
+            GROUP BY {key} HAVING count(*) > 1),
         ranked AS (
-            SELECT *,
-                CASE WHEN {' AND '.join(quote_ident(k) + ' IS NOT NULL' for k in d.key)}
-                     THEN row_number() OVER (PARTITION BY {key} ORDER BY _rid) ELSE 1 END AS _dup_rank,
-                first_value(_source) OVER (PARTITION BY {key} ORDER BY _rid) AS _dup_source,
-                first_value(_line) OVER (PARTITION BY {key} ORDER BY _rid) AS _dup_line
-            FROM typed)
-        SELECT * EXCLUDE (_dup_rank, _dup_source, _dup_line),
+            SELECT t.*, CASE WHEN t._rid > dups._dup_first THEN 2 ELSE 1 END AS _dup_rank, dups._dup_source, dups._dup_line
+            FROM typed t LEFT JOIN dups USING ({key}))
+        SELECT * EXCLUDE (_dup_rank, _dup_source, _dup_line{drop_raw}),
                list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS _errors
         FROM ranked ORDER BY _rid
     """)

@@ -35,16 +35,20 @@ def refuse_overwrite(outputs, data, policy_files) -> None:
             raise InputError(f"输出文件 {Path(out).name} 会覆盖政策文件，请换一个位置")
 
 
-def write_outputs(result: Result, paths: list[str | Path]) -> None:
+def write_outputs(result: Result, paths: list[str | Path], json_text: str | None = None) -> None:
+    """json_text: the result's JSON document when the caller already has it (encoded once for stdout and files)."""
     for path in paths:
-        write_output(result, Path(path))
+        write_output(result, Path(path), json_text)
 
 
-def write_output(result: Result, path: Path) -> None:
+def write_output(result: Result, path: Path, json_text: str | None = None) -> None:
     suffix = path.suffix.lower()
     if suffix == ".json":
         with atomic_write(path) as fh:
-            fh.write(result.dumps() + "\n")
+            fh.write(result.dumps() if json_text is None else json_text)
+            fh.write("\n")
+    elif suffix in (".parquet", ".jsonl"):
+        write_rows(result, path, "parquet" if suffix == ".parquet" else "json")
     elif suffix == ".csv":
         with atomic_write(path, encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
@@ -60,4 +64,27 @@ def write_output(result: Result, path: Path) -> None:
 
         write_html(result.to_json(), result.catalog(), path, result.dictionary)
     else:
-        raise InputError(f"不支持的输出文件类型：{path.name}（可用 .json .csv .xlsx .html）")
+        raise InputError(f"不支持的输出文件类型：{path.name}（可用 .json .csv .xlsx .html .parquet .jsonl）")
+
+
+def write_rows(result: Result, path: Path, fmt: str) -> None:
+    """Every finding and task (rule, severity, level, cite, region, source file and line) written by DuckDB's COPY,
+    streamed in Arrow batches from the run's connection: bounded memory, no Python object per row. The run's
+    connection stays sandboxed (no file access); a fresh connection that only sees the stream writes the file."""
+    import duckdb
+
+    from engine.limits import LIMITS
+
+    if result.rows is None:
+        raise InputError(f"{path.name}：此结果没有可导出的明细行")
+    out = duckdb.connect()
+    try:
+        out.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
+        out.execute("SET preserve_insertion_order = true")
+        reader = result.rows.reader()
+        out.register("result_rows", reader)
+        with atomic_write(path, mode=None) as tmp:
+            target = str(tmp).replace("'", "''")
+            out.execute(f"COPY result_rows TO '{target}' (FORMAT {fmt})")
+    finally:
+        out.close()

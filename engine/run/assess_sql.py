@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import pyarrow as pa
 
 from engine.lang import ast
 from engine.policy.assessments import Assessment, region_attr_types
@@ -47,6 +46,8 @@ def region_table(con) -> list[str]:
                 return r[col]
             code = r["上级代码"]
         return None
+
+    import pyarrow as pa  # imported when assessments run, not at start
 
     arrow_type = {Type.NUMBER: pa.float64(), Type.BOOL: pa.bool_(), Type.STRING: pa.string()}
     columns = {"代码": pa.array([r["代码"] for r in rows], pa.string()), "名称": pa.array([r["名称"] for r in rows], pa.string())}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -9,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from engine.run.assess_sql import run_assessments
 from engine.lang.compiler import Compiler, SqlContext
@@ -21,7 +21,7 @@ from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
 from engine.run.partial import NotEvaluated, needed_by, without_missing
-from engine.run.result import Result
+from engine.run.result import Result, ResultRows
 from engine.run.rows import AssessmentRow, Finding, RegionTask, Task
 from engine.lang.units import quantize_area
 
@@ -68,6 +68,7 @@ def _open() -> duckdb.DuckDBPyConnection:
 
 
 _TEMP_ROOT: list[str] = []
+_RUNS = itertools.count(1)
 
 
 def _temp_dir() -> str:
@@ -188,6 +189,8 @@ def records_table(records: list[dict], d: Dictionary):
     data = {c: [_text(d, c, r.get(c)) for r in records] for c in columns}
     data["_source"] = ["<records>"] * len(records)
     data["_line"] = list(range(1, len(records) + 1))
+    import pyarrow as pa  # only for records (the CLI reads files)
+
     con = _open()
     con.register("raw_arrow", pa.table(data) if records else pa.table({"_source": pa.array([], pa.string()), "_line": pa.array([], pa.int64())}))
     con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
@@ -237,12 +240,13 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
         raise InputError(missing_message("缺少本年度政策需要的列", missing, norm.headers, d, needed_by=by,
                                          sources=norm.sources) + "。可用 --allow-missing 只运行不需要这些列的规则")
 
-    con.execute("DROP TABLE IF EXISTS hits; DROP TABLE IF EXISTS catalog")
-    con.execute("CREATE TABLE hits (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")
+    run = next(_RUNS)  # each evaluation keeps its own hits and catalog: its Result streams its rows from them
+    hits, catalog = f"hits_{run}", f"catalog_{run}"
+    con.execute(f"CREATE TABLE {hits} (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")
     for y, policy in used.items():
-        run_located(con, f"INSERT INTO hits SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})",
+        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})",
                     policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c]))
-    findings, tasks = _collect(con, used, d)  # tasks by patch; ordered by level below, with the region tasks
+    findings, tasks = _collect(con, used, d, hits, catalog)  # tasks by patch; ordered by level below, with the region tasks
     assessments: list[AssessmentRow] = []
     if assess:
         for y, policy in used.items():
@@ -254,27 +258,62 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})
+    region_tasks = [t for t in tasks if isinstance(t, RegionTask)]
+    rows = ResultRows(con, _rows_sql(con, d, hits, catalog, f"region_tasks_{run}", region_tasks))
     warnings = list(prepared.warnings) + [x.line() for x in not_evaluated]  # every output shows the warnings
-    return Result(policies_used, d, meta, as_of, findings, tasks, assessments, warnings, not_evaluated)
+    return Result(policies_used, d, meta, as_of, findings, tasks, assessments, warnings, not_evaluated, rows=rows)
 
 
-def _collect(con, used: dict[int, Policy], d: Dictionary) -> tuple[list[Finding], list[Task | RegionTask]]:
+def _collect(con, used: dict[int, Policy], d: Dictionary, hits: str, catalog: str) -> tuple[list[Finding], list[Task | RegionTask]]:
     rows = []
     for y, policy in used.items():
         for i, c in enumerate(policy.checks):
             rows.append((y, i, c.id, c.kind, c.severity, c.level, c.action, c.cite))
-    con.execute("CREATE TABLE catalog (year INTEGER, idx INTEGER, rule VARCHAR, kind VARCHAR, severity VARCHAR, level VARCHAR, action VARCHAR, cite VARCHAR)")
+    con.execute(f"CREATE TABLE {catalog} (year INTEGER, idx INTEGER, rule VARCHAR, kind VARCHAR, severity VARCHAR, level VARCHAR, action VARCHAR, cite VARCHAR)")
     if rows:
-        con.executemany("INSERT INTO catalog VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(f"INSERT INTO {catalog} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     findings = con.execute(f"""
         SELECT patch, rule, severity, message, cite FROM (
-            SELECT h.patch, c.rule, c.severity, h.message, c.cite, h._rid FROM hits h JOIN catalog c USING (year, idx) WHERE c.kind = 'rule'
+            SELECT h.patch, c.rule, c.severity, h.message, c.cite, h._rid FROM {hits} h JOIN {catalog} c USING (year, idx) WHERE c.kind = 'rule'
             UNION ALL
             SELECT patch, rule, severity, message, cite, _rid FROM ({format_findings_sql('patches', d.key[0])})
         ) ORDER BY patch, rule, _rid, message
     """).fetchall()
-    tasks = con.execute("""
-        SELECT h.patch, c.rule, c.level, c.action, c.cite, h.message FROM hits h JOIN catalog c USING (year, idx)
+    tasks = con.execute(f"""
+        SELECT h.patch, c.rule, c.level, c.action, c.cite, h.message FROM {hits} h JOIN {catalog} c USING (year, idx)
         WHERE c.kind = 'trigger' ORDER BY h.patch, c.rule, h._rid
     """).fetchall()
     return [Finding(*r) for r in findings], [Task(*r) for r in tasks]
+
+
+def _rows_sql(con, d: Dictionary, hits: str, catalog: str, region_table: str, region_tasks: list[RegionTask]) -> str:
+    """SQL for every finding and task of one evaluation, one row each, for --output results.parquet / .jsonl:
+    kind, year, patch, region, rule, severity, level, action, cite, message, source file and line.
+    Region tasks (few, from the assessments) are put in a small table of their own."""
+    con.execute(f"CREATE TABLE {region_table} (region VARCHAR, rule VARCHAR, level VARCHAR, action VARCHAR, "
+                f"cite VARCHAR, message VARCHAR, ord INTEGER)")
+    if region_tasks:
+        con.executemany(f"INSERT INTO {region_table} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
+    have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE patches)").fetchall()}
+    region = f"p.{quote_ident(d.region_field)}" if d.region_field in have else "NULL"
+    region = f"CAST({region} AS VARCHAR)"
+    year = f"CAST(p.{quote_ident(d.key[1])} AS INTEGER)" if d.key[1] in have else "NULL::INTEGER"
+    return f"""
+        SELECT kind, year, patch, region, rule, severity, level, action, cite, message, source, line FROM (
+            SELECT 'finding' AS kind, h.year, h.patch, {region} AS region, c.rule, c.severity, c.level,
+                   NULL::VARCHAR AS action, c.cite, h.message, p._source AS source, p._line AS line, h._rid AS _ord
+            FROM {hits} h JOIN {catalog} c USING (year, idx) JOIN patches p ON p._rid = h._rid WHERE c.kind = 'rule'
+            UNION ALL
+            SELECT 'finding', {year}, f.patch, {region}, f.rule, f.severity, NULL, NULL, f.cite, f.message,
+                   p._source, p._line, f._rid
+            FROM ({format_findings_sql('patches', d.key[0])}) f JOIN patches p ON p._rid = f._rid
+            UNION ALL
+            SELECT 'task', h.year, h.patch, {region}, c.rule, c.severity, c.level, c.action, c.cite, h.message,
+                   p._source, p._line, h._rid
+            FROM {hits} h JOIN {catalog} c USING (year, idx) JOIN patches p ON p._rid = h._rid WHERE c.kind = 'trigger'
+            UNION ALL
+            SELECT 'region_task', NULL, NULL, region, rule, NULL, level, action, cite, message, NULL, NULL, ord
+            FROM {region_table}
+        ) ORDER BY kind, _ord, rule
+    """
