@@ -1,7 +1,6 @@
 """The result of a run: findings, tasks, assessments, and the manifest to reproduce it."""
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass, field
 from datetime import date
