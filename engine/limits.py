@@ -14,7 +14,7 @@ Expressions of the policy language (checked by engine.lang before the stage each
 | expression_depth      | 100        | E071 | nesting (`not not …`, a chain of 300 `or`, parentheses): the AST walkers |
 |                       |            |      | (transformer, checker, compiler) recurse once or more per level          |
 | number_digits         | 18         | E072 | a number literal must fit DECIMAL(18, s): integer + fraction digits      |
-| area: (as carried)    | DECIMAL(18, area_scale) | E072 | an area literal in the carried unit (亩), after conversion  |
+| area: (as carried)    | DECIMAL(18, area_scale) | E072 | an area literal in the carried unit, after conversion     |
 | constant + - *        | INTEGER / BIGINT | E072 | whole-number constants: DuckDB types them INTEGER (BIGINT when a literal  |
 |                       |            |      | needs it) and fails on overflow (100000 * 100000)                        |
 | definition_nodes      | 20,000     | E074 | size of an expression with its definitions expanded: the compiler       |

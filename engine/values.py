@@ -1,4 +1,4 @@
-"""Values for people, formatted once: areas (亩), ratios (percentages with two decimals), dates, 是/否 and 空.
+"""Values for people, formatted once: areas (in the unit the caller gives, the data dictionary's), ratios (percentages with two decimals), dates, 是/否 and 空.
 The text report, `weipian explain`, the xlsx ledger and the HTML report all format through here, so a ratio reads
 82.57% everywhere. Presentation only: the JSON contract keeps the raw values."""
 from __future__ import annotations
@@ -52,8 +52,8 @@ def number(v, empty: str = EMPTY) -> str:
     return format(d.normalize(), "f")
 
 
-def area(v, unit: str = "亩", empty: str = EMPTY) -> str:
-    """An area with its unit: 12.3456 -> 12.3456亩."""
+def area(v, unit: str, empty: str = EMPTY) -> str:
+    """An area followed by its unit (the data dictionary's carried unit): 12.3456 -> "12.3456" + unit."""
     if v is None:
         return empty
     return number(v) + unit
@@ -84,7 +84,7 @@ def parse_date(v):
     return None
 
 
-def value(v, typ: str | None = None, area_unit: str = "亩", empty: str = EMPTY, exact: bool = False) -> str:
+def value(v, typ: str | None, area_unit: str, empty: str = EMPTY, exact: bool = False) -> str:
     """Any value by its type: "percent" -> %, "area" -> with the area unit, "date", "bool"; else numbers and text."""
     if v is None:
         return empty

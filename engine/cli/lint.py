@@ -27,12 +27,16 @@ def cmd_lint(args, console) -> int:
         doc = {"ok": not failed, "errors": errors, "warnings": len(diags) - errors, "diagnostics": [d.to_json() for d in diags]}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
     else:
-        say = plain_printer(console)
-        for d in diags:
-            say(d.render())
-            say()
-        say(summary(diags, dirs))
+        show(plain_printer(console), diags, dirs)
     return EXIT_FINDINGS if failed else EXIT_OK
+
+
+def show(say, diags, dirs: int) -> None:
+    """Every diagnostic with its caret, then the count line (also after `weipian new-year`)."""
+    for d in diags:
+        say(d.render())
+        say()
+    say(summary(diags, dirs))
 
 
 def register(sub) -> None:

@@ -17,7 +17,8 @@ tests/example_test.yaml（复制上一年度一条不含日期的用例）；列
 
 def cmd_new_year(args, console) -> int:
     from engine.cli.common import EXIT_FINDINGS, EXIT_OK, plain_printer
-    from engine.policy.lint import lint, summary
+    from engine.cli.lint import show
+    from engine.policy.lint import lint
     from engine.policy.policyset import load_policies
     from engine.policy.scaffold import new_year
 
@@ -41,10 +42,7 @@ def cmd_new_year(args, console) -> int:
         say(f"  {d.line()}")
     say("\nlint：")
     diags, count = lint([made.dir])
-    for d in diags:
-        say(d.render())
-        say()
-    say(summary(diags, count))
+    show(say, diags, count)
     return EXIT_FINDINGS if any(d.severity == "error" for d in diags) else EXIT_OK
 
 

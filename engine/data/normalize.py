@@ -1,4 +1,4 @@
-"""Raw input table (all text) -> typed patch table in canonical field names, areas in 亩.
+"""Raw input table (all text) -> typed patch table in canonical field names, areas in the dictionary's carried unit.
 
 Every cell that cannot be read as its dictionary type becomes a 数据格式 problem for that row and
 field; such rows are counted as rejected and not checked by the rules. Nothing is dropped.

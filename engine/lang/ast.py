@@ -134,7 +134,7 @@ def walk(node: Node):
 
 
 def sexpr(node: Node) -> str:
-    """A compact S-expression of a tree, e.g. (and (>= 耕地面积 100亩) (in 判定结果 ['违法用地'])): for tests and debugging."""
+    """A compact S-expression of a tree, e.g. (and (>= a 100) (in b ['x'])): for tests and debugging."""
     return _PRINT[type(node)](node)
 
 

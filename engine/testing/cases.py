@@ -51,9 +51,6 @@ class CaseResult:
     line: int | None
     name: str
     failures: list[str] = field(default_factory=list)
-    fired: dict[str, set[str]] = field(default_factory=dict)  # rule id -> patches (assessments: regions) it fired on
-    exercised: set[str] = field(default_factory=set)  # rule ids evaluated on some patch of the case
-    silent: set[str] = field(default_factory=set)  # rule ids evaluated on some patch (region) without firing
     mismatches: list[Mismatch] = field(default_factory=list)
     # what the case asserts, by item id: True = expected to fire (flagged, deducted), False = expected not to
     asserted: dict[str, set[bool]] = field(default_factory=dict)
@@ -130,10 +127,6 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
     fired: dict[str, set[str]] = {}
     for f in [*result.findings, *result.tasks]:
         fired.setdefault(f.rule, set()).add(str(f.patch))
-    res.fired = fired
-    checked = {str(r["图斑编号"]) for r in case.patches} - {str(f.patch) for f in bad}
-    res.exercised = {c.id for c in policy.checks} if checked else set()
-    res.silent = {c.id for c in policy.checks if checked - fired.get(c.id, set())}
     rows = {str(r["图斑编号"]): r for r in case.patches}
     whens = {c.id: str(c.when_text) for c in policy.checks}
     for patch, exp in case.expect.items():
@@ -153,17 +146,6 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
     for want in case.assessments:
         res.failures += _compare_assessment(want, result.assessments)
         _record_assertions(res, want, result.assessments)
-    for a in result.assessments if case.assessments else []:
-        # an assessment fires where a region is flagged; a deduction (扣除) where it removes some patch of a region
-        region = f"{a.level}/{a.region}/{a.period}"
-        outcomes = [(str(a.rule), bool(a.flagged))]
-        outcomes += [(str(did), bool(v.get("patches"))) for did, v in (a.values.get("deductions") or {}).items()]
-        for rid, hit in outcomes:
-            res.exercised.add(rid)
-            if hit:
-                fired.setdefault(rid, set()).add(region)
-            else:
-                res.silent.add(rid)
     return res
 
 

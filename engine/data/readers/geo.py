@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings as _py_warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.data.readers.columnar import typed_to_text
@@ -109,19 +110,39 @@ def _with_geometry_area(tab, meta, p: Path, warnings: list[str]):
     return tab
 
 
+@dataclass
+class _DbfHeader:
+    records: int  # as the header declares them
+    header_len: int
+    record_len: int
+    fields: list[tuple[bytes, int, int]]  # (raw name, offset in a record, length); offset 0 is the deletion flag
+
+
+def _dbf_header(dbf: Path) -> _DbfHeader:
+    """The .dbf header and field descriptors, read once by every check below; a cut header is an InputError."""
+    with open(dbf, "rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32:
+            raise InputError(f"{dbf.name}：属性表文件不完整（文件头被截断）")
+        header_len = int.from_bytes(head[8:10], "little")
+        descriptors = fh.read(max(0, header_len - 32))
+    fields, offset = [], 1
+    for i in range(0, len(descriptors) - 31, 32):
+        d = descriptors[i:i + 32]
+        if d[0] == 0x0D:
+            break
+        fields.append((d[:11].split(b"\0", 1)[0], offset, d[16]))
+        offset += d[16]
+    return _DbfHeader(int.from_bytes(head[4:8], "little"), header_len, int.from_bytes(head[10:12], "little"), fields)
+
+
 def _check_dbf_complete(dbf: Path) -> None:
     """GDAL reads a truncated .dbf without complaint (fewer records): compare with its header."""
-    with open(dbf, "rb") as fh:
-        head = fh.read(12)
-    if len(head) < 12:
-        raise InputError(f"{dbf.name}：属性表文件不完整（文件头被截断）")
-    declared = int.from_bytes(head[4:8], "little")
-    header_len = int.from_bytes(head[8:10], "little")
-    record_len = int.from_bytes(head[10:12], "little")
+    h = _dbf_header(dbf)
     size = dbf.stat().st_size
-    if record_len and size < header_len + declared * record_len:
-        complete = max(0, (size - header_len) // record_len)
-        raise InputError(f"{dbf.name}：属性表文件不完整（文件头声明 {declared} 条记录，实际只有 {complete} 条完整记录），"
+    if h.record_len and size < h.header_len + h.records * h.record_len:
+        complete = max(0, (size - h.header_len) // h.record_len)
+        raise InputError(f"{dbf.name}：属性表文件不完整（文件头声明 {h.records} 条记录，实际只有 {complete} 条完整记录），"
                          f"请重新导出或拷贝")
 
 
@@ -159,19 +180,8 @@ def _cpg_encoding(cpg: Path, dbf: Path, warnings: list[str]) -> str:
 
 def _check_dbf_decodes(dbf: Path, enc: str, given: str | None) -> None:
     """Every field name and record of the .dbf decodes as `enc`; else an error naming the record and field."""
-    with open(dbf, "rb") as fh:
-        head = fh.read(32)
-        header_len = int.from_bytes(head[8:10], "little")
-        record_len = int.from_bytes(head[10:12], "little")
-        descriptors = fh.read(max(0, header_len - 32))
-    fields, offset = [], 1  # each record starts with its deletion flag
-    for i in range(0, len(descriptors) - 31, 32):
-        d = descriptors[i:i + 32]
-        if d[0] == 0x0D:
-            break
-        name = d[:11].split(b"\0", 1)[0]
-        fields.append((name, offset, d[16]))
-        offset += d[16]
+    h = _dbf_header(dbf)
+    header_len, record_len, fields = h.header_len, h.record_len, h.fields
     how = f"按 --encoding {given} " if given else f"按 {_enc_label(enc)} "
     for i, (name, _off, _len) in enumerate(fields, 1):
         try:
@@ -192,13 +202,9 @@ def _check_dbf_decodes(dbf: Path, enc: str, given: str | None) -> None:
 
 def _detect_dbf_encoding(dbf: Path) -> str:
     """UTF-8 if the field names and records decode as UTF-8, else gb18030."""
-    with open(dbf, "rb") as fh:
-        head = fh.read(32)
-        if len(head) < 32:
-            raise InputError(f"{dbf.name}：属性表文件不完整")
-        header_len = int.from_bytes(head[8:10], "little")
-        descriptors = fh.read(max(0, header_len - 32))
-    names = b"".join(descriptors[i:i + 11].split(b"\0", 1)[0] for i in range(0, len(descriptors) - 31, 32))
+    h = _dbf_header(dbf)
+    header_len = h.header_len
+    names = b"".join(name for name, _offset, _length in h.fields)
     try:
         names.decode("utf-8")
         names_ok = True

@@ -86,7 +86,7 @@ def _can_hold_chinese(enc: str) -> bool:
     """A single-byte guess (latin-1, cp1252 …) decodes any bytes into mojibake: a patch table with
     Chinese values cannot be in it, so such a guess is no evidence."""
     try:
-        "耕地".encode(enc)
+        "中文".encode(enc)
     except (UnicodeEncodeError, LookupError):
         return False
     return True
