@@ -2,7 +2,8 @@
 what holds them. One detection for two uses:
 
 - lint's W003 (`window_warnings`): a date that lies outside the time the policy year's work can reach, written in
-  the policy itself or inherited through `extends` (a deadline of last year's work, carried into a new year);
+  the policy itself or inherited through `extends`; and any date inherited from another year's policy (a deadline
+  of last year's work carried into a new year may still fall inside the new window: 2024-01-18 for 2024);
 - `weipian new-year`'s review list (engine.policy.scaffold): what a new year inherits that does not follow it.
 
 Found: date literals in parameters, definitions and the expressions (conditions, messages, assessments) of rules,
@@ -11,7 +12,8 @@ year field (the dictionary's second key), directly or through a parameter. A par
 date fixed by law, with its cite) is never reported: it means the same in every year.
 
 The window of policy year Y is Y-01-01 to (Y+WINDOW_YEARS_AFTER)-12-31: a year's patches are issued during the
-year and its work (half-year and annual reports, rechecks, rectification) ends in the following year."""
+year and its work (half-year and annual reports, rechecks, rectification) ends in the following year. A year
+compared with the year field is expected to be Y itself: every row a year-Y policy checks has year Y."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -157,41 +159,47 @@ def relative(value: date, written_for: int, year_field: str) -> str:
 
 
 def _outside(d: Dated, year: int) -> bool:
-    if d.fixed:
-        return False
     if d.is_date:
         lo, hi = window(year)
         return not lo <= d.node.value <= hi
-    return d.year_compared and not year <= d.node.value <= year + WINDOW_YEARS_AFTER
+    return d.node.value != year  # every row a year-Y policy checks has year Y
 
 
 def window_warnings(dated: list[Dated], src: PolicySource, year_field: str) -> list[Diagnostic]:
-    """W003 for every date (or year compared with the year field) outside the window of the policy's year."""
+    """W003 for every date (or year compared with the year field), not marked fixed, that the policy's year holds
+    outside its window; or that it inherits from another year's policy (written for that year's work, it does not
+    follow the year even where it falls inside the window: 2023's annual deadline 2024-01-18 in a 2024 policy)."""
     year = src.year
     if year is None:
         return []
     lo, hi = window(year)
-    own = src.dir.resolve()
     out = []
     for d in dated:
-        if not _outside(d, year):
+        if d.fixed or not (d.is_date or d.year_compared):
             continue
         origin = src.year_of(d.loc.file) or year
-        inherited = d.loc.file is not None and Path(d.loc.file).resolve().parent != own
+        inherited = origin != year
+        outside = _outside(d, year)
+        if not (outside or inherited):
+            continue
         whose = f"参数「{d.name}」" if d.kind == "参数" else f"{d.kind}「{d.name}」中"
         if d.is_date:
-            message = f"{whose}的日期 {d.node.value.isoformat()} 不在 {year} 年度工作的时间范围（{lo} 至 {hi}）内"
+            what = f"{whose}的日期 {d.node.value.isoformat()}"
+            span = f"{year} 年度工作的时间范围（{lo} 至 {hi}）"
             rel = relative(d.node.value, origin, year_field)
             fix = f"改为随年度变化的定义（参数只能写常量），如 {d.name}: {{expr: '{rel}', cite: …}}" if d.kind == "参数" \
                 else f"日期改写为 {rel}"
         else:
-            message = (f"{whose}与{year_field}比较的年份 {d.node.value} 不在 {year} 年度的范围（{year}–{year + WINDOW_YEARS_AFTER}）内："
-                       f"{year} 年政策检查的图斑{year_field}都是 {year}")
+            what = f"{whose}与{year_field}比较的年份 {d.node.value}"
+            span = None
             fix = f"删去这个比较，或改写为相对{year_field}的写法"
+        beyond = f"不在 {span}内" if span else f"不是 {year}：{year} 年政策检查的图斑{year_field}都是 {year}，这个比较的结果是固定的"
         if inherited:
-            message += f"（继承自 {origin} 年政策）"
+            message = f"{what} 继承自 {origin} 年政策，是为 {origin} 年度写的，不随{year_field}变化" + (f"，{beyond}" if outside else "")
             redo = "参数、定义按同名重写" if d.kind in ("参数", "定义") else "规则、评估写同一编号并加 override: true"
             fix = f"在 {year} 年政策中重写（{redo}）：{fix}"
+        else:
+            message = f"{what} {beyond}"
         where = f"在 {origin} 年政策的该参数中" if inherited else "在参数中"
         fixed = f"若为法定固定日期，{where}标注 fixed: true" if d.kind == "参数" \
             else "若为法定固定日期，改为带 cite 并标注 fixed: true 的参数"
