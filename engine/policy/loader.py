@@ -147,6 +147,8 @@ def _schema_message(err: jsonschema.ValidationError) -> tuple[str, str | None]:
         return f"{where} 写了「{key}」，还须写「{'、'.join(missing)}」", None
     if v == "pattern":
         return f"{where} 的值「{err.instance}」格式不对", f"应匹配 {err.validator_value}"
+    if v == "oneOf" and (inner := next((c for c in err.context or [] if c.validator == "dependentRequired"), None)):
+        return _schema_message(inner)  # the object form was meant: say what it lacks
     if v == "oneOf":
         return f"{where} 的写法不对", "参数写成数值、带单位的面积、百分比或日期（YYYY-MM-DD），或按级别写 {级别: 值, …}"
     return f"{where}：{err.message}", None
