@@ -167,3 +167,41 @@ def test_bundled_policies_hold_no_unfixed_date_outside_their_year(capsys):
     for path in ("policies/2021", "policies/2023"):
         code, out = run_command(capsys, "lint", path)
         assert code == 0 and "没有发现问题" in out, out
+
+
+def test_dates_in_assessments_deductions_and_messages_are_found_where_written(policy_root):
+    d = write_policy_dir(policy_root, 2023, {"policy.yaml": """\
+        policy: 2023
+        assessments:
+          - id: A1
+            kind: 问责评估
+            title: t
+            cite: 一
+            levels: [县级]
+            scope: 下发日期 >= 2020-01-01
+            numerator: sum(耕地面积 where 判定结果 == "违法用地")
+            denominator: sum(耕地面积)
+            flag: ratio >= 15%
+          - id: D1
+            kind: 扣除
+            of: A1
+            effect: 只扣分子
+            title: t
+            cite: 一
+            when: 填报日期 > 2030-01-01
+        triggers:
+          - id: T1
+            title: t
+            cite: 一
+            level: 省级
+            action: 实地核查
+            when: 耕地面积 > 1亩
+            message: "{图斑编号}: {if 下发日期 > 2031-01-01 then 1 else 2}"
+        """})
+    found = warnings(d)
+    assert [w.message.split("中的日期")[0] for w in found] == ["评估「A1」", "扣除「D1」", "触发条件「T1」"]
+    f = d / "policy.yaml"
+    assert_at(found[0], f, 8, 20, "2020-01-01")   # "    scope: 下发日期 >= ": 11 columns + 4 + 4
+    assert_at(found[1], f, 18, 18, "2030-01-01")  # "    when: 填报日期 > ": 10 + 4 + 3
+    # '    message: "{图斑编号}: {if 下发日期 > ': 13 + 1 (quote) + 6 ({图斑编号}) + 2 + 4 ({if ) + 4 + 3 = 33
+    assert_at(found[2], f, 26, 34, "2031-01-01")
