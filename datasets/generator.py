@@ -852,13 +852,8 @@ def year_templates(years: Sequence[int], policies=None) -> dict[int, int]:
             src = load_source(d)
         except PolicyError:
             continue
-        chain = []
-        for c in src.chain:
-            head = yaml.safe_load((c / "policy.yaml").read_text(encoding="utf-8")) or {}
-            if isinstance(head.get("policy"), int):
-                chain.append(head["policy"])
         if src.year is not None:
-            found[src.year] = chain
+            found[src.year] = [y for y in src.chain_years if y is not None]
     for y in missing:
         base = next((c for c in found.get(y, []) if c in SETUP), None)
         if base is None:

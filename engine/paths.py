@@ -24,3 +24,11 @@ def schemas_dir() -> Path:
 
 def datasets_dir() -> Path:
     return _bundled("datasets", "engine._datasets")
+
+
+def display_path(path: str | Path) -> str:
+    """A path as people typed it: relative to the working directory when it lies below it, else as is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

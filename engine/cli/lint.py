@@ -42,7 +42,8 @@ def show(say, diags, dirs: int) -> None:
 def register(sub) -> None:
     p = sub.add_parser("lint", help="检查政策文件，一次列出全部问题",
                        description="检查政策文件：YAML 语法、文件结构、条件语法、名称与类型、重复编号、缺少条款出处、"
-                                   "未使用的参数与定义、extends 循环、override/drop 的编号不存在、永远不成立的条件。",
+                                   "未使用的参数与定义、extends 循环、override/drop 的编号不存在、永远不成立的条件、"
+                                   "不随年度变化的具体日期（超出本年度范围或继承自别的年度，标注 fixed: true 的法定日期除外）。",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="*", metavar="政策目录", help="政策目录（年度目录或其上级目录，默认：内置的 policies/）")
     p.add_argument("--format", choices=["text", "json"], default="text", help="输出格式（默认 text）")

@@ -11,7 +11,8 @@ EXAMPLE = """示例：
   weipian new-year 2025 --from 2024 --policies 政策库/
 
 生成 <目录>/<年度>/：policy.yaml（extends 上一年度，标题与文号待填写）、rules.yaml（空）、
-tests/example_test.yaml（复制上一年度一条不含日期的用例）；列出继承的、写有具体日期或年份的参数供复核；随后运行 lint。
+tests/example_test.yaml（复制上一年度一条不含日期的用例）；列出继承的、写有具体日期或年份的参数、定义与规则供复核
+（标注 fixed: true 的法定固定日期除外）；随后运行 lint（超出新年度范围的日期报警告 W003）。
 退出码：0 已生成且 lint 无错误；1 已生成但 lint 有错误；2 参数或政策不可用（未生成任何文件）。"""
 
 
@@ -37,7 +38,7 @@ def cmd_new_year(args, console) -> int:
         say(f"  {f}")
     if made.example_from:
         say(f"示例用例复制自 {args.base} 年：{made.example_from}")
-    say(f"\n请复核继承的日期参数（{len(made.dated)} 项）：需要改的，在 {made.dir / 'policy.yaml'} 中按同名重写")
+    say(f"\n请复核继承的日期与年份（{len(made.dated)} 项，法定固定日期除外）：需要改的，在 {made.dir / 'policy.yaml'} 中按同名重写")
     for d in made.dated:
         say(f"  {d.line()}")
     say("\nlint：")
@@ -48,7 +49,7 @@ def cmd_new_year(args, console) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("new-year", help="新建一个年度的政策（继承上一年度）", description="以已有年度为基础新建一个年度的政策目录，"
-                       "列出继承的日期参数供复核，并运行 lint。", epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       "列出继承的日期与年份供复核，并运行 lint。", epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("year", type=int, metavar="年度", help="新年度，如 2024")
     p.add_argument("--from", dest="base", type=int, required=True, metavar="年度", help="继承的年度，如 2023")
     p.add_argument("--policies", metavar="目录", help="政策目录（默认：当前目录下的 policies/）")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from engine.cli.common import EXIT_FINDINGS, EXIT_OK, plain_printer
 from engine.errors import InputError
-from engine.paths import policies_dir
+from engine.paths import display_path, policies_dir
 from engine.testing.coverage import KIND_WORDS, coverage, percent
 from engine.testing.cases import describe_failures, run_tests
 
@@ -22,13 +22,6 @@ EXAMPLE = """示例：
 （在别的用例里碰巧触发不算）；评估要有用例断言 flagged: true 和 flagged: false；扣除要有用例断言评估的数值，
 且其中有扣除了图斑的、也有没有扣除的。没有测试的年度也列出，覆盖率 0%。
 退出码：0 全部通过（且覆盖率达标）；1 有失败的用例、没有找到测试，或覆盖率低于 --min。"""
-
-
-def _rel(path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def cmd_test(args, console) -> int:
@@ -49,7 +42,7 @@ def cmd_test(args, console) -> int:
             "ok": not failed,
             "passed": passed,
             "total": len(results),
-            "cases": [{"file": _rel(r.file), "line": r.line, "name": r.name, "passed": r.passed, "failures": r.failures}
+            "cases": [{"file": display_path(r.file), "line": r.line, "name": r.name, "passed": r.passed, "failures": r.failures}
                       for r in results],
         }
         if args.coverage:
@@ -62,17 +55,17 @@ def cmd_test(args, console) -> int:
     say = plain_printer(console)
     for policy, files in groups:
         if not files:
-            say(f"{_rel(policy.dir)}（{policy.year}年政策）：没有测试用例（tests/*.yaml）")
+            say(f"{display_path(policy.dir)}（{policy.year}年政策）：没有测试用例（tests/*.yaml）")
         for f, rs in files:
             if args.quiet and all(r.passed for r in rs):
                 continue
-            say(f"{_rel(f)}（{policy.year}年政策）")
+            say(f"{display_path(f)}（{policy.year}年政策）")
             for r in rs:
                 if r.passed:
                     if not args.quiet:
                         say(f"  PASS  {r.name}")
                     continue
-                say(f"  FAIL  {r.name}（{_rel(r.file)}:{r.line}）")
+                say(f"  FAIL  {r.name}（{display_path(r.file)}:{r.line}）")
                 for line in describe_failures(r, indent="        "):
                     say(line)
     if not results:
@@ -91,7 +84,7 @@ def cmd_test(args, console) -> int:
                 if i.covered and not args.verbose:
                     continue
                 mark = "已覆盖" if i.covered else "未覆盖：" + i.missing()
-                say(f"  {KIND_WORDS[i.kind]} {i.id}（{i.title}）{mark}  {_rel(i.where) if i.where else ''}".rstrip())
+                say(f"  {KIND_WORDS[i.kind]} {i.id}（{i.title}）{mark}  {display_path(i.where) if i.where else ''}".rstrip())
         if len(cov) > 1:
             say(f"总覆盖率：{sum(i.covered for i in all_items)}/{len(all_items)} = {total_pct:.1f}%")
         if below:

@@ -34,6 +34,14 @@ class PolicySource:
     def_keys: dict[str, YStr] = field(default_factory=dict)
     entries: dict[str, list[YDict]] = field(default_factory=lambda: {s: [] for s in SECTIONS})
     chain: list[Path] = field(default_factory=list)  # this dir, then the dirs it extends
+    chain_years: list[int | None] = field(default_factory=list)  # the policy year of each dir of `chain`
+
+    def year_of(self, file: str | Path | None) -> int | None:
+        """The policy year of the directory along `chain` that holds `file` (None when none does)."""
+        if file is None:
+            return None
+        holder = Path(file).resolve().parent
+        return next((y for d, y in zip(self.chain, self.chain_years) if d.resolve() == holder), None)
 
     def digest(self) -> str:
         h = hashlib.sha256()
@@ -133,8 +141,14 @@ def _schema_message(err: jsonschema.ValidationError) -> tuple[str, str | None]:
         names = {"string": "文本", "integer": "整数", "number": "数字", "array": "列表", "object": "键值表", "boolean": "true/false"}
         want = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
         return f"{where} 应为{'或'.join(names.get(w, w) for w in want)}", None
+    if v == "dependentRequired":
+        key = next((k for k, deps in err.validator_value.items() if k in err.instance and any(d not in err.instance for d in deps)), "")
+        missing = [d for d in err.validator_value.get(key, []) if d not in err.instance]
+        return f"{where} 写了「{key}」，还须写「{'、'.join(missing)}」", None
     if v == "pattern":
         return f"{where} 的值「{err.instance}」格式不对", f"应匹配 {err.validator_value}"
+    if v == "oneOf" and (inner := next((c for c in err.context or [] if c.validator == "dependentRequired"), None)):
+        return _schema_message(inner)  # the object form was meant: say what it lacks
     if v == "oneOf":
         return f"{where} 的写法不对", "参数写成数值、带单位的面积、百分比或日期（YYYY-MM-DD），或按级别写 {级别: 值, …}"
     return f"{where}：{err.message}", None
@@ -233,8 +247,10 @@ def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = No
         src.entries = {s: list(parent.entries[s]) for s in SECTIONS}
         src.files = src.files + parent.files
         src.chain = [directory, *parent.chain]
+        src.chain_years = [src.year, *parent.chain_years]
     else:
         src.chain = [directory]
+        src.chain_years = [src.year]
     own_names: dict[str, YStr] = {}
     for path, doc in docs:
         for table, keys, target in (("parameters", src.param_keys, src.parameters), ("definitions", src.def_keys, src.definitions)):

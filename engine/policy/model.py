@@ -22,6 +22,8 @@ class Param:
     cite: str | None = None
     note: str | None = None
     text: str = ""
+    raw: object = None  # the value as loaded (marked YAML scalar, or {level: scalar}): where its literals are
+    fixed: bool = False  # `fixed: true`: a date (or year) fixed by law, not one of the monitoring year
 
 
 @dataclass(eq=False)

@@ -1,5 +1,6 @@
-"""A new policy year from an existing one: `policies/<year>/` extending `policies/<base>/`, and the inherited
-parameters that hold a date or a year, which policy staff must review before the new year's rows are checked."""
+"""A new policy year from an existing one: `policies/<year>/` extending `policies/<base>/`, and what it inherits
+that holds an absolute date or year (parameters, definitions, rules; not the ones marked fixed), which policy
+staff must review before the new year's rows are checked."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,60 +11,27 @@ from pathlib import Path
 import yaml
 
 from engine.errors import InputError
-from engine.lang import ast
+from engine.policy.check.dates import Dated, absolute_dates
 from engine.policy.loader import HEADER_FILE
-from engine.policy.model import Param, Policy
+from engine.policy.model import Policy
 
 _DATED_TEXT = re.compile(r"\b(19|20)\d\d\b")  # a year or a date anywhere in a test case
-
-
-@dataclass
-class DatedParam:
-    """An inherited parameter whose value names a calendar date or a year."""
-
-    name: str
-    value: str  # as written in the policy file
-    cite: str | None
-    where: str  # file:line of the parameter
-
-    def line(self) -> str:
-        cite = f"，{self.cite}" if self.cite else ""
-        return f"{self.name} = {self.value}（{self.where}{cite}）"
 
 
 @dataclass
 class NewYear:
     dir: Path
     files: list[Path]
-    dated: list[DatedParam]
+    dated: list[Dated]
     example_from: str | None  # the base test case copied as the example, "file: name"
 
 
-def _literals(p: Param) -> list[ast.Node]:
-    return [p.value] if p.value is not None else list((p.by_level or {}).values())
-
-
-def _is_dated(node: ast.Node) -> bool:
-    if isinstance(node, ast.DateLit):
-        return True
-    # a bare integer that reads as a year (1949–2100) and carries no unit
-    return isinstance(node, ast.Number) and node.unit is None and node.value == node.value.to_integral_value() \
-        and 1949 <= node.value <= 2100
-
-
-def _shown(file: str) -> str:
-    """A path relative to the working directory when it lies below it (as the user typed it), else as is."""
-    try:
-        return str(Path(file).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(file)
-
-
-def dated_parameters(policy: Policy) -> list[DatedParam]:
-    """The policy's parameters (own and inherited) whose value is a date or a year, in file order."""
-    out = [DatedParam(p.name, p.text, p.cite, f"{_shown(p.key.file)}:{p.key.line}")
-           for p in policy.params.values() if any(_is_dated(n) for n in _literals(p))]
-    return sorted(out, key=lambda d: d.where)
+def dated_items(policy: Policy) -> list[Dated]:
+    """What the policy (with what it inherits) writes as an absolute date or year and is not marked fixed, in file
+    order: the same detection as lint's W003 (engine.policy.check.dates)."""
+    found = absolute_dates(policy.params, policy.definitions, policy.checks, policy.assessment_entries(),
+                           policy.dictionary.key[1])
+    return [d for d in found if not d.fixed]
 
 
 def _example_case(base_dir: Path) -> tuple[dict, str] | None:
@@ -92,7 +60,8 @@ def new_year(root: Path, year: int, base: Policy, *, today: dt.date | None = Non
         raise InputError(f"{target} 已存在，未改动任何文件")
     if base.dir.resolve().parent != root.resolve():
         raise InputError(f"{base.dir} 不在 {root} 下：新年度须与被继承的年度放在同一政策目录中")
-    dated = dated_parameters(base)
+    dated = dated_items(base)
+    year_field = base.dictionary.key[1]
     stamp = (today or dt.date.today()).isoformat()
     review = "".join(f"#   {d.line()}\n" for d in dated) or "#   （无）\n"
     region = f'region: "{base.region}"\n' if base.region else ""
@@ -105,8 +74,9 @@ def new_year(root: Path, year: int, base: Policy, *, today: dt.date | None = Non
         f"{region}"
         f"extends: ../{base.dir.name}\n"
         "\n"
-        f"# 请复核：以下继承的参数写的是具体日期或年份，多半是 {base.year} 年工作的日期，不会随年度变化。\n"
-        f"# 需要改的，在本文件加 parameters: 按同名重写（新值 + cite），例如「某截止日期: {{value: {year + 1}-01-18, cite: 三（二）3}}」：\n"
+        f"# 请复核：以下继承的参数、定义或规则写的是具体日期或年份（标注 fixed: true 的法定日期除外），多半是 {base.year} 年工作的日期，\n"
+        "# 不会随年度变化。需要改的，在本文件按同名重写为随年度变化的定义（规则写同一编号并加 override: true），例如\n"
+        f"# definitions: {{某截止日期: {{expr: 'date({year_field} + 1, 1, 18)', cite: …}}}}；法定的固定日期在参数中标注 fixed: true：\n"
         f"{review}"
     )
     rules = (

@@ -4,7 +4,8 @@
 2. definitions  parsed, sorted by dependency (cycles reported there), typed dependencies first
 3. entries      rules and triggers: `when` and `message`, names resolved and typed in the entry's scope
 4. assessments  region assessments and deductions
-5. lints        unused parameters and definitions; the data fields the policy reads
+5. lints        unused parameters and definitions; the data fields the policy reads; absolute dates outside the
+                policy year's window (dates)
 
 Expressions are resolved and typed by engine.lang.typecheck against the policy's names (context.PolicyNames).
 """
@@ -14,6 +15,7 @@ from engine.data.dictionary import Dictionary
 from engine.errors import PolicyError
 from engine.policy.check.assessments import check_assessments
 from engine.policy.check.context import CheckContext
+from engine.policy.check.dates import absolute_dates, fixed_not_dated, window_warnings
 from engine.policy.check.definitions import check_definitions
 from engine.policy.check.entries import check_entries
 from engine.policy.check.lints import fields_of, unused
@@ -32,7 +34,9 @@ def check_policy(src: PolicySource, dictionary: Dictionary) -> Policy:
     check_definitions(ctx)
     rules, triggers = check_entries(ctx)
     entries = check_assessments(ctx, src.entries["assessments"])  # assessments and deductions, in file order
-    warnings = [d for d in ctx.diags if d.severity != "error"] + unused(ctx)
+    dated = absolute_dates(ctx.params, ctx.defs, rules + triggers, entries, dictionary.key[1])
+    warnings = [d for d in ctx.diags if d.severity != "error"] + unused(ctx) + fixed_not_dated(ctx.params) \
+        + window_warnings(dated, src, dictionary.key[1])
     errors = [d for d in ctx.diags if d.severity == "error"]
     if errors:
         raise PolicyError(errors + warnings)

@@ -31,9 +31,9 @@ def check_parameters(ctx: CheckContext) -> None:
     for name, raw in ctx.src.parameters.items():
         key = ctx.src.param_keys[name]
         cite = note = None
-        value = raw
+        value, fixed = raw, False
         if isinstance(raw, dict) and "value" in raw:
-            value, cite, note = raw["value"], raw.get("cite"), raw.get("note")
+            value, cite, note, fixed = raw["value"], raw.get("cite"), raw.get("note"), raw.get("fixed") is True
         if isinstance(value, dict):
             by_level = {}
             for lv, v in value.items():
@@ -45,8 +45,8 @@ def check_parameters(ctx: CheckContext) -> None:
                 ctx.error("E022", f"参数「{name}」各级别的取值类型不一致：{'、'.join(TYPE_WORDS[t] for t in types)}", key)
             if by_level:
                 ctx.params[name] = Param(name, None, by_level, next(iter(by_level.values())).type, key, cite, note,
-                                         "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}")
+                                         "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}", value, fixed)
         else:
             node = _constant(ctx, value, key)
             if node is not None:
-                ctx.params[name] = Param(name, node, None, node.type, key, cite, note, str(value))
+                ctx.params[name] = Param(name, node, None, node.type, key, cite, note, str(value), value, fixed)
