@@ -31,6 +31,7 @@ from engine.report.tables import (
     tasks_table,
 )
 from engine.data.dictionary import Dictionary
+from engine.report.waived import problems_table, waived_table
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CHARS = 32_767  # characters in one cell; a longer text is cut visibly, never silently
@@ -55,6 +56,9 @@ def write_xlsx(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> 
         _summary_sheet(wb, fmt, doc, cat, levels)
         _table_sheet(wb, fmt, "问题清单", findings_table(doc.get("findings") or [], cat))
         _table_sheet(wb, fmt, "核查任务", tasks_table(doc.get("tasks") or [], cat, levels))
+        if doc.get("waived") is not None:  # --waivers: findings set aside, and the waivers not applied
+            _table_sheet(wb, fmt, "已说明", waived_table(doc["waived"], cat))
+            _table_sheet(wb, fmt, "说明未生效", problems_table(doc["waived"]))
         if doc.get("assessments"):
             _table_sheet(wb, fmt, "区域评估", assessments_table(doc["assessments"], region_label_map(), cat))
         _table_sheet(wb, fmt, "规则说明", catalog_table(catalog))
