@@ -85,6 +85,8 @@ def split_by_county(doc: dict, names: dict[str, str] | None = None,
         key = f"{code}_{names.get(code, '')}".rstrip("_") if code else "未识别行政区"
         if key not in parts:
             parts[key] = {**doc, "findings": [], "tasks": [], "assessments": []}
+            if doc.get("waived") is not None:  # --waivers: each county keeps its own 已说明 and 说明未生效 rows
+                parts[key]["waived"] = {**doc["waived"], "findings": [], "problems": []}
         return parts[key]
 
     for f in doc.get("findings") or []:
@@ -98,6 +100,12 @@ def split_by_county(doc: dict, names: dict[str, str] | None = None,
         code = "" if a.get("region") is None else str(a.get("region"))
         if county(code):
             part(code)["assessments"].append(a)
+    for key in ("findings", "problems") if doc.get("waived") is not None else ():
+        for w in doc["waived"].get(key) or []:
+            part(county(row_region(w, names)))["waived"][key].append(w)
+    for p in parts.values():
+        if "waived" in p:
+            p["waived"].update(count=len(p["waived"]["findings"]), problems_count=len(p["waived"]["problems"]))
     return dict(sorted(parts.items()))
 
 

@@ -239,3 +239,16 @@ def test_sample_waivers_file_from_the_guide(capsys):
     assert [(f["patch"], f["rule"]) for f in doc["waived"]["findings"]] == [("610922202300000108", "Y23-R-key-category-other")]
     assert [(p["line"], p["problem"]) for p in doc["waived"]["problems"]] == [(3, "expired"), (4, "not_waivable")]
     assert doc["summary"]["findings_by_severity"]["warning"] == 1  # 2 without the file (README), one explained
+
+
+def test_split_ledgers_keep_each_countys_waived_rows(policies, tmp_path):
+    from engine.report.xlsx import split_by_county
+
+    rows = [["140923202100000001", 2021, "140923", "其他用地", "10"], ["140922202100000001", 2021, "140922", "其他用地", "10"]]
+    data = write_csv(tmp_path / "d.csv", HEADER, rows)
+    r = run(policies, data, tmp_path, [["140923202100000001", "W-R-other", "理由", "张三", AS_OF],
+                                       ["140922202100000001", "W-R-other", "理由", "张三", "2024-06-29"]])
+    parts = split_by_county(r.to_json(), names={"140923": "甲县", "140922": "乙县"},
+                            region_levels={"140923": "县级", "140922": "县级"})
+    assert [(k, [f["patch"] for f in p["waived"]["findings"]], [x["line"] for x in p["waived"]["problems"]])
+            for k, p in parts.items()] == [("140922_乙县", [], [3]), ("140923_甲县", ["140923202100000001"], [])]
