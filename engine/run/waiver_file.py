@@ -41,7 +41,7 @@ class WaiverFile:
 
 def read_waivers(path, dictionary: Dictionary) -> WaiverFile:
     """Read and check a waivers file; InputError (file, row, field, value) when a row is unusable."""
-    from engine.limits import LIMITS
+    from engine.limits import LIMITS, over
 
     p = Path(path)
     if not p.is_file():
@@ -53,6 +53,9 @@ def read_waivers(path, dictionary: Dictionary) -> WaiverFile:
             sha = _yaml_table(con, p)
         else:
             sha = _table_file(con, p, dictionary)
+        n = con.execute("SELECT count(*) FROM waivers_text").fetchall()[0][0]
+        if n > LIMITS.waiver_rows:
+            raise InputError(f"{p.name}：" + over("说明理由文件的行数", n, LIMITS.waiver_rows, " 行"))
         _check_rows(con, p.name)
         table = con.sql(f"""
             SELECT source, line, patch, rule, reason, approver, {_date_sql('until')} AS until

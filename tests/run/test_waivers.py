@@ -252,3 +252,13 @@ def test_split_ledgers_keep_each_countys_waived_rows(policies, tmp_path):
                             region_levels={"140923": "县级", "140922": "县级"})
     assert [(k, [f["patch"] for f in p["waived"]["findings"]], [x["line"] for x in p["waived"]["problems"]])
             for k, p in parts.items()] == [("140922_乙县", [], [3]), ("140923_甲县", ["140923202100000001"], [])]
+
+
+def test_waiver_rows_over_the_limit_are_refused(policies, data, tmp_path, monkeypatch):
+    from engine.errors import InputError
+    from engine.limits import LIMITS
+
+    monkeypatch.setattr(LIMITS, "waiver_rows", 2)
+    rows = [["A", "W-R-other", "理由", "张三", AS_OF]] * 3
+    with pytest.raises(InputError, match="说明理由文件的行数超出上限：3 行，上限 2 行"):
+        run(policies, data, tmp_path, rows)
