@@ -31,6 +31,8 @@ def cmd_check(args, console: Console) -> int:
         raise InputError(f"--split-by 只支持 {'、'.join(SPLIT_KEYS)}（如 --split-by county 台账/），不能是「{args.split_by[0]}」")
     refuse_overwrite(args.output + ([split_dir] if split_dir else []), args.data,
                      [f for p in policies.values() for f in p.files])
+    if args.waivers:  # the waivers file is an input too
+        refuse_overwrite(args.output + ([split_dir] if split_dir else []), args.waivers, [])
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing,
                    waivers=args.waivers)

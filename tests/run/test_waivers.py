@@ -262,3 +262,10 @@ def test_waiver_rows_over_the_limit_are_refused(policies, data, tmp_path, monkey
     rows = [["A", "W-R-other", "理由", "张三", AS_OF]] * 3
     with pytest.raises(InputError, match="说明理由文件的行数超出上限：3 行，上限 2 行"):
         run(policies, data, tmp_path, rows)
+
+
+def test_an_output_may_not_replace_the_waivers_file(policies, data, tmp_path, capsys, policy_root):
+    waivers = write_csv(tmp_path / "w.csv", WAIVER_HEADER, [["A", "W-R-other", "理由", "张三", AS_OF]])
+    before = waivers.read_bytes()
+    code, _, err = run_cli(capsys, "check", data, "--policies", policy_root, "--waivers", waivers, "--output", waivers)
+    assert code == 2 and "会覆盖输入数据" in err and waivers.read_bytes() == before
