@@ -269,3 +269,11 @@ def test_an_output_may_not_replace_the_waivers_file(policies, data, tmp_path, ca
     before = waivers.read_bytes()
     code, _, err = run_cli(capsys, "check", data, "--policies", policy_root, "--waivers", waivers, "--output", waivers)
     assert code == 2 and "会覆盖输入数据" in err and waivers.read_bytes() == before
+
+
+def test_a_year_may_withdraw_an_inherited_waivable(policies, policy_root):
+    write_policy_dir(policy_root, 2022, {"rules.yaml": "rules:\n  - id: W-R-other\n    override: true\n    waivable: false\n"},
+                     header="extends: ../2021\n")
+    ps = load_policies(policy_root)
+    assert [c.waivable for c in ps[2022].rules if c.id == "W-R-other"] == [False]
+    assert [c.waivable for c in ps[2021].rules if c.id == "W-R-other"] == [True]

@@ -21,7 +21,8 @@ def _key_loc(entry: YDict, key: str) -> Loc:
 
 
 def check_waivable(ctx: CheckContext) -> None:
-    """E026 for `waivable`/`waiver_cite` outside row rules, and for a rule whose waivability is not cited."""
+    """E026 for `waivable`/`waiver_cite` outside row rules, and for a rule whose waivability is not cited. A
+    `waiver_cite` without `waivable: true` is allowed: a year may override an inherited rule with `waivable: false`."""
     for section, what in _WHAT.items():
         for entry in ctx.src.entries[section]:
             for key in KEYS:
@@ -31,13 +32,8 @@ def check_waivable(ctx: CheckContext) -> None:
                         help="核查任务和区域评估不接受说明理由，删去这一行；如果原文允许说明理由的是某条规则，"
                              "把 waivable: true 和 waiver_cite 写在那条规则上"))
     for entry in ctx.src.entries["rules"]:
-        waivable, cite = entry.get("waivable"), entry.get("waiver_cite")
-        if waivable is True and cite in (None, ""):
+        if entry.get("waivable") is True and entry.get("waiver_cite") in (None, ""):
             ctx.diags.append(Diagnostic(
                 CODE, f"规则「{entry['id']}」写了 waivable: true，但没有写 waiver_cite（允许说明理由的条款）",
                 _key_loc(entry, "waivable"),
                 help="写明原文允许例外的条款和原话，例如 waiver_cite: 三（二）2（“一般不得……”）；原文没有例外时删去 waivable"))
-        elif waivable is not True and cite not in (None, ""):
-            ctx.diags.append(Diagnostic(
-                CODE, f"规则「{entry['id']}」写了 waiver_cite，但没有写 waivable: true", _key_loc(entry, "waiver_cite"),
-                help="规则接受说明理由时加上 waivable: true；否则删去 waiver_cite"))
