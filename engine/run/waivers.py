@@ -11,6 +11,7 @@ a reason, an unknown patch, an expired waiver, a duplicate, or one that matches 
 change the exit code by themselves: the findings they fail to set aside stay findings and count as usual."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -146,7 +147,9 @@ def _message(row, as_of: date, candidates: list[str]) -> str:
         return (f"{at}：规则「{rule}」不接受说明理由（只有原文允许例外、政策中写明 waivable 的规则可以），"
                 "说明未生效，问题照常计入")
     if problem == "unknown_patch":
-        return f"{at}：图斑「{patch}」不在输入数据中，说明未生效"
+        hint = ("；Excel 把图斑编号存成了数字，末几位已丢失，请把该列设为文本后重新填写"
+                if re.fullmatch(r"[0-9.]+E\+?[0-9]+", patch, re.IGNORECASE) else "")
+        return f"{at}：图斑「{patch}」不在输入数据中，说明未生效{hint}"
     if problem == "expired":
         return f"{at}：有效期至 {until.isoformat()}，早于评估日期 {as_of.isoformat()}，说明已过期，问题照常计入"
     if problem == "duplicate":

@@ -277,3 +277,15 @@ def test_a_year_may_withdraw_an_inherited_waivable(policies, policy_root):
     ps = load_policies(policy_root)
     assert [c.waivable for c in ps[2022].rules if c.id == "W-R-other"] == [False]
     assert [c.waivable for c in ps[2021].rules if c.id == "W-R-other"] == [True]
+
+
+def test_a_patch_id_excel_stored_as_a_number_gets_a_hint(policies, data, tmp_path):
+    path = tmp_path / "w.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, WAIVER_HEADER)
+    ws.write_row(1, 0, [610922202300000108, "W-R-other", "理由", "张三", AS_OF])  # 18 digits: Excel keeps 15
+    wb.close()
+    r = check(data, policies, as_of=AS_OF, waivers=path)
+    assert problems(r) == [(2, "unknown_patch")]
+    assert "Excel 把图斑编号存成了数字" in r.waived.problems[0].message
