@@ -68,6 +68,9 @@ class Limits:
     min_year: int = 1
     max_year: int = 9999
 
+    # Rows of a waivers file (--waivers): a hand-kept list of explained findings, read whole into memory.
+    waiver_rows: int = 100_000
+
     # --- input data files (engine/data/readers) ---
     # Size of one input data file in bytes (each file of a folder; for a Shapefile also its .dbf).
     # The WEIPIAN_MAX_INPUT_SIZE environment variable (e.g. 4GB) overrides it for provincial exports.

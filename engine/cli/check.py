@@ -19,6 +19,7 @@ EXAMPLE = """示例：
   weipian check 县上报.xlsx --format json --output 结果.json
   weipian check 月报/ --policies policies --output 台账.xlsx --output 报告.html
   weipian check 月报/ --split-by county 各县台账/
+  weipian check datasets/sample_2023.csv --as-of 2024-06-30 --waivers datasets/waivers_2023.csv
 
 """ + EXIT_CODES
 
@@ -30,8 +31,11 @@ def cmd_check(args, console: Console) -> int:
         raise InputError(f"--split-by 只支持 {'、'.join(SPLIT_KEYS)}（如 --split-by county 台账/），不能是「{args.split_by[0]}」")
     refuse_overwrite(args.output + ([split_dir] if split_dir else []), args.data,
                      [f for p in policies.values() for f in p.files])
+    if args.waivers:  # the waivers file is an input too
+        refuse_overwrite(args.output + ([split_dir] if split_dir else []), args.waivers, [])
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
-                   assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing)
+                   assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing,
+                   waivers=args.waivers)
     rows_out = [o for o in args.output if str(o).lower().endswith((".parquet", ".jsonl"))]
     write_outputs(result, rows_out)  # streamed from the run's DuckDB connection, which is then let go:
     result.rows = None  # its tables are not held in memory while the JSON and reports are built
@@ -64,5 +68,9 @@ def register(sub) -> None:
     p.add_argument("--no-assess", action="store_true", help="不做区域评估")
     p.add_argument("--allow-missing", action="store_true",
                    help="文件缺少政策需要的列时，只运行不需要这些列的规则，并在各输出中列出未检查的规则（此时退出码不为 0）")
+    p.add_argument("--waivers", metavar="FILE",
+                   help="说明理由文件（CSV、xlsx 或 YAML，列：图斑编号、规则、说明理由、批准人、有效期至）：有效的说明使问题"
+                        "转为「已说明」，单列显示，不计入问题数和退出码；过期、规则不接受说明、图斑或规则不存在、"
+                        "没有对应问题的说明单独列出")
     p.add_argument("--limit", type=int, default=20, help="屏幕上最多列出的问题条数（默认 20）")
     p.set_defaults(func=cmd_check)

@@ -55,6 +55,8 @@ class Check:
     severity: str | None = None  # rules
     level: str | None = None  # triggers
     action: str | None = None  # triggers
+    waivable: bool = False  # rules: a finding may be set aside with a stated reason (--waivers)
+    waiver_cite: str | None = None  # the clause that allows the reasoned exception
 
     def catalog(self) -> dict:
         out = {"id": self.id, "kind": "规则" if self.kind == "rule" else "触发", "title": self.title, "cite": self.cite, "when": str(self.when_text)}

@@ -11,6 +11,7 @@ from pathlib import Path
 from engine.data.dictionary import Dictionary
 from engine import values
 from engine.report.atomic import atomic_write
+from engine.report.waived import problems_table, waived_table
 from engine.report.charts import BAR_BLUE, assessment_charts, conditions, fmt_of, hbar_chart, threshold_value
 from engine.report.tables import (
     VALUE_LABELS,
@@ -67,6 +68,9 @@ def render_html(doc: dict, catalog: list[dict], dictionary: Dictionary) -> str:
         parts.append(assessment_charts(assessments, names, cat))
     parts.append(_table_section("tasks", "核查任务（按级别、县）", tasks_table(tasks, cat, levels, names)))
     parts.append(_table_section("findings", "问题清单（按县）", findings_table(findings, cat, names)))
+    if doc.get("waived") is not None:  # --waivers: findings set aside, and the waivers not applied
+        parts.append(_table_section("waived", "已说明（不计入问题数）", waived_table(doc["waived"], cat, names)))
+        parts.append(_table_section("waiver-problems", "说明未生效", problems_table(doc["waived"])))
     if assessments:
         parts.append(_table_section("assessments", "区域评估（全部）", assessments_table(assessments, names, cat)))
     parts.append(_by_rule(findings, cat))

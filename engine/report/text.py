@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from engine.report.terminal import shown
+from engine.report.waived import render_waived
 from rich.table import Table
 
 from engine.run.result import SEVERITY_WORDS, Result
@@ -39,6 +40,7 @@ def render(result: Result, console: Console, limit: int = 20) -> None:
         for f in result.findings[:limit]:
             console.print(f"  [{_STYLE.get(f.severity, '')}]{SEVERITY_WORDS.get(f.severity, f.severity)}[/] "
                           f"{shown(f.rule)}（{shown(f.cite)}）：{shown(f.message)}", soft_wrap=True)
+    render_waived(doc.get("waived"), console, limit)
     tasks = result.tasks
     console.print("[bold]核查任务[/bold]：" + ("、".join(f"{lv} {n} 项" for lv, n in doc["summary"]["tasks_by_level"].items()) or "无"))
     if tasks:

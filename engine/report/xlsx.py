@@ -31,6 +31,7 @@ from engine.report.tables import (
     tasks_table,
 )
 from engine.data.dictionary import Dictionary
+from engine.report.waived import problems_table, waived_table
 
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CHARS = 32_767  # characters in one cell; a longer text is cut visibly, never silently
@@ -55,6 +56,9 @@ def write_xlsx(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> 
         _summary_sheet(wb, fmt, doc, cat, levels)
         _table_sheet(wb, fmt, "问题清单", findings_table(doc.get("findings") or [], cat))
         _table_sheet(wb, fmt, "核查任务", tasks_table(doc.get("tasks") or [], cat, levels))
+        if doc.get("waived") is not None:  # --waivers: findings set aside, and the waivers not applied
+            _table_sheet(wb, fmt, "已说明", waived_table(doc["waived"], cat))
+            _table_sheet(wb, fmt, "说明未生效", problems_table(doc["waived"]))
         if doc.get("assessments"):
             _table_sheet(wb, fmt, "区域评估", assessments_table(doc["assessments"], region_label_map(), cat))
         _table_sheet(wb, fmt, "规则说明", catalog_table(catalog))
@@ -81,6 +85,8 @@ def split_by_county(doc: dict, names: dict[str, str] | None = None,
         key = f"{code}_{names.get(code, '')}".rstrip("_") if code else "未识别行政区"
         if key not in parts:
             parts[key] = {**doc, "findings": [], "tasks": [], "assessments": []}
+            if doc.get("waived") is not None:  # --waivers: each county keeps its own 已说明 and 说明未生效 rows
+                parts[key]["waived"] = {**doc["waived"], "findings": [], "problems": []}
         return parts[key]
 
     for f in doc.get("findings") or []:
@@ -94,6 +100,12 @@ def split_by_county(doc: dict, names: dict[str, str] | None = None,
         code = "" if a.get("region") is None else str(a.get("region"))
         if county(code):
             part(code)["assessments"].append(a)
+    for key in ("findings", "problems") if doc.get("waived") is not None else ():
+        for w in doc["waived"].get(key) or []:
+            part(county(row_region(w, names)))["waived"][key].append(w)
+    for p in parts.values():
+        if "waived" in p:
+            p["waived"].update(count=len(p["waived"]["findings"]), problems_count=len(p["waived"]["problems"]))
     return dict(sorted(parts.items()))
 
 

@@ -28,6 +28,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
     not_evaluated: list = field(default_factory=list)  # engine.run.partial.NotEvaluated (--allow-missing)
     rows: ResultRows | None = field(default=None, repr=False, compare=False)  # every finding and task, in DuckDB
+    waived: object | None = None  # engine.run.waivers.Waived (--waivers): findings set aside, waivers not applied
 
     @property
     def exit_code(self) -> int:
@@ -103,6 +104,8 @@ class Result:
         }
         if self.not_evaluated:  # only in a --allow-missing run that left something out
             out["not_evaluated"] = [x.to_json() for x in self.not_evaluated]
+        if self.waived is not None:  # only with --waivers: 已说明 findings (not in findings or counts) and problems
+            out["waived"] = self.waived.to_json()
         return out
 
     def dumps(self) -> str:

@@ -110,31 +110,42 @@ def _policies(policies) -> PolicySet:
 
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
           sheet: str | None = None, encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-          columns=None, allow_missing: bool = False) -> Result:
+          columns=None, allow_missing: bool = False, waivers=None) -> Result:
     """Check a patch file (or folder) against the policies of each row's 监测年度. allow_missing: run the rules
-    whose columns the file has and name the others (Result.not_evaluated) instead of refusing the file."""
+    whose columns the file has and name the others (Result.not_evaluated) instead of refusing the file.
+    waivers: a waivers file (--waivers, see engine.run.waivers): findings it validly explains go to Result.waived."""
     return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess,
-                          area_unit=area_unit, columns=columns, allow_missing=allow_missing)[0]
+                          area_unit=area_unit, columns=columns, allow_missing=allow_missing, waivers=waivers)[0]
 
 
 def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
                    encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-                   columns=None, allow_missing: bool = False) -> list[Result]:
+                   columns=None, allow_missing: bool = False, waivers=None) -> list[Result]:
     """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
     variants = [_policies(v) for v in variants]
+    if waivers is not None:
+        from engine.run.waiver_file import read_waivers
+
+        waivers = read_waivers(waivers, variants[0].dictionary)  # checked before the (larger) input is read
     prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding, area_unit=area_unit, columns=columns)
     as_of = as_date(as_of)
-    return [evaluate(prepared, v, as_of, year=year, assess=assess, allow_missing=allow_missing) for v in variants]
+    return [evaluate(prepared, v, as_of, year=year, assess=assess, allow_missing=allow_missing, waivers=waivers)
+            for v in variants]
 
 
 def check_records(records: list[dict], policies: dict[int, Policy] | str | Path | None = None, *, as_of=None,
-                  year: int | None = None, assess: bool = True, dictionary: Dictionary | None = None) -> Result:
+                  year: int | None = None, assess: bool = True, dictionary: Dictionary | None = None,
+                  waivers=None) -> Result:
     """Check patches given as dicts (field name or code -> value). Areas may carry a unit of the dictionary's area_units, e.g. '12.5' followed by the unit."""
     as_of = as_date(as_of)
     policies = _policies(policies)
+    if waivers is not None:
+        from engine.run.waiver_file import read_waivers
+
+        waivers = read_waivers(waivers, policies.dictionary)
     prepared = prepare_records(records, policies, year=year, dictionary=dictionary)
     # fields the records do not give are empty; only given columns are parsed (fast for small test cases)
-    return evaluate(prepared, policies, as_of, year=year, assess=assess, require_columns=False)
+    return evaluate(prepared, policies, as_of, year=year, assess=assess, require_columns=False, waivers=waivers)
 
 
 def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet: str | None = None,
@@ -217,8 +228,9 @@ def _text(d: Dictionary, column: str, value) -> str | None:
 
 
 def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, year: int | None = None,
-             assess: bool = True, require_columns: bool = True, allow_missing: bool = False) -> Result:
-    """Run the policies on the normalized table `patches` (may be called again on the same connection)."""
+             assess: bool = True, require_columns: bool = True, allow_missing: bool = False, waivers=None) -> Result:
+    """Run the policies on the normalized table `patches` (may be called again on the same connection).
+    waivers: an engine.run.waiver_file.WaiverFile; the hits it validly explains leave the findings (Result.waived)."""
     con, d, norm = prepared.con, prepared.dictionary, prepared.norm
     year_col = quote_ident(d.key[1])
     years = dict(con.execute(f"SELECT {year_col}, count(*) FROM patches WHERE len(_errors) = 0 GROUP BY 1 ORDER BY 1").fetchall())
@@ -246,6 +258,11 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     for y, policy in used.items():
         run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})",
                     policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c]))
+    waived = None
+    if waivers is not None:  # before collection: a waived hit is no finding, in any count or output
+        from engine.run.waivers import apply_waivers
+
+        waived = apply_waivers(con, waivers, policies, used, hits, d, as_of, run)
     findings, tasks = _collect(con, used, d, hits, catalog)  # tasks by patch; ordered by level below, with the region tasks
     assessments: list[AssessmentRow] = []
     if assess:
@@ -261,7 +278,8 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     region_tasks = [t for t in tasks if isinstance(t, RegionTask)]
     rows = ResultRows(con, _rows_sql(con, d, hits, catalog, f"region_tasks_{run}", region_tasks))
     warnings = list(prepared.warnings) + [x.line() for x in not_evaluated]  # every output shows the warnings
-    return Result(policies_used, d, meta, as_of, findings, tasks, assessments, warnings, not_evaluated, rows=rows)
+    return Result(policies_used, d, meta, as_of, findings, tasks, assessments, warnings, not_evaluated, rows=rows,
+                  waived=waived)
 
 
 def _collect(con, used: dict[int, Policy], d: Dictionary, hits: str, catalog: str) -> tuple[list[Finding], list[Task | RegionTask]]:

@@ -2,7 +2,8 @@
 
 1. parameters   each value a typed constant
 2. definitions  parsed, sorted by dependency (cycles reported there), typed dependencies first
-3. entries      rules and triggers: `when` and `message`, names resolved and typed in the entry's scope
+3. entries      rules and triggers: `when` and `message`, names resolved and typed in the entry's scope;
+                waivable (only row rules, with the clause that allows a reasoned exception)
 4. assessments  region assessments and deductions
 5. lints        unused parameters and definitions; the data fields the policy reads; absolute dates outside the
                 policy year's window (dates)
@@ -20,6 +21,7 @@ from engine.policy.check.definitions import check_definitions
 from engine.policy.check.entries import check_entries
 from engine.policy.check.lints import fields_of, unused
 from engine.policy.check.parameters import check_parameters
+from engine.policy.check.waivable import check_waivable
 from engine.policy.loader import PolicySource
 from engine.policy.assessments import Assessment, Deduction
 from engine.policy.model import Policy
@@ -33,6 +35,7 @@ def check_policy(src: PolicySource, dictionary: Dictionary) -> Policy:
     check_parameters(ctx)
     check_definitions(ctx)
     rules, triggers = check_entries(ctx)
+    check_waivable(ctx)
     entries = check_assessments(ctx, src.entries["assessments"])  # assessments and deductions, in file order
     dated = absolute_dates(ctx.params, ctx.defs, rules + triggers, entries, dictionary.key[1])
     warnings = [d for d in ctx.diags if d.severity != "error"] + unused(ctx) + fixed_not_dated(ctx.params) \

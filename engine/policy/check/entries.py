@@ -53,7 +53,8 @@ def check_entries(ctx: CheckContext) -> tuple[list[Check], list[Check]]:
         msg = message_parts(ctx, entry.get("message"), ctx.scope(entry.get("message") or YStr("")))
         if when is not None:
             rules.append(Check(str(entry["id"]), "rule", str(entry["title"]), str(entry["cite"]), when, entry["when"], msg, entry,
-                               severity=str(entry["severity"])))
+                               severity=str(entry["severity"]), waivable=entry.get("waivable") is True,
+                               waiver_cite=str(entry["waiver_cite"]) if entry.get("waiver_cite") else None))
     for entry in ctx.src.entries["triggers"]:
         if not ctx.require(entry, ("title", "cite", "level", "action", "when"), "触发条件"):
             continue
