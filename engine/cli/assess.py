@@ -7,7 +7,7 @@ import sys
 
 from rich.console import Console
 
-from engine.cli.common import EXIT_FINDINGS, EXIT_OK, add_common
+from engine.cli.common import EXIT_FINDINGS, EXIT_OK, add_common, add_region_facts
 from engine.data.dictionary import load_dictionary
 from engine.policy.policyset import load_policies
 from engine.report.assess_text import render
@@ -27,6 +27,7 @@ def register(subparsers) -> None:
                               description="按政策对各县、市、省做区域评估，列出分子、分母、比例、扣除明细与是否达到标准。",
                               epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(p)
+    add_region_facts(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="输出格式（默认 text）")
     p.add_argument("--level", choices=list(load_dictionary().levels)[::-1], help="只看这一级的区域")
     p.add_argument("--allow-missing", action="store_true",
@@ -37,7 +38,8 @@ def register(subparsers) -> None:
 def cmd_assess(args, console: Console) -> int:
     policies = load_policies(args.policies)
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
-                   area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing)
+                   area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing,
+                   region_facts=args.region_facts)
     if args.format == "json":
         sys.stdout.write(json.dumps(result.assessments_json(args.level), ensure_ascii=False, indent=2, default=str) + "\n")
     else:

@@ -262,7 +262,7 @@ def assessments_table(assessments, names, cat=None) -> Table:
     for a, fv in zip(assessments, flat):
         region = "" if a.get("region") is None else str(a.get("region"))
         rows.append([a.get("rule"), a.get("kind"), a.get("level"), region, region_name(a, names), a.get("period")]
-                    + [fv.get(k) for k in value_keys] + [bool(a.get("flagged")), a.get("cite")]
+                    + [fv.get(k) for k in value_keys] + ["未评估" if a.get("flagged") is None else bool(a.get("flagged")), a.get("cite")]
                     + extra_values(a, known, extras))
     n = 6 + len(value_keys)
     pct = [6 + i for i, k in enumerate(value_keys) if k in ratio_keys]
