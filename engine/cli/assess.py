@@ -19,7 +19,9 @@ EXAMPLE = """示例：
   weipian assess 月报.csv --format json > 评估.json
 
 每行一个区域（及期间）：分子、分母、比例、扣除明细（哪条扣除减了多少亩）、所用阈值，以及是否达到标准。
-退出码：0 没有区域达到标准；1 有区域达到标准（问责、超限、通报、约谈、预警、需冻结指标）；2 政策、输入或参数不可用。"""
+依赖区域事实的评估（如矿产违法持续三年、部通报批评、省政府约谈后的再约谈）需要 --region-facts 区域事实表；
+没有提供的区域显示“未评估”，不当作“否”。
+退出码：0 没有区域达到标准；1 有区域达到标准（问责、超限、通报、约谈、预警、需冻结指标）或有区域未评估；2 政策、输入或参数不可用。"""
 
 
 def register(subparsers) -> None:
@@ -44,4 +46,5 @@ def cmd_assess(args, console: Console) -> int:
         sys.stdout.write(json.dumps(result.assessments_json(args.level), ensure_ascii=False, indent=2, default=str) + "\n")
     else:
         render(result, console, args.level)
-    return EXIT_FINDINGS if result.not_evaluated or any(a.flagged for a in result.assessments_of(args.level)) else EXIT_OK
+    rows = result.assessments_of(args.level)  # a region not evaluated (未评估) is not "no": never exit 0 then
+    return EXIT_FINDINGS if result.not_evaluated or any(a.flagged is not False for a in rows) else EXIT_OK
