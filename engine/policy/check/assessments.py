@@ -76,12 +76,7 @@ def _facts(ctx: CheckContext, entry: YDict) -> dict[str, Type] | None:
     if raw is None:
         return {}
     known = fact_fields()
-    if not isinstance(raw, list) or not raw:
-        ctx.diag("E118", "facts 应为区域事实名称的列表", raw if isinstance(raw, YStr) else entry["id"],
-                 help="例如 facts: [" + "、".join(list(known)[:1] or ["事实名称"]) + "]；可用："
-                 + ("、".join(known) or "（数据字典没有 region_facts 部分）"))
-        return None
-    types, ok = {}, True
+    types, ok = {}, True  # the policy schema has made it a list of names
     for item in raw:
         if str(item) not in known:
             hint = suggest(str(item), known)
