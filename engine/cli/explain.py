@@ -55,7 +55,8 @@ def _explain_region(args, console, con, policies, as_of) -> int:
         docs += [{"year": year, **e.to_json()} for e in exps]
         if args.format == "text" and exps:
             say(f"地区 {args.region} 按 {year}年政策「{policy.title}」评估，评估日期 {as_of.isoformat()}："
-                f"{len(exps)} 项中列入 {sum(e.result.flagged for e in exps)} 项")
+                f"{len(exps)} 项中列入 {sum(1 for e in exps if e.result.flagged)} 项"
+                + (f"，未评估 {n} 项" if (n := sum(1 for e in exps if e.result.flagged is None)) else ""))
             say()
             for e in exps:
                 say(e.render())

@@ -19,6 +19,7 @@ from engine.lang.quoting import quote_ident
 
 FACTS_TABLE = "_region_facts"  # key columns under the dictionary's names, one column per fact, typed
 RECORDS_SOURCE = "<区域事实>"  # the _source of facts given as records (policy test cases)
+KNOWN_UNUSED_NOTE = "以下列是已知的"  # normalize's note on the dictionary's known_unused columns: here 名称, 备注 (for people)
 MAX_LISTED = 20  # problems listed in one message (the count says how many more)
 
 
@@ -59,14 +60,17 @@ def load_region_facts(con, source) -> FactsInfo:
         from engine.data.readers import read_input  # the readers import their dictionary at call time
 
         headers = [h for f in d.fields for h in (f.name, f.code, *(a for a, _u in d.aliases.get(f.name, [])))]
-        read = read_input(con, source, raw, extra_headers=headers + list(d.known_unused))
+        try:
+            read = read_input(con, source, raw, extra_headers=headers + list(d.known_unused))
+        except InputError as exc:
+            raise InputError(f"区域事实表：{exc}") from None
         columns = read.columns
         info = FactsInfo(str(source), read.sha256, read.rows, [f"区域事实表：{w}" for w in read.warnings])
     try:
         norm = normalize(con, raw, d, columns, required=set(d.key), table=stage)
     except InputError as exc:
         raise InputError(f"区域事实表 {info.path}：{exc}") from None
-    info.warnings += [f"区域事实表：{w}" for w in norm.warnings]
+    info.warnings += [f"区域事实表：{w}" for w in norm.warnings if not w.startswith(KNOWN_UNUSED_NOTE)]
     problems = _problems(con, stage, d)
     if problems:
         shown = "\n".join("  " + p for p in problems[:MAX_LISTED])
@@ -82,21 +86,20 @@ def load_region_facts(con, source) -> FactsInfo:
 def _problems(con, stage: str, d: Dictionary) -> list[str]:
     """Every bad cell and duplicate (from normalize), then every region code the region table does not know."""
     code = quote_ident(d.key[0])
-    out = [f"{src} 第 {line} 行 字段「{fname}」值「{value or ''}」{reason}" for src, line, fname, value, reason in con.execute(
+    out = con.execute(
         f"SELECT _source, _line, e.field, e.value, e.reason FROM (SELECT _source, _line, unnest(_errors) AS e "
-        f"FROM {quote_ident(stage)} WHERE len(_errors) > 0) ORDER BY _source, _line").fetchall()]
+        f"FROM {quote_ident(stage)} WHERE len(_errors) > 0)").fetchall()
     import pyarrow as pa  # imported when a facts table is read, not at start
 
     con.register("_facts_known", pa.table({"code": pa.array([r["代码"] for r in load_regions()], pa.string())}))
     try:
         unknown = con.execute(
             f"SELECT _source, _line, {code} FROM {quote_ident(stage)} WHERE len(_errors) = 0 AND {code} NOT IN "
-            f"(SELECT code FROM _facts_known) ORDER BY _source, _line").fetchall()
+            f"(SELECT code FROM _facts_known)").fetchall()
     finally:
         con.unregister("_facts_known")
-    out += [f"{src} 第 {line} 行 字段「{d.key[0]}」值「{value}」不在行政区表中（datasets/regions.csv）"
-            for src, line, value in unknown]
-    return out
+    out += [(src, line, d.key[0], value, "不在行政区表中（datasets/regions.csv）") for src, line, value in unknown]
+    return [f"{src} 第 {line} 行 字段「{name}」值「{value or ''}」{reason}" for src, line, name, value, reason in sorted(out)]
 
 
 def _records(con, raw: str, records: list[dict], d: Dictionary) -> tuple[list[str], FactsInfo]:
@@ -137,3 +140,18 @@ def facts_relation(con) -> tuple[str, bool]:
                 "area": f"DECIMAL(18,{d.area_scale})"}
     cols = ", ".join(f"CAST(NULL AS {sql_type[f.type]}) AS {quote_ident(f.name)}" for f in d.fields)
     return f"(SELECT {cols} WHERE FALSE)", False
+
+
+def unused_facts(con, used: set[tuple[str, int]]) -> str | None:
+    """A warning naming the facts rows no assessment read — (region, year) pairs outside `used`, e.g. a region
+    without patches in the input — or None. A row of the table is never passed over without a word."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FACTS_TABLE]).fetchone()[0] == 0:
+        return None
+    d = facts_dictionary()
+    code, year = (quote_ident(k) for k in d.key)
+    rows = [(c, int(y)) for c, y in con.execute(f"SELECT {code}, {year} FROM {FACTS_TABLE} ORDER BY 2, 1").fetchall()
+            if (c, int(y)) not in used]
+    if not rows:
+        return None
+    shown = "、".join(f"{c}（{y}年度）" for c, y in rows[:10]) + (f" 等 {len(rows)} 行" if len(rows) > 10 else "")
+    return f"区域事实表中 {shown} 没有用于任何评估：输入数据中没有该区域该年度的图斑，或该年度政策没有引用区域事实的评估"

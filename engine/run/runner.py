@@ -17,7 +17,7 @@ from engine.lang.quoting import quote_ident
 from engine.data.dictionary import Dictionary
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
-from engine.data.region_facts import load_region_facts
+from engine.data.region_facts import load_region_facts, unused_facts
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
@@ -258,10 +258,13 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
                     policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c]))
     findings, tasks = _collect(con, used, d, hits, catalog)  # tasks by patch; ordered by level below, with the region tasks
     assessments: list[AssessmentRow] = []
+    fact_regions: set[tuple[str, int]] = set()  # (region, year) of every result that read region facts
     if assess:
         for y, policy in used.items():
             rows, region_tasks = run_assessments(con, "patches", policy, as_of)
             assessments += rows
+            with_facts = {a.id for a in policy.assessments if a.facts}
+            fact_regions |= {(r.region, int(y)) for r in rows if r.rule in with_facts}
             tasks += region_tasks
     rank = {lv: i for i, lv in enumerate(list(d.levels)[::-1])}  # 省级 first
     tasks.sort(key=lambda t: rank.get(t.level, 99))  # stable: keeps the order within a level
@@ -271,6 +274,8 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     region_tasks = [t for t in tasks if isinstance(t, RegionTask)]
     rows = ResultRows(con, _rows_sql(con, d, hits, catalog, f"region_tasks_{run}", region_tasks))
     warnings = list(prepared.warnings) + [x.line() for x in not_evaluated]  # every output shows the warnings
+    if assess and (unused := unused_facts(con, fact_regions)):
+        warnings.append(unused)
     return Result(policies_used, d, meta, as_of, findings, tasks, assessments, warnings, not_evaluated, rows=rows)
 
 
