@@ -161,6 +161,14 @@ def load_facts_dictionary(path: str | Path | None = None) -> Dictionary | None:
     return _load_facts(str(path or schemas_dir() / "fields.yaml"))
 
 
+def fact_fields(path: str | Path | None = None) -> dict[str, str]:
+    """Each region fact's name -> its DSL type word (number, bool, string, date); {} when none is declared."""
+    d = load_facts_dictionary(path)
+    if d is None:
+        return {}
+    return {f.name: f.dsl_type for f in d.fields if f.name not in d.key}
+
+
 @lru_cache(maxsize=4)
 def _load_facts(path: str) -> Dictionary | None:
     with open(path, encoding="utf-8") as fh:

@@ -41,14 +41,6 @@ def facts_dictionary() -> Dictionary:
     return d
 
 
-def fact_fields() -> dict[str, str]:
-    """Each fact's name -> its DSL type word (number, bool, string, date); {} when the dictionary declares none."""
-    d = load_facts_dictionary()
-    if d is None:
-        return {}
-    return {f.name: f.dsl_type for f in d.fields if f.name not in d.key}
-
-
 def load_region_facts(con, source) -> FactsInfo:
     """Read the facts file `source` (a path), or facts given as dicts (a list), into FACTS_TABLE of `con`.
     Raises InputError naming every problem (file, row, field, value)."""

@@ -116,3 +116,21 @@ def test_every_problem_listed_at_once(capsys, tmp_path):
 def test_unusable_facts_file_is_a_located_chinese_message(capsys, tmp_path, make, says):
     code, out, err = run_cli(capsys, "check", SAMPLE, "--region-facts", make(tmp_path))
     assert code == 2 and says in err and "Traceback" not in out + err
+
+
+def test_facts_rows_no_assessment_read_are_warned(capsys, tmp_path):
+    # 2022 is not a year of the input (all 2023): its row is read by nothing and named in the warnings
+    path = write_csv(tmp_path / "facts.csv", HEADER, [["610902", 2023, 3, "否", "否"], ["610929", 2022, 5, "否", "否"]])
+    from engine.run.runner import check
+
+    result = check(SAMPLE, as_of="2024-06-30", region_facts=path)
+    assert [w for w in result.warnings if "没有用于任何评估" in w] == [
+        "区域事实表中 610929（2022年度） 没有用于任何评估：输入数据中没有该区域该年度的图斑，或该年度政策没有引用区域事实的评估"]
+
+
+def test_explain_region_says_not_evaluated_and_why(capsys):
+    code, out, _ = run_cli(capsys, "explain", SAMPLE, "--region", "610927", "--as-of", "2024-06-30",
+                           "--region-facts", FACTS)
+    assert code == 0
+    assert "未评估 1 项" in out
+    assert "[未评估] Y23-A-county-reinterview" in out and "未评估：区域事实表中「省政府约谈」为空" in out

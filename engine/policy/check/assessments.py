@@ -1,7 +1,7 @@
 """Pass 4, region assessments and deductions (the entry shapes are described in engine.policy.assessments)."""
 from __future__ import annotations
 
-from engine.data.region_facts import fact_fields
+from engine.data.dictionary import fact_fields
 from engine.errors import suggest
 from engine.lang import ast
 from engine.lang.types import Type
