@@ -121,11 +121,15 @@ def _records(con, raw: str, records: list[dict], d: Dictionary) -> tuple[list[st
     return columns, FactsInfo(RECORDS_SOURCE, hashlib.sha256(blob).hexdigest(), len(rows))
 
 
+def _given(con) -> bool:
+    """Whether facts were read into `con` (--region-facts, or a test case's region_facts)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FACTS_TABLE]).fetchone()[0])
+
 
 def facts_relation(con) -> tuple[str, bool]:
     """SQL of the facts relation for assessments, and whether facts were given (--region-facts, or a test case's):
     FACTS_TABLE, or an empty relation of the same columns."""
-    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FACTS_TABLE]).fetchone()[0]:
+    if _given(con):
         return FACTS_TABLE, True
     d = facts_dictionary()
     sql_type = {"string": "VARCHAR", "enum": "VARCHAR", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN",
@@ -137,7 +141,7 @@ def facts_relation(con) -> tuple[str, bool]:
 def unused_facts(con, used: set[tuple[str, int]]) -> str | None:
     """A warning naming the facts rows no assessment read — (region, year) pairs outside `used`, e.g. a region
     without patches in the input — or None. A row of the table is never passed over without a word."""
-    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FACTS_TABLE]).fetchone()[0] == 0:
+    if not _given(con):
         return None
     d = facts_dictionary()
     code, year = (quote_ident(k) for k in d.key)
