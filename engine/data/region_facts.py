@@ -123,7 +123,7 @@ def _records(con, raw: str, records: list[dict], d: Dictionary) -> tuple[list[st
 
 def _given(con) -> bool:
     """Whether facts were read into `con` (--region-facts, or a test case's region_facts)."""
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FACTS_TABLE]).fetchone()[0])
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [FACTS_TABLE]).fetchall()[0][0])
 
 
 def facts_relation(con) -> tuple[str, bool]:
