@@ -6,7 +6,7 @@ import sys
 
 from rich.console import Console
 
-from engine.cli.common import EXIT_CODES, add_common
+from engine.cli.common import EXIT_CODES, add_common, add_region_facts
 from engine.policy.policyset import load_policies
 from engine.errors import InputError
 from engine.report.outputs import refuse_overwrite, write_outputs
@@ -35,7 +35,7 @@ def cmd_check(args, console: Console) -> int:
         refuse_overwrite(args.output + ([split_dir] if split_dir else []), args.waivers, [])
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing,
-                   waivers=args.waivers)
+                   waivers=args.waivers, region_facts=args.region_facts)
     rows_out = [o for o in args.output if str(o).lower().endswith((".parquet", ".jsonl"))]
     write_outputs(result, rows_out)  # streamed from the run's DuckDB connection, which is then let go:
     result.rows = None  # its tables are not held in memory while the JSON and reports are built
@@ -60,6 +60,7 @@ def register(sub) -> None:
     p = sub.add_parser("check", help="按政策检查图斑数据", description="按政策检查图斑数据，输出问题、核查任务与区域评估。",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(p)
+    add_region_facts(p)
     p.add_argument("--format", choices=["text", "json"], default="text", help="屏幕输出格式（默认 text）")
     p.add_argument("--output", action="append", default=[], metavar="FILE",
                    help="写出结果文件，按后缀：.json .csv .xlsx .html，.parquet/.jsonl（全部问题与任务明细，每条一行）；可写多次")

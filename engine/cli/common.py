@@ -35,6 +35,13 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--columns", metavar="MAP.yaml", help="列映射文件：表头 -> 字段、单位、固定值（见 weipian columns）")
 
 
+def add_region_facts(p: argparse.ArgumentParser) -> None:
+    """--region-facts FILE, for the commands that run region assessments."""
+    p.add_argument("--region-facts", dest="region_facts", metavar="FILE",
+                   help="区域事实表（CSV/xlsx，每个区域每个年度一行，如 矿产违法连续年数、部通报批评、省政府约谈）；"
+                        "不提供时依赖这些事实的评估显示“未评估”")
+
+
 def plain_printer(console: Console):
     """say(text=""): print without rich markup, highlighting or hard wrapping (ids, paths and carets stay intact)."""
     return lambda text="": console.print(text, markup=False, highlight=False, soft_wrap=True)

@@ -108,7 +108,7 @@ def _render_data(say, dd, policies) -> None:
             parts = []
             fa, fb = a["flagged"]
             if fa != fb:
-                word = {True: "是", False: "否", None: "无"}
+                word = {True: "是", False: "否", None: "无", "未评估": "未评估"}
                 parts.append(f"列入 {word[fa]} → {word[fb]}")
             parts += [f"{k} {v[0]} → {v[1]}" for k, v in a["values"].items()]
             say(f"    ~ {label}：" + "；".join(parts))

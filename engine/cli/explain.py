@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from engine.cli.common import EXIT_OK, add_common, plain_printer
+from engine.cli.common import EXIT_OK, add_common, add_region_facts, plain_printer
 from engine.errors import InputError
 from engine.policy.policyset import load_policies
 from engine.run.explain import explain_patch, explain_regions
@@ -28,7 +28,7 @@ def cmd_explain(args, console) -> int:
     policies = load_policies(args.policies)
     as_of = as_date(args.as_of)
     con = prepare(args.data, policies, year=args.year, sheet=args.sheet, encoding=args.encoding, area_unit=args.area_unit,
-                  columns=args.columns).con
+                  columns=args.columns, region_facts=args.region_facts).con
     if args.region is not None:
         return _explain_region(args, console, con, policies, as_of)
     docs, say = [], plain_printer(console)
@@ -55,7 +55,8 @@ def _explain_region(args, console, con, policies, as_of) -> int:
         docs += [{"year": year, **e.to_json()} for e in exps]
         if args.format == "text" and exps:
             say(f"地区 {args.region} 按 {year}年政策「{policy.title}」评估，评估日期 {as_of.isoformat()}："
-                f"{len(exps)} 项中列入 {sum(e.result.flagged for e in exps)} 项")
+                f"{len(exps)} 项中列入 {sum(1 for e in exps if e.result.flagged)} 项"
+                + (f"，未评估 {n} 项" if (n := sum(1 for e in exps if e.result.flagged is None)) else ""))
             say()
             for e in exps:
                 say(e.render())
@@ -70,6 +71,7 @@ def register(sub) -> None:
                        description="逐条列出图斑所属年度政策的规则与触发条件：代入该图斑的取值，标出每个子条件的真假、结果与条款。",
                        epilog=EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(p)
+    add_region_facts(p)
     p.add_argument("--patch", metavar="图斑编号", help="要解释的图斑编号")
     p.add_argument("--region", metavar="行政区代码", help="改为解释该地区的区域评估（县级、市级或省级代码）")
     p.add_argument("--rule", action="append", metavar="规则编号", help="只解释这条规则（可写多次）")

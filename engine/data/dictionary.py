@@ -154,10 +154,42 @@ def load_dictionary(path: str | Path | None = None) -> Dictionary:
     return _load(str(path or schemas_dir() / "fields.yaml"))
 
 
+def load_facts_dictionary(path: str | Path | None = None) -> Dictionary | None:
+    """The region facts table's dictionary (the `region_facts:` section of schemas/fields.yaml), or None when the
+    dictionary has no such section. It shares the patch dictionary's value words (是/否, date formats, levels, units);
+    its key is (region code, year), both always required; every other field is a fact a policy may name."""
+    return _load_facts(str(path or schemas_dir() / "fields.yaml"))
+
+
+def fact_fields(path: str | Path | None = None) -> dict[str, str]:
+    """Each region fact's name -> its DSL type word (number, bool, string, date); {} when none is declared."""
+    d = load_facts_dictionary(path)
+    if d is None:
+        return {}
+    return {f.name: f.dsl_type for f in d.fields if f.name not in d.key}
+
+
+@lru_cache(maxsize=4)
+def _load_facts(path: str) -> Dictionary | None:
+    with open(path, encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    section = doc.get("region_facts")
+    if not section:
+        return None
+    merged = {**doc, "fields": section["fields"], "key": section["key"], "always_required": section["key"],
+              "region_field": section["key"][0], "aliases": section.get("aliases") or {},
+              "known_unused": section.get("known_unused") or []}
+    return _from_doc(path, merged)
+
+
 @lru_cache(maxsize=4)
 def _load(path: str) -> Dictionary:
     with open(path, encoding="utf-8") as fh:
         doc = yaml.safe_load(fh)
+    return _from_doc(path, doc)
+
+
+def _from_doc(path: str, doc: dict) -> Dictionary:
     fields = [
         Field(
             name=f["name"],

@@ -247,7 +247,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
             problems.append(f"CASE WHEN {quote_ident('_raw_' + f.name)} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", quote_str("必填，不能为空")) + " END")
     key = ", ".join(quote_ident(k) for k in d.key)
     problems.append(
-        f"CASE WHEN _dup_rank > 1 THEN " + _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || '行重复（同一监测年度内图斑编号应唯一）'") + " END"
+        f"CASE WHEN _dup_rank > 1 THEN " + _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || " + quote_str(f"行重复（同一{d.key[1]}内{d.key[0]}应唯一）")) + " END"
     )
     # the text as written is kept only where it is read later: the key (数据格式 findings name the patch by it)
     # and dates (Excel serial warnings); the other columns' text was needed only for this statement's problems

@@ -16,6 +16,7 @@ An entry is either an assessment or a deduction (kind 扣除) attached to one by
       rollup: {<name>: {of: <earlier assessment id>, count: regions}}   # regions | periods | consecutive_periods
       flag: <condition on numerator, denominator, ratio, values, parameters>
       task: {level: …, action: …, title: …, cite: …}   # one task per flagged region
+      facts: [<fact>, …]                # region facts read in values/flag (schemas/fields.yaml region_facts:)
     - id: <deduction id>
       kind: 扣除
       of: <assessment id>
@@ -28,7 +29,9 @@ The live examples are policies/2021/assessments.yaml and policies/2023/assessmen
 Deduction precedence (a patch matched by several deductions is attributed to exactly one): the strongest
 effect wins — 分子分母均不计入, then 分子分母同时扣除, then 只扣分子 — and among equal effects the first listed.
 `basis: <id>` makes an assessment reuse another's levels, period, scope, numerator, denominator, values and
-deductions (e.g. an early warning with its own flag). Checking lives in engine/policy/check/assessments.py,
+deductions (e.g. an early warning with its own flag).
+A region fact comes from the region facts table the user passes (--region-facts): where it is not given (no table,
+no row for the region and year, an empty cell) the region's result is 未评估 (flagged null), never 否. Checking lives in engine/policy/check/assessments.py,
 execution in engine/run/assess_sql.py.
 """
 from __future__ import annotations
@@ -113,6 +116,7 @@ class Assessment:
     entry: YDict
     note: str | None = None
     deductions: list[Deduction] = field(default_factory=list)
+    facts: dict[str, Type] = field(default_factory=dict)  # region facts it reads (from --region-facts): name -> type
 
     def catalog(self) -> dict:
         out = {"id": self.id, "kind": "评估", "assessment": self.kind, "title": self.title, "cite": self.cite,
@@ -120,6 +124,8 @@ class Assessment:
                "deductions": [d.id for d in self.deductions]}
         if self.task:
             out["task"] = dict(self.task)
+        if self.facts:
+            out["facts"] = list(self.facts)
         return out
 
     def nodes(self) -> list[ast.Node]:
@@ -142,6 +148,7 @@ class Assessment:
             out["ratio"] = "percent"
         for r in self.rollups:
             out[r.name] = Type.NUMBER
+        out.update(self.facts)
         for name, node in self.values:
             out[name] = "percent" if isinstance(node, ast.Binary) and node.op == "/" and node.type == Type.NUMBER else node.type
         for label, node in self.thresholds():

@@ -54,7 +54,9 @@ def render(result: Result, console: Console, level: str | None = None) -> None:
         types = _types(policy, rule)
         cat = catalog.get((policy.year, rule), {})
         flagged = sum(1 for a in items if a.flagged)
-        t = Table(title=f"{kind} · {lv}：{cat.get('title', rule)}（{rule}，{items[0].cite}）  达到标准 {flagged}/{len(items)}",
+        unknown = sum(1 for a in items if a.flagged is None)
+        t = Table(title=f"{kind} · {lv}：{cat.get('title', rule)}（{rule}，{items[0].cite}）  达到标准 {flagged}/{len(items)}"
+                  + (f"，未评估 {unknown}" if unknown else ""),
                   title_justify="left", show_lines=True)
         extra = []
         for a in items:
@@ -69,7 +71,8 @@ def render(result: Result, console: Console, level: str | None = None) -> None:
             t.add_column("扣除明细")
         for a in sorted(items, key=lambda a: not a.flagged):  # flagged first, otherwise as computed (sorted)
             label = f"{a.name}（{a.region}）" if a.name else a.region
-            cells = [label, str(a.period), "[bold red]达到标准[/bold red]" if a.flagged else "未达到"]
+            cells = [label, str(a.period), "[bold red]达到标准[/bold red]" if a.flagged else "未达到" if a.flagged is not None
+                     else f"未评估（{a.not_evaluated}）"]
             cells += [_fmt(a.values.get(k), types.get(k), area_unit) for k in main]
             cells += [_fmt(a.values.get(k), types.get(k), area_unit) for k in extra]
             if has_ded:

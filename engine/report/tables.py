@@ -20,7 +20,7 @@ EXTRA_LABELS = {  # keys the core may add to findings/tasks/assessments beyond t
     "source": "来源文件", "file": "来源文件", "line": "行号", "year": "年度", "region": "行政区代码",
     "region_name": "行政区名称", "name": "行政区名称", "field": "字段", "value": "值", "values": "取值",
     "due": "截止日期", "reason": "原因", "level": "级别", "period": "期间", "threshold": "阈值",
-    "thresholds": "阈值", "message": "说明", "title": "名称",
+    "thresholds": "阈值", "message": "说明", "title": "名称", "not_evaluated": "未评估原因",
 }
 _RATIO_SUFFIXES = ("ratio", "rate", "率", "比例", "占比")
 
@@ -262,7 +262,7 @@ def assessments_table(assessments, names, cat=None) -> Table:
     for a, fv in zip(assessments, flat):
         region = "" if a.get("region") is None else str(a.get("region"))
         rows.append([a.get("rule"), a.get("kind"), a.get("level"), region, region_name(a, names), a.get("period")]
-                    + [fv.get(k) for k in value_keys] + [bool(a.get("flagged")), a.get("cite")]
+                    + [fv.get(k) for k in value_keys] + ["未评估" if a.get("flagged") is None else bool(a.get("flagged")), a.get("cite")]
                     + extra_values(a, known, extras))
     n = 6 + len(value_keys)
     pct = [6 + i for i, k in enumerate(value_keys) if k in ratio_keys]

@@ -51,4 +51,6 @@ def render(result: Result, console: Console, limit: int = 20) -> None:
                           + (f"：{shown(k.message)}" if k.message else ""), soft_wrap=True)
     if result.assessments:
         flagged = sum(1 for a in result.assessments if a.flagged)
-        console.print(f"[bold]区域评估[/bold]：{len(result.assessments)} 项，其中达到标准（flagged）{flagged} 项；详见 weipian assess")
+        unknown = sum(1 for a in result.assessments if a.flagged is None)  # a region fact not given (--region-facts)
+        console.print(f"[bold]区域评估[/bold]：{len(result.assessments)} 项，其中达到标准（flagged）{flagged} 项"
+                      + (f"，未评估 {unknown} 项（缺少区域事实）" if unknown else "") + "；详见 weipian assess")

@@ -19,6 +19,7 @@ from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.quoting import quote_ident, quote_str
 from engine.lang.types import Type
 from engine.policy.model import Policy
+from engine.data.region_facts import facts_dictionary, facts_relation
 from engine.data.regions import load_regions
 from engine.run.rows import AssessmentRow, RegionTask
 
@@ -91,8 +92,24 @@ def _period_sql(a: Assessment, year: int) -> tuple[str, str]:
     return f"COALESCE(strftime({col}, '%Y-%m'), '未知')", f"year({col}) * 12 + month({col}) - 1"
 
 
-def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs: list[str]) -> tuple[str, list[tuple]]:
-    """SQL of one assessment and its output columns [(path, type)], path = ("numerator",) or ("deductions", id, key)."""
+def _facts_sql(a: Assessment, facts: tuple[str, bool], year: int) -> tuple[str, str]:
+    """(why a region is not evaluated — NULL when every fact it declares is given —, the join of the facts)."""
+    relation, given = facts
+    d = facts_dictionary()
+    code, fyear = (quote_ident(k) for k in d.key)
+    join = f"LEFT JOIN {relation} _f ON _f.{code} = a._region AND _f.{fyear} = {int(year)}"
+    if not given:
+        return quote_str("未提供区域事实表（--region-facts）"), join
+    empty = ", ".join(f"CASE WHEN _f.{quote_ident(n)} IS NULL THEN {quote_str(n)} END" for n in a.facts)
+    why = (f"CASE WHEN _f.{code} IS NULL THEN {quote_str(f'区域事实表中没有该区域{int(year)}年度的行')} "
+           f"WHEN concat_ws('、', {empty}) <> '' THEN '区域事实表中「' || concat_ws('、', {empty}) || '」为空' END")
+    return why, join
+
+
+def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs: list[str],
+                   con_facts: tuple[str, bool] = ("", False)) -> tuple[str, list[tuple]]:
+    """SQL of one assessment and its output columns [(path, type)], path = ("numerator",) or ("deductions", id, key).
+    con_facts: the region facts relation and whether facts were given (engine.data.region_facts.facts_relation)."""
     d = policy.dictionary
     full = max(d.levels.values())
     year = int(policy.year)
@@ -113,6 +130,7 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
 
     aggs = _Aggregates(row)
     values_sql: dict[str, str] = {n: f"a.{quote_ident('_ra_' + n)}" for n in attrs}
+    values_sql.update({n: f"_f.{quote_ident(n)}" for n in a.facts})
 
     def final(filt: str) -> Compiler:
         return Compiler(SqlContext(d.area_scale, as_of, level_sql="a._level", value_sql=values_sql, aggregate=aggs.hook(filt),
@@ -128,6 +146,10 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
 
     ctes: list[str] = []
     joins: list[str] = []
+    missing_sql = "CAST(NULL AS VARCHAR)"  # why the region was not evaluated (a fact not given), else NULL
+    if a.facts:
+        missing_sql, fact_join = _facts_sql(a, con_facts, year)
+        joins.append(fact_join)
     for i, r in enumerate(a.rollups):
         child = next(x for x in policy.assessments if x.id == r.of)
         finest = max(child.levels, key=lambda lv: d.levels[lv])
@@ -156,6 +178,8 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
         value("ratio", f"round(CAST({values_sql['numerator']} AS DOUBLE) / NULLIF(CAST({values_sql['denominator']} AS DOUBLE), 0), 12)",
               Type.NUMBER)
     cols += rollup_cols
+    for n, typ in a.facts.items():
+        cols.append(((n,), values_sql[n], typ))
     for alias, name in (("分子", "numerator"), ("分母", "denominator"), ("比例", "ratio")):
         if name in values_sql:
             values_sql[alias] = values_sql[name]
@@ -176,6 +200,8 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
     for label, node in a.thresholds():
         cols.append(((label,), final(NET_DENOMINATOR).expr(node), node.type))
     flag_sql = final(NET_DENOMINATOR).cond(a.flag)
+    if a.facts:  # a fact not given: not evaluated (NULL), never "no"
+        flag_sql = f"CASE WHEN {missing_sql} IS NULL THEN {flag_sql} END"
 
     group_attrs = "".join(f", any_value({quote_ident('_ra_' + n)}) AS {quote_ident('_ra_' + n)}" for n in attrs)
     agg_cols = "".join(f", {sql} AS {alias}" for sql, alias in aggs.cols.items())
@@ -199,7 +225,7 @@ a AS (
   FROM _t GROUP BY _level, _region, _period
 ){''.join(', ' + c for c in ctes)}
 SELECT {year} AS year, {quote_str(a.id)} AS rule, a._level, a._region, a._period, a._pidx, a._name,
-  {flag_sql} AS flagged{out_cols},
+  {flag_sql} AS flagged, {missing_sql} AS _missing{out_cols},
   {rank} AS _rank
 FROM a {' '.join(joins)}
 ORDER BY _rank, a._region, a._pidx NULLS LAST, a._period
@@ -220,19 +246,20 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
     if not items:
         return [], []
     attrs = region_table(con)
+    facts = facts_relation(con) if any(a.facts for a in items) else ("", False)
     con.execute("CREATE TEMP TABLE IF NOT EXISTS _assess_out (year INTEGER, rule VARCHAR, level VARCHAR, region VARCHAR, "
                 "period VARCHAR, pidx BIGINT, flagged BOOLEAN)")
     con.execute(f"DELETE FROM _assess_out WHERE year = {int(policy.year)}")
     out: list[AssessmentRow] = []
     tasks: list[RegionTask] = []
     for a in items:
-        sql, cols = assessment_sql(a, policy, as_of, table, attrs)
+        sql, cols = assessment_sql(a, policy, as_of, table, attrs, facts)
         cur = con.sql(sql).to_arrow_table()
         con.register("_assess_cur", cur)
         con.execute("INSERT INTO _assess_out SELECT year, rule, _level, _region, _period, _pidx, flagged FROM _assess_cur")
         titles = {x.id: (x.title, x.effect_word) for x in a.deductions}
         for rec in con.execute("SELECT * EXCLUDE (_rank) FROM _assess_cur").fetchall():
-            _, rule, level, region, period, _pidx, name, flagged, *vals = rec
+            _, rule, level, region, period, _pidx, name, flagged, missing, *vals = rec
             values: dict = {}
             for (path, _typ), v in zip(cols, vals):
                 if path[0] == "deductions":
@@ -241,7 +268,8 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
                     slot[path[2]] = _json_value(v)
                 else:
                     values[path[0]] = _json_value(v)
-            out.append(AssessmentRow(rule, a.kind, level, region, name, period, values, bool(flagged), a.cite))
+            out.append(AssessmentRow(rule, a.kind, level, region, name, period, values,
+                                     None if missing else bool(flagged), a.cite, missing))
         if a.task:
             for region, name, periods in con.execute(
                 "SELECT _region, any_value(_name), string_agg(_period, '、' ORDER BY _pidx NULLS LAST, _period) "

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from engine.policy.loader import SECTIONS, PolicySource, load_source
 from engine.policy.model import Policy
 
+NOT_EVALUATED = "未评估"  # a result whose region fact was not given (flagged null)
+
 
 def plain(value):
     """YAML values with marks -> plain Python (str/int/float/bool/list/dict); dates as ISO text."""
@@ -119,6 +121,13 @@ def _flat(values: dict, prefix: str = "") -> dict:
     return out
 
 
+def _flag(row: dict):
+    """A result's flag for the diff: True/False, NOT_EVALUATED (a region fact not given), None when absent."""
+    if not row:
+        return None
+    return NOT_EVALUATED if row.get("flagged") is None else bool(row["flagged"])
+
+
 def _assessment_delta(before: list[dict], after: list[dict], params: set[str]) -> list[dict]:
     """Regions whose flag or values changed. Parameter values shown with each result (thresholds) are left out:
     they are the same for every region and the parameter change itself is listed with the policy changes."""
@@ -127,7 +136,7 @@ def _assessment_delta(before: list[dict], after: list[dict], params: set[str]) -
     out = []
     for i in [*a, *(j for j in b if j not in a)]:
         x, y = a.get(i) or {}, b.get(i) or {}
-        fa, fb = (bool(x.get("flagged")) if x else None), (bool(y.get("flagged")) if y else None)
+        fa, fb = _flag(x), _flag(y)
         va, vb = _flat(x.get("values") or {}), _flat(y.get("values") or {})
         names = [n for n in [*va, *(m for m in vb if m not in va)] if n.split("[")[0] not in params]
         values = {n: [va.get(n), vb.get(n)] for n in names if va.get(n) != vb.get(n)}

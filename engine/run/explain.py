@@ -168,8 +168,11 @@ class RegionExplanation:
     def render(self) -> str:
         a, r = self.assessment, self.result
         name = f"（{r.name}）" if r.name else ""
-        out = [f"[{'列入' if r.flagged else '未列入'}] {a.id}  {a.title}（{a.cite}）  {r.level} {r.region}{name} {r.period}"]
+        mark = "未评估" if r.flagged is None else "列入" if r.flagged else "未列入"
+        out = [f"[{mark}] {a.id}  {a.title}（{a.cite}）  {r.level} {r.region}{name} {r.period}"]
         out += ["    " * (d + 1) + text for d, text in self.lines]
+        if r.not_evaluated:
+            out.append(f"    未评估：{r.not_evaluated}")
         return "\n".join(out)
 
     def to_json(self) -> dict:
@@ -207,10 +210,12 @@ def explain_region(con, policy: Policy, region: str, as_of: date, table: str = "
     clause's 是/否. The values are columns added to the assessment's own grouped SQL (engine.run.assess_sql)."""
     import dataclasses
 
+    from engine.data.region_facts import facts_relation
     from engine.run.assess_sql import assessment_sql, region_table, run_assessments
 
     results, _ = run_assessments(con, table, policy, as_of)  # also fills _assess_out
     attrs = region_table(con)
+    facts = facts_relation(con) if any(a.facts for a in policy.assessments) else ("", False)
     out = []
     for a in policy.assessments:
         rows_of = [r for r in results if r.rule == a.id and r.region == region]
@@ -218,7 +223,7 @@ def explain_region(con, policy: Policy, region: str, as_of: date, table: str = "
             continue
         nodes = list(_valued(a.flag)) + [n for n, _ in _clauses(a.flag)]
         extras = [(f"_explain{i}", n) for i, n in enumerate(nodes)]
-        sql, cols = assessment_sql(dataclasses.replace(a, values=[*a.values, *extras]), policy, as_of, table, attrs)
+        sql, cols = assessment_sql(dataclasses.replace(a, values=[*a.values, *extras]), policy, as_of, table, attrs, facts)
         names = [path[0] for path, _ in cols]  # the query's value columns are _c0, _c1, … in this order
         cur = con.execute(f"SELECT * FROM ({sql}) WHERE _region = ?", [region])
         header = [c[0] for c in cur.description]

@@ -66,9 +66,13 @@ class AssessmentRow:
     name: str | None  # the region's name, when the region table knows it
     period: str
     values: dict  # numerator, denominator, ratio, deductions {id: {...}}, values, thresholds: by name
-    flagged: bool
+    flagged: bool | None  # None: not evaluated (a region fact it needs was not given; see not_evaluated)
     cite: str
+    not_evaluated: str | None = None  # why the region was not evaluated (未评估), for people
 
     def to_json(self) -> dict:
-        return {"rule": self.rule, "kind": self.kind, "level": self.level, "region": self.region, "name": self.name,
-                "period": self.period, "values": self.values, "flagged": self.flagged, "cite": self.cite}
+        out = {"rule": self.rule, "kind": self.kind, "level": self.level, "region": self.region, "name": self.name,
+               "period": self.period, "values": self.values, "flagged": self.flagged, "cite": self.cite}
+        if self.not_evaluated is not None:  # only on a row that was not evaluated: flagged is null, never false
+            out["not_evaluated"] = self.not_evaluated
+        return out

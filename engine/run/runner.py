@@ -17,6 +17,7 @@ from engine.lang.quoting import quote_ident
 from engine.data.dictionary import Dictionary
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
+from engine.data.region_facts import load_region_facts, unused_facts
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
@@ -110,24 +111,27 @@ def _policies(policies) -> PolicySet:
 
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
           sheet: str | None = None, encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-          columns=None, allow_missing: bool = False, waivers=None) -> Result:
+          columns=None, allow_missing: bool = False, waivers=None, region_facts=None) -> Result:
     """Check a patch file (or folder) against the policies of each row's 监测年度. allow_missing: run the rules
     whose columns the file has and name the others (Result.not_evaluated) instead of refusing the file.
-    waivers: a waivers file (--waivers, see engine.run.waivers): findings it validly explains go to Result.waived."""
+    waivers: a waivers file (--waivers, see engine.run.waivers): findings it validly explains go to Result.waived.
+    region_facts: the region facts file (--region-facts), see engine.data.region_facts."""
     return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess,
-                          area_unit=area_unit, columns=columns, allow_missing=allow_missing, waivers=waivers)[0]
+                          area_unit=area_unit, columns=columns, allow_missing=allow_missing, waivers=waivers,
+                          region_facts=region_facts)[0]
 
 
 def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
                    encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-                   columns=None, allow_missing: bool = False, waivers=None) -> list[Result]:
+                   columns=None, allow_missing: bool = False, waivers=None, region_facts=None) -> list[Result]:
     """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
     variants = [_policies(v) for v in variants]
     if waivers is not None:
         from engine.run.waiver_file import read_waivers
 
         waivers = read_waivers(waivers, variants[0].dictionary)  # checked before the (larger) input is read
-    prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding, area_unit=area_unit, columns=columns)
+    prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding, area_unit=area_unit, columns=columns,
+                       region_facts=region_facts)
     as_of = as_date(as_of)
     return [evaluate(prepared, v, as_of, year=year, assess=assess, allow_missing=allow_missing, waivers=waivers)
             for v in variants]
@@ -135,8 +139,9 @@ def check_variants(data, variants: list, *, as_of=None, year: int | None = None,
 
 def check_records(records: list[dict], policies: dict[int, Policy] | str | Path | None = None, *, as_of=None,
                   year: int | None = None, assess: bool = True, dictionary: Dictionary | None = None,
-                  waivers=None) -> Result:
-    """Check patches given as dicts (field name or code -> value). Areas may carry a unit of the dictionary's area_units, e.g. '12.5' followed by the unit."""
+                  waivers=None, region_facts: list[dict] | None = None) -> Result:
+    """Check patches given as dicts (field name or code -> value). Areas may carry a unit of the dictionary's area_units, e.g. '12.5' followed by the unit.
+    region_facts: region facts as dicts (a policy test case's), None for none given."""
     as_of = as_date(as_of)
     policies = _policies(policies)
     if waivers is not None:
@@ -144,12 +149,14 @@ def check_records(records: list[dict], policies: dict[int, Policy] | str | Path 
 
         waivers = read_waivers(waivers, policies.dictionary)
     prepared = prepare_records(records, policies, year=year, dictionary=dictionary)
+    if region_facts is not None:
+        prepared.meta["region_facts"] = load_region_facts(prepared.con, region_facts).manifest()
     # fields the records do not give are empty; only given columns are parsed (fast for small test cases)
     return evaluate(prepared, policies, as_of, year=year, assess=assess, require_columns=False, waivers=waivers)
 
 
 def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet: str | None = None,
-            encoding: str | None = None, area_unit: str | None = None, columns=None) -> Prepared:
+            encoding: str | None = None, area_unit: str | None = None, columns=None, region_facts=None) -> Prepared:
     """columns: a column map file (--columns map.yaml), see engine.data.column_map."""
     """Read a patch file once into a DuckDB connection and normalize it into the typed table `patches`."""
     from engine.data.readers import read_input  # its InputError is an engine.errors.InputError
@@ -162,13 +169,16 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
         cmap = load_column_map(columns, d)
     con = _open()
     info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, extra_headers=cmap.headers.values() if cmap else ())
+    facts = load_region_facts(con, region_facts) if region_facts is not None else None  # read before the lock
     lock(con)
     meta = {"path": str(data), "sha256": info.sha256, "files": info.files,
             "rows_read": info.rows + len(info.skipped), "skipped": len(info.skipped), "skipped_rows": info.skipped}
     if cmap is not None:
         meta["column_map"] = cmap.manifest()
-    return _normalized(con, info.columns, meta, info.warnings, d, year, area_unit=area_unit, unit_check=True,
-                       column_map=cmap)
+    if facts is not None:
+        meta["region_facts"] = facts.manifest()
+    return _normalized(con, info.columns, meta, info.warnings + (facts.warnings if facts else []), d, year,
+                       area_unit=area_unit, unit_check=True, column_map=cmap)
 
 
 def prepare_records(records: list[dict], policies: dict[int, Policy], *, year: int | None = None,
@@ -265,10 +275,13 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
         waived = apply_waivers(con, waivers, policies, used, hits, d, as_of, run)
     findings, tasks = _collect(con, used, d, hits, catalog)  # tasks by patch; ordered by level below, with the region tasks
     assessments: list[AssessmentRow] = []
+    fact_regions: set[tuple[str, int]] = set()  # (region, year) of every result that read region facts
     if assess:
         for y, policy in used.items():
             rows, region_tasks = run_assessments(con, "patches", policy, as_of)
             assessments += rows
+            with_facts = {a.id for a in policy.assessments if a.facts}
+            fact_regions |= {(r.region, int(y)) for r in rows if r.rule in with_facts}
             tasks += region_tasks
     rank = {lv: i for i, lv in enumerate(list(d.levels)[::-1])}  # 省级 first
     tasks.sort(key=lambda t: rank.get(t.level, 99))  # stable: keeps the order within a level
@@ -278,6 +291,8 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     region_tasks = [t for t in tasks if isinstance(t, RegionTask)]
     rows = ResultRows(con, _rows_sql(con, d, hits, catalog, f"region_tasks_{run}", region_tasks))
     warnings = list(prepared.warnings) + [x.line() for x in not_evaluated]  # every output shows the warnings
+    if assess and (unused := unused_facts(con, fact_regions)):
+        warnings.append(unused)
     return Result(policies_used, d, meta, as_of, findings, tasks, assessments, warnings, not_evaluated, rows=rows,
                   waived=waived)
 

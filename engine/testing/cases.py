@@ -11,6 +11,11 @@
         assessments:               # expected region assessment values (optional)
           - {rule: Y23-A-accountability, level: 县级, region: "610902", period: "2023",
              values: {numerator: 12.5}, flagged: true}
+        region_facts:              # the region facts table of the case (optional; 年度 defaults to the policy's year)
+          - {行政区代码: "610902", 矿产违法连续年数: 3}
+
+A case without `region_facts:` has no facts table, as a run without --region-facts: the assessments that read a
+fact give 未评估, asserted with `flagged: null`.
 
 Patches only carry the fields that matter; the rest are empty and 监测年度 is the policy's year.
 """
@@ -72,6 +77,7 @@ class TestCase:
     expect: dict
     assessments: list
     as_of: str | None
+    region_facts: list[dict] | None = None
 
 
 def policy_dir_of(test_file: Path) -> Path | None:
@@ -110,8 +116,11 @@ def load_cases(path: Path, policy: Policy) -> list[TestCase]:
             row = {"监测年度": policy.year, **defaults, **p}
             row.setdefault("图斑编号", f"P{j + 1}")
             patches.append(row)
+        facts = case.get("region_facts")
+        if facts is not None:
+            facts = [{"年度": policy.year, **f} for f in facts]
         out.append(TestCase(str(path), getattr(case, "line", None), name, patches, dict(case.get("expect") or {}),
-                            list(case.get("assessments") or []), str(case.get("as_of") or as_of or "") or None))
+                            list(case.get("assessments") or []), str(case.get("as_of") or as_of or "") or None, facts))
     return out
 
 
@@ -120,7 +129,14 @@ def run_case(case: TestCase, policy: Policy) -> CaseResult:
 
     res = CaseResult(case.file, case.line, case.name)
     known = {c.id for c in policy.checks} | {x.id for x in policy.assessment_entries()}
-    result = check_records(case.patches, {policy.year: policy}, as_of=case.as_of or DEFAULT_AS_OF, assess=bool(case.assessments))
+    from engine.errors import InputError
+
+    try:
+        result = check_records(case.patches, {policy.year: policy}, as_of=case.as_of or DEFAULT_AS_OF,
+                               assess=bool(case.assessments), region_facts=case.region_facts)
+    except InputError as exc:  # the case's region facts are unusable: a failure of the case, located by its name
+        res.failures.append(f"测试数据有误：{exc}")
+        return res
     bad = [f for f in result.findings if f.rule == FORMAT_RULE]
     for f in bad:
         res.failures.append(f"测试数据有误：{f.message}")
@@ -155,7 +171,7 @@ def _record_assertions(res: CaseResult, want: dict, got: list[AssessmentRow]) ->
     a = _find_assessment(want, got)
     if a is None:
         return
-    if "flagged" in want:
+    if "flagged" in want and want["flagged"] is not None:  # flagged: null (未评估) asserts neither side
         res.assert_side(str(a.rule), bool(want["flagged"]))
     if want.get("values"):
         for did, v in (a.values.get("deductions") or {}).items():
@@ -231,6 +247,11 @@ def _compare_assessment(want: dict, got: list[AssessmentRow]) -> list[str]:
             same = str(actual) == str(v)
         if not same:
             failures.append(f"评估（{label}）{k}：期望 {v}，实际 {actual}")
-    if "flagged" in want and bool(a.flagged) != bool(want["flagged"]):
-        failures.append(f"评估（{label}）flagged：期望 {want['flagged']}，实际 {a.flagged}")
+    expected = None if want.get("flagged") is None else bool(want["flagged"])  # null: not evaluated (未评估)
+    if "flagged" in want and expected != (None if a.flagged is None else bool(a.flagged)):
+        failures.append(f"评估（{label}）flagged：期望 {_flag_word(want['flagged'])}，实际 {_flag_word(a.flagged)}")
     return failures
+
+
+def _flag_word(flag) -> str:
+    return "未评估（null）" if flag is None else str(flag)

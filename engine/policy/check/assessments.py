@@ -1,6 +1,7 @@
 """Pass 4, region assessments and deductions (the entry shapes are described in engine.policy.assessments)."""
 from __future__ import annotations
 
+from engine.data.dictionary import fact_fields
 from engine.errors import suggest
 from engine.lang import ast
 from engine.lang.types import Type
@@ -68,9 +69,32 @@ def _rollups(ctx: CheckContext, entry: YDict, known: dict[str, Assessment], valu
     return rollups
 
 
+def _facts(ctx: CheckContext, entry: YDict) -> dict[str, Type] | None:
+    """The region facts an assessment declares (`facts: [...]`, names of schemas/fields.yaml `region_facts:`), and
+    their types; None when one is not a known fact (E118)."""
+    raw = entry.get("facts")
+    if raw is None:
+        return {}
+    known = fact_fields()
+    types, ok = {}, True  # the policy schema has made it a list of names
+    for item in raw:
+        if str(item) not in known:
+            hint = suggest(str(item), known)
+            ctx.diag("E118", f"「{item}」不是区域事实表中的事实", item if isinstance(item, YStr) else raw,
+                     help=(hint + "；" if hint else "") + "可用的事实（schemas/fields.yaml region_facts）："
+                     + ("、".join(known) or "无"))
+            ok = False
+            continue
+        types[str(item)] = Type(known[str(item)])
+    return types if ok else None
+
+
 def _assessment(ctx: CheckContext, region: dict[str, Type], entry: YDict, known: dict[str, Assessment]) -> Assessment | None:
     entry = _with_basis(ctx, entry, known)
     if entry is None or not ctx.require(entry, ("title", "cite", "kind", "levels", "flag"), "评估"):
+        return None
+    fact_types = _facts(ctx, entry)
+    if fact_types is None:
         return None
     levels = [str(lv) for lv in entry["levels"]]
     for lv in levels:
@@ -79,7 +103,7 @@ def _assessment(ctx: CheckContext, region: dict[str, Type], entry: YDict, known:
             return None
     period, period_date = _period(ctx, entry)
     scope = row_condition(ctx, region, entry["scope"], levels) if entry.get("scope") is not None else None
-    values: dict[str, Type] = {}
+    values: dict[str, Type] = dict(fact_types)  # a declared fact is a region value: in values and flag, not per patch
     numerator = denominator = None
     quantity = (Type.NUMBER, Type.AREA)
     if entry.get("numerator") is not None:
@@ -115,7 +139,7 @@ def _assessment(ctx: CheckContext, region: dict[str, Type], entry: YDict, known:
         return None
     return Assessment(str(entry["id"]), str(entry["kind"]), str(entry["title"]), str(entry["cite"]), levels, period,
                       period_date, scope, numerator, denominator, own, rollups, flag, entry["flag"], task, entry,
-                      note=str(entry["note"]) if entry.get("note") else None)
+                      note=str(entry["note"]) if entry.get("note") else None, facts=fact_types)
 
 
 def _deduction(ctx: CheckContext, region: dict[str, Type], entry: YDict, position: int, levels: list[str]) -> Deduction | None:
