@@ -49,9 +49,11 @@ def upload_name(name: str | None) -> str:
     return base
 
 
-def too_large(size_text: str) -> UploadError:
-    return UploadError(over("上传文件大小", size_text, human_bytes(LIMITS.upload_bytes))
-                       + "，未检查；确需检查更大的文件时，用 weipian serve --max-upload 调高上限（如 500MB）", 413)
+def too_large(size: int | None) -> UploadError:
+    """413: the size the request declared, or None when the body passed the limit while streaming."""
+    limit = human_bytes(LIMITS.upload_bytes)
+    what = over("上传文件大小", human_bytes(size), limit) if size is not None else f"上传文件大小超出上限 {limit}（已停止接收）"
+    return UploadError(what + "，未检查；确需检查更大的文件时，用 weipian serve --max-upload 调高上限（如 500MB）", 413)
 
 
 async def save_stream(chunks, dest: Path, declared: int | None = None) -> int:
@@ -59,13 +61,13 @@ async def save_stream(chunks, dest: Path, declared: int | None = None) -> int:
     LIMITS.upload_bytes (a declared Content-Length over the limit is refused before a byte is read)."""
     limit = LIMITS.upload_bytes
     if declared is not None and declared > limit:
-        raise too_large(human_bytes(declared))
+        raise too_large(declared)
     size = 0
     with open(dest, "xb") as out:
         async for chunk in chunks:
             size += len(chunk)
             if size > limit:
-                raise too_large(f"超过 {human_bytes(limit)}")
+                raise too_large(None)
             out.write(chunk)
     if size == 0:
         raise UploadError(f"{dest.name}：文件为空（0 字节）")
