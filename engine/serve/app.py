@@ -37,7 +37,7 @@ API_HEADER = "x-weipian"
 LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 GENERIC_ERROR = "服务器内部错误：这是 weipian 的缺陷，不是检查结果。详细信息已记录在启动 weipian serve 的终端中，请把它提交给维护者。"
 CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-       "connect-src 'self'; frame-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+       "connect-src 'self' blob:; frame-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 ASSETS = {"/": ("page.html", "text/html; charset=utf-8"), "/page.js": ("page.js", "text/javascript; charset=utf-8"),
           "/page.css": ("page.css", "text/css; charset=utf-8")}
 
