@@ -325,3 +325,16 @@ def test_core_does_not_import_the_framework():
             "print(sorted(m for m in ('starlette', 'uvicorn', 'engine.serve.app') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_serve_says_when_the_port_is_taken(capsys):
+    import socket
+
+    from conftest import run_cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _out, err = run_cli(capsys, "serve", "--port", port)
+    assert code == 2 and f"无法监听 127.0.0.1:{port}" in err and "--port" in err and "Traceback" not in err
