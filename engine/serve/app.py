@@ -21,7 +21,6 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -34,7 +33,7 @@ from engine.serve.work import choices, column_preview, run_check
 
 LOG = logging.getLogger("weipian.serve")
 API_HEADER = "x-weipian"
-LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1"]
 GENERIC_ERROR = "服务器内部错误：这是 weipian 的缺陷，不是检查结果。详细信息已记录在启动 weipian serve 的终端中，请把它提交给维护者。"
 CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "connect-src 'self' blob:; frame-src 'self' blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
@@ -70,7 +69,7 @@ def create_app(policies: PolicySet, hosts: list[str] | None = None) -> Starlette
         Route("/api/preview", api_preview, methods=["POST"]),
         Route("/api/check", api_check, methods=["POST"]),
     ]
-    middleware = [Middleware(SecurityHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=LOCAL_HOSTS + list(hosts or []))]
+    middleware = [Middleware(Guard, hosts=LOCAL_HOSTS + list(hosts or []))]
     return Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error, Exception: server_error})
 
 
@@ -130,11 +129,21 @@ def error_page(message: str, status: int) -> Response:
     return HTMLResponse(body, status_code=status)
 
 
-class SecurityHeaders:
-    """Every response: no external loads, no sniffing, no referrer, not framed by another site."""
+def host_of(header: str) -> str:
+    """The host of a Host header without its port: 127.0.0.1:8765 → 127.0.0.1, [::1]:8765 → ::1."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
-    def __init__(self, app):
+
+class Guard:
+    """Every request names this server in its Host header (a page of another site that a DNS trick points at
+    127.0.0.1 names its own host); every response forbids external loads, sniffing, referrers and foreign framing."""
+
+    def __init__(self, app, hosts: list[str]):
         self.app = app
+        self.hosts = {h.lower() for h in hosts}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -148,4 +157,8 @@ class SecurityHeaders:
                 message = {**message, "headers": headers}
             await send(message)
 
+        host = host_of(dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1"))
+        if "*" not in self.hosts and host not in self.hosts:
+            refused = error_page(f"请求的主机名「{host}」不是本服务器的地址，已拒绝（请用 weipian serve 显示的地址打开）", 400)
+            return await refused(scope, receive, send_with_headers)
         await self.app(scope, receive, send_with_headers)

@@ -279,8 +279,10 @@ def test_zipped_shapefile_with_chinese_names(client, folders, expected, tmp_path
 def test_foreign_pages_and_hosts_are_refused(client):
     r = client.post("/api/check", params={"name": "a.csv"}, content=b"a")  # no X-Weipian: a form on another site
     assert r.status_code == 403 and "X-Weipian" in r.json()["error"]
-    r = client.get("/", headers={"Host": "evil.example"})  # DNS rebinding
-    assert r.status_code == 400
+    r = client.get("/", headers={"Host": "evil.example:8765"})  # DNS rebinding
+    assert r.status_code == 400 and "主机名「evil.example」不是本服务器的地址" in r.text
+    for local in ("127.0.0.1:8765", "localhost", "[::1]:8765"):
+        assert client.get("/", headers={"Host": local}).status_code == 200, local
     r = client.get("/没有这个页面")
     assert r.status_code == 404 and "找不到这个页面" in r.text
 
