@@ -86,7 +86,7 @@ async def with_upload(request: Request, work) -> Response:
             upload = folder / shown
             await save_stream(request.stream(), upload, int(declared) if declared and declared.isdigit() else None)
             out = await run_in_threadpool(lambda: work(data_path(upload), shown, request.query_params, folder))
-            text = json.dumps(out, ensure_ascii=False, default=str).replace(str(folder) + "/", "")
+            text = scrub(json.dumps(out, ensure_ascii=False, default=str))
     except UploadError as e:
         return error_json(str(e), e.status)
     except InputError as e:
@@ -101,7 +101,7 @@ async def with_upload(request: Request, work) -> Response:
 
 
 def scrub(text: str) -> str:
-    """Error texts name the uploaded file, never the server's temporary folder."""
+    """Answers and error texts name the uploaded file, never the server's temporary folder."""
     return re.sub(re.escape(str(Path(tempfile.gettempdir()))) + r"/weipian-serve-[^/\s]+/", "", text)
 
 
