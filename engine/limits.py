@@ -93,6 +93,14 @@ class Limits:
     # Columns of one table (county tables have 40-80; Excel allows 16,384 but each column costs SQL).
     columns: int = 1_000
 
+    # --- `weipian serve` (engine/serve): uploads from the local web page ---
+    # One upload in bytes, counted while it streams to disk (`weipian serve --max-upload 500MB`).
+    upload_bytes: int = 200_000_000
+    # Members of an uploaded .zip (a zipped Shapefile has 4-6; a county folder a few dozen).
+    zip_members: int = 200
+    # Bytes an uploaded .zip may unpack to, counted while extracting (a lying zip directory is no help).
+    zip_uncompressed_bytes: int = 1_000_000_000
+
 
 LIMITS = Limits()
 
@@ -121,9 +129,14 @@ def input_file_limit() -> int:
     text = os.environ.get("WEIPIAN_MAX_INPUT_SIZE", "").strip()
     if not text:
         return LIMITS.input_file_bytes
-    m = _SIZE.match(text)
+    return parse_size(text, "环境变量 WEIPIAN_MAX_INPUT_SIZE 的值")
+
+
+def parse_size(text: str, what: str) -> int:
+    """Bytes of a size people write (500MB, 4GB, 1.5GiB, 1000); InputError naming `what` otherwise."""
+    m = _SIZE.match(str(text))
     if not m:
-        raise InputError(f"环境变量 WEIPIAN_MAX_INPUT_SIZE 的值「{text}」写法不对，应写成 500MB、4GB 这样的大小")
+        raise InputError(f"{what}「{text}」写法不对，应写成 500MB、4GB 这样的大小")
     return int(float(m.group(1)) * _UNITS[(m.group(2) or "").upper()])
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import engine
 
 ROOT = Path(engine.__file__).parent
-STAGES = ("base", "lang", "data", "policy", "run", "report", "testing", "cli")  # lowest first
+STAGES = ("base", "lang", "data", "policy", "run", "report", "testing", "serve", "cli")  # lowest first
 BASE = {"engine.errors", "engine.paths", "engine.version", "engine.limits", "engine.values"}
 FACADE = "engine"  # the package itself: the Python API (load_policies, check …); it may import any stage, none imports it
 

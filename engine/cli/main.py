@@ -6,13 +6,13 @@ import sys
 
 from rich.console import Console
 
-from engine.cli import assess, check, columns, diff, explain, generate, lint, new_year, sql, test
+from engine.cli import assess, check, columns, diff, explain, generate, lint, new_year, serve, sql, test
 from engine.cli.common import EXIT_CODES, EXIT_INTERNAL, EXIT_UNUSABLE, Parser
 from engine.errors import InputError, PolicyError
 
 REPORT_HINT = "这是 weipian 的缺陷，不是检查结果。请用 --debug 重新运行，把完整输出连同所用命令提交给维护者。"
 
-COMMANDS = (check, generate, assess, columns, lint, test, diff, explain, sql, new_year)  # each exposes register(subparsers); in help order
+COMMANDS = (check, generate, assess, columns, lint, test, diff, explain, sql, new_year, serve)  # each exposes register(subparsers); in help order
 
 
 def build_parser() -> argparse.ArgumentParser:
