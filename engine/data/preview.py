@@ -45,7 +45,7 @@ def preview(path, d: Dictionary, *, needed_by_year: dict[int, set[str]], sheet=N
     from engine.data.readers import read_input
 
     con = duckdb.connect()
-    info = read_input(con, path, "raw", sheet=sheet, encoding=encoding,
+    info = read_input(con, path, "raw", sheet=sheet, encoding=encoding, dictionary=d,
                       extra_headers=column_map.headers.values() if column_map is not None else ())
     headers = list(info.columns)
     out: dict = {"input": str(path), "rows_read": info.rows + len(info.skipped), "skipped": len(info.skipped),

@@ -455,3 +455,41 @@ def test_failed_read_leaves_no_staging_tables(con, tmp_path):
     with pytest.raises(InputError):
         read_input(con, path, "raw")
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'raw%'").fetchall() == [(0,)]
+
+
+# --------------------------------------------------------------------------- the policy set's dictionary
+
+def _custom_dictionary(tmp_path):
+    """The bundled dictionary plus aliases 斑号 (图斑编号) and 区划码 (行政区代码), which the bundled one does not know."""
+    import yaml
+
+    from engine.data.dictionary import load_dictionary
+    from engine.paths import schemas_dir
+
+    doc = yaml.safe_load((schemas_dir() / "fields.yaml").read_text(encoding="utf-8"))
+    doc["aliases"]["图斑编号"] = list(doc["aliases"]["图斑编号"]) + ["斑号"]
+    doc["aliases"]["行政区代码"] = list(doc["aliases"].get("行政区代码") or []) + ["区划码"]
+    path = tmp_path / "fields.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return load_dictionary(path)
+
+
+def test_header_detection_uses_the_dictionary_it_is_given(con, tmp_path):
+    """A header row named only by a custom dictionary's aliases: refused as no patch table with the bundled
+    dictionary, found (below a title row in Excel, as the first line of a CSV) with the custom one."""
+    custom = _custom_dictionary(tmp_path)
+    headers, row = ["斑号", "区划码", "备注"], ["A-1", "610902", "x"]
+    csv_path = write_csv(tmp_path / "c.csv", rows=[row], headers=headers)
+    xlsx_path = tmp_path / "c.xlsx"
+    wb = xlsxwriter.Workbook(str(xlsx_path))
+    ws = wb.add_worksheet("图斑")
+    ws.write_row(0, 0, ["某县卫片图斑表"])
+    ws.write_row(1, 0, headers)
+    ws.write_row(2, 0, row)
+    wb.close()
+    for path in (csv_path, xlsx_path):
+        with pytest.raises(InputError, match="不是图斑数据表"):
+            read_input(con, path, "raw")
+        info = read_input(con, path, "raw", dictionary=custom)
+        assert info.columns == headers and info.rows == 1
+        assert con.execute('SELECT "斑号", "区划码", _line FROM raw').fetchall() == [("A-1", "610902", 2 if path == csv_path else 3)]

@@ -12,51 +12,43 @@ from pathlib import Path
 
 import duckdb
 
-from engine.data.dictionary import header_key, load_dictionary
+from engine.data.dictionary import Dictionary, header_key, load_dictionary
 from engine.limits import LIMITS, human_bytes, input_file_limit, over
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (  # noqa: F401 - re-exported
     CSV_SUFFIXES, EXCEL_SUFFIXES, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, OGR_SUFFIXES, PARQUET_SUFFIXES, SUPPORTED,
-    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, check_headers, clean_sql, digest, known_count,
+    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, Known, check_headers, clean_sql, digest,
 )
-from engine.data.readers.columnar import read_parquet
-from engine.data.readers.excel import read_excel
-from engine.data.readers.geo import read_ogr
-from engine.data.readers.text import normalize_encoding, read_csv
+# the reader of each format is imported when a file of that format is read (Excel, Shapefile and Parquet
+# readers pull in calamine, pyogrio and pyarrow: a county CSV needs none of them)
 
 
 # --------------------------------------------------------------------------- public entry point
 
 def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str | None = None,
-               encoding: str | None = None, extra_headers=()) -> InputInfo:
+               encoding: str | None = None, extra_headers=(), dictionary: Dictionary | None = None) -> InputInfo:
     """Read `path` (a file or a folder) into the DuckDB table `table` (replaced if it exists).
+    dictionary: the policy set's data dictionary (default: the bundled one); header rows are found by its names.
     extra_headers: headers a column map names; they count as known when the header row is looked for."""
-    from engine.data.readers import common
+    from engine.data.readers.text import normalize_encoding
 
     if encoding:
         normalize_encoding(encoding)  # --encoding rot13 is refused whatever the file type
-    common.EXTRA_KNOWN = {header_key(h) for h in extra_headers}
-    try:
-        return _read_input(con, path, table, sheet=sheet, encoding=encoding)
-    finally:
-        common.EXTRA_KNOWN = set()
-
-
-def _read_input(con, path, table: str, *, sheet, encoding) -> InputInfo:
+    known = Known(dictionary or load_dictionary(), frozenset(header_key(h) for h in extra_headers))
     p = Path(path)
     if not p.exists():
         raise InputError(f"找不到输入文件或文件夹：{path}")
     if p.is_dir():
-        return _read_folder(con, p, str(path), table, sheet=sheet, encoding=encoding)
-    info = _read_file(con, p, table, sheet=sheet, encoding=encoding)
+        return _read_folder(con, p, str(path), table, known, sheet=sheet, encoding=encoding)
+    info = _read_file(con, p, table, known, sheet=sheet, encoding=encoding)
     info.path = str(path)
     return info
 
 
 # --------------------------------------------------------------------------- dispatch
 
-def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
+def _read_file(con, p: Path, table: str, known: Known, *, sheet, encoding) -> InputInfo:
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED:
         raise InputError(f"{p.name}：不支持的文件类型“{p.suffix or '(无后缀)'}”，支持 {SUPPORTED_TEXT}")
@@ -66,14 +58,18 @@ def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
     staging = f"{table}__stage"
     try:
         if suffix in CSV_SUFFIXES:
-            info, unnamed = read_csv(con, p, staging, encoding)
+            from engine.data.readers.text import read_csv
+            info, unnamed = read_csv(con, p, staging, encoding, known)
         elif suffix in EXCEL_SUFFIXES:
-            info, unnamed = read_excel(con, p, staging, sheet)
+            from engine.data.readers.excel import read_excel
+            info, unnamed = read_excel(con, p, staging, sheet, known)
         elif suffix in PARQUET_SUFFIXES:
-            info, unnamed = read_parquet(con, p, staging)
+            from engine.data.readers.columnar import read_parquet
+            info, unnamed = read_parquet(con, p, staging, known)
         else:
-            info, unnamed = read_ogr(con, p, staging, encoding, sheet)
-        _finalize(con, staging, table, p.name, info, unnamed)
+            from engine.data.readers.geo import read_ogr
+            info, unnamed = read_ogr(con, p, staging, encoding, sheet, known)
+        _finalize(con, staging, table, p.name, info, unnamed, known.d)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
     return info
@@ -106,7 +102,7 @@ def _check_file_size(p: Path) -> None:
                              + "，未读取；确需读取更大的文件时，可用环境变量 WEIPIAN_MAX_INPUT_SIZE 调高上限（如 4GB）")
 
 
-def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> InputInfo:
+def _read_folder(con, d: Path, given: str, table: str, known: Known, *, sheet, encoding) -> InputInfo:
     outside = _outside_links(d)
     link_warnings = [f"{d.name}：“{name}”是指向文件夹之外的符号链接，未读取" for name in sorted(outside)
                      if Path(name).suffix.lower() in SUPPORTED + (".shx", ".prj", ".cpg")]
@@ -138,7 +134,7 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
         for i, f in enumerate(entries):
             part = f"{table}__part{i}"
             parts.append(part)
-            infos.append(_read_file(con, f, part, sheet=sheet, encoding=encoding))
+            infos.append(_read_file(con, f, part, known, sheet=sheet, encoding=encoding))
         columns: list[str] = []
         for info in infos:
             columns += [c for c in info.columns if c not in columns]
@@ -164,7 +160,7 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
 
 # --------------------------------------------------------------------------- common finishing step
 
-def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnamed: list[str]) -> None:
+def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnamed: list[str], d: Dictionary) -> None:
     """staging has the data columns (any type already rendered to VARCHAR) and `_line`.
     Trim every cell, turn empty cells into NULL, add `_source`. Columns without a header
     (named 列N) are dropped when empty, kept with a warning otherwise."""
@@ -186,7 +182,7 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
         f"{quote_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {quote_ident(staging)}"
     )
     _check_cell_length(con, table, source, info.columns)
-    _skip_non_patch_rows(con, table, source, info)
+    _skip_non_patch_rows(con, table, source, info, d)
     info.rows = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
     if info.rows == 0:
         extra = f"（{len(info.skipped)} 行不是图斑，已跳过）" if info.skipped else ""
@@ -218,10 +214,9 @@ def _words_re(words: list[str]) -> str:
     return f"^(?:{alt})(?:[(（][^)）]*[)）])?(?:[:：].*)?$"
 
 
-def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo) -> None:
+def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dictionary) -> None:
     """Delete the rows that are not patches (blank, 合计, signature, repeated header) and list them in info.skipped.
     Blank rows after the last row with content are not rows at all: dropped without a word."""
-    d = load_dictionary()
     cols = info.columns
     if not cols:
         return

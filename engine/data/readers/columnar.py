@@ -7,11 +7,11 @@ import duckdb
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (
-    GEOM_AREA, InputError, InputInfo, check_headers, duck_msg, refuse_reserved, sha256,
+    GEOM_AREA, InputError, InputInfo, Known, check_headers, duck_msg, refuse_reserved, sha256,
 )
 
 
-def read_parquet(con, p: Path, staging: str):
+def read_parquet(con, p: Path, staging: str, known: Known):
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS "
                     f"SELECT * FROM read_parquet({quote_str(str(p))})")
@@ -19,12 +19,12 @@ def read_parquet(con, p: Path, staging: str):
         raise InputError(f"{p.name}：Parquet 文件无法读取（文件可能不完整或已损坏）：{duck_msg(e)}") from None
     for name, *_ in con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall():  # a file's `_geom_m2` is no area
         refuse_reserved(p.name, name)
-    info, unnamed = typed_to_text(con, p, staging, "rowid + 1")
+    info, unnamed = typed_to_text(con, p, staging, "rowid + 1", known)
     info.sha256 = sha256(p)
     return info, unnamed
 
 
-def typed_to_text(con, p: Path, staging: str, line_sql: str):
+def typed_to_text(con, p: Path, staging: str, line_sql: str, known: Known):
     """Replace the typed table `staging` by one with every column rendered as text and `_line`."""
     described = con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall()
     warnings: list[str] = []
@@ -38,7 +38,7 @@ def typed_to_text(con, p: Path, staging: str, line_sql: str):
             warnings.append(f"{p.name}：列“{name}”（{typ}）不是属性值，已忽略")
             continue
         kept.append((name, typ))
-    headers, unnamed = check_headers(p.name, [n for n, _ in kept])
+    headers, unnamed = check_headers(p.name, [n for n, _ in kept], known)
     exprs = [f"{_render_sql(quote_ident(name), typ)} AS {quote_ident(h)}" for (name, typ), h in zip(kept, headers)]
     con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS "
                 f"SELECT {', '.join(exprs)}{geom}, {line_sql} AS _line FROM {quote_ident(staging)}")
