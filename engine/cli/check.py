@@ -7,12 +7,7 @@ import sys
 from rich.console import Console
 
 from engine.cli.common import EXIT_CODES, add_common
-from engine.policy.policyset import load_policies
 from engine.errors import InputError
-from engine.report.outputs import refuse_overwrite, write_outputs
-from engine.report.xlsx import SPLIT_KEYS, write_xlsx_split
-from engine.report.text import render
-from engine.run.runner import check
 
 EXAMPLE = """示例：
   weipian check datasets/sample_2023.csv --as-of 2024-06-30
@@ -24,6 +19,12 @@ EXAMPLE = """示例：
 
 
 def cmd_check(args, console: Console) -> int:
+    from engine.policy.policyset import load_policies
+    from engine.report.outputs import refuse_overwrite, write_outputs
+    from engine.report.text import render
+    from engine.report.xlsx import SPLIT_KEYS, write_xlsx_split  # xlsxwriter: loaded with the run, not at start
+    from engine.run.runner import check
+
     policies = load_policies(args.policies)
     split_dir = args.split_by[1] if args.split_by else None
     if args.split_by and args.split_by[0] not in SPLIT_KEYS:

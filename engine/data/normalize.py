@@ -121,12 +121,9 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
         factor = d.area_units[unit or d.area_unit]
         return (f"CAST(round(TRY_CAST(replace({raw}, ',', '') AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {d.area_scale})"
                 f" AS DECIMAL(18,{d.area_scale}))")
-    if f.type == "date":
-        tries = ", ".join(f"TRY_STRPTIME({raw}, {quote_str(fmt)})" for fmt in d.date_formats)
-        if d.serial_date_years:
-            tries += f", {_serial_sql(raw, d)}"
-        parsed = f"CAST(COALESCE({tries}) AS DATE)"
-        return f"(CASE WHEN year({parsed}) >= 1000 THEN {parsed} END)"  # %Y means four digits: DuckDB reads '23-3-1' as year 23
+    if f.type == "date":  # a TIMESTAMP: the caller keeps years >= 1000 and casts to DATE
+        parsed = f"TRY_STRPTIME({raw}, [{', '.join(quote_str(fmt) for fmt in d.date_formats)}])"
+        return f"COALESCE({parsed}, {_serial_sql(raw, d)})" if d.serial_date_years else parsed
     if f.type == "bool":
         t = ", ".join(quote_str(v) for v in d.bool_true)
         fl = ", ".join(quote_str(v) for v in d.bool_false)
@@ -204,32 +201,36 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
                                                    alias_units=alias_units(mapping, d), sources=map_units)
     warnings += unit_warnings
 
-    selects, problems = [], []
+    # Three layers, each expression written once: the cell text (trimmed, empty -> NULL), the value parsed from it
+    # once (dates by one try_strptime over the dictionary's formats, then Excel serials), and the year test on dates.
+    cells, values, checked_dates, order, problems = [], [], [], [], []
     for f in d.fields:
+        col, raw_col = quote_ident(f.name), quote_ident("_raw_" + f.name)
+        order += [col, raw_col]
         if f.name in mapping:
             header, unit = mapping[f.name]
-            rawcol = f"NULLIF(trim(CAST({quote_ident(header)} AS VARCHAR)), '')"
-            typed = _cast(f, rawcol, unit, d)
+            cells.append(f"NULLIF(trim(CAST({quote_ident(header)} AS VARCHAR)), '') AS {raw_col}")
+            typed = _cast(f, raw_col, unit, d)
             if f.name == year_field and default_year is not None:
                 typed = f"COALESCE({typed}, {int(default_year)})"
-            selects.append(f"{typed} AS {quote_ident(f.name)}")
-            selects.append(f"{rawcol} AS {quote_ident('_raw_' + f.name)}")
+            values.append(f"{typed} AS {col}")
+            if f.type == "date":  # %Y means four digits: DuckDB reads '23-3-1' as year 23
+                checked_dates.append(f"CASE WHEN year({col}) >= 1000 THEN CAST({col} AS DATE) END AS {col}")
             problems.append(
-                f"CASE WHEN {quote_ident('_raw_' + f.name)} IS NOT NULL AND {quote_ident(f.name)} IS NULL THEN "
-                + _problem(f.name, quote_ident("_raw_" + f.name), quote_str(_reason(f))) + " END"
+                f"CASE WHEN {raw_col} IS NOT NULL AND {col} IS NULL THEN "
+                + _problem(f.name, raw_col, quote_str(_reason(f))) + " END"
             )
         else:
             sqltype = {"string": "VARCHAR", "enum": "VARCHAR", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN",
                        "area": f"DECIMAL(18,{d.area_scale})"}[f.type]
             value = str(int(default_year)) if (f.name == year_field and default_year is not None) else "NULL"
-            selects.append(f"CAST({value} AS {sqltype}) AS {quote_ident(f.name)}")
-            selects.append(f"CAST(NULL AS VARCHAR) AS {quote_ident('_raw_' + f.name)}")
-        col = quote_ident(f.name)
-        shown = f"COALESCE({quote_ident('_raw_' + f.name)}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
+            cells.append(f"CAST(NULL AS VARCHAR) AS {raw_col}")
+            values.append(f"CAST({value} AS {sqltype}) AS {col}")
+        shown = f"COALESCE({raw_col}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
         if f.text_id:
             problems.append(
-                f"CASE WHEN regexp_full_match({quote_ident('_raw_' + f.name)}, {quote_str(_SCI)}) THEN "
-                + _problem(f.name, quote_ident("_raw_" + f.name),
+                f"CASE WHEN regexp_full_match({raw_col}, {quote_str(_SCI)}) THEN "
+                + _problem(f.name, raw_col,
                            quote_str("是以数字形式保存的编号（科学计数法）：Excel 把编号当作数字保存时只保留 15 位有效数字，"
                              "其余位已丢失；请在 Excel 中把该列设置为“文本”格式后重新录入编号")) + " END")
         if f.pattern:
@@ -244,19 +245,24 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
                             + _problem(f.name, shown,
                                        f"'大于' || {quote_str(f.max_field)} || '（' || COALESCE({quote_ident('_raw_' + f.max_field)}, CAST({quote_ident(f.max_field)} AS VARCHAR)) || '）'") + " END")
         if f.name in d.always_required:
-            problems.append(f"CASE WHEN {quote_ident('_raw_' + f.name)} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", quote_str("必填，不能为空")) + " END")
+            problems.append(f"CASE WHEN {raw_col} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", quote_str("必填，不能为空")) + " END")
     key = ", ".join(quote_ident(k) for k in d.key)
     problems.append(
-        f"CASE WHEN _dup_rank > 1 THEN " + _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || '行重复（同一监测年度内图斑编号应唯一）'") + " END"
+        "CASE WHEN _dup_rank > 1 THEN " + _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || '行重复（同一监测年度内图斑编号应唯一）'") + " END"
     )
     # the text as written is kept only where it is read later: the key (数据格式 findings name the patch by it)
     # and dates (Excel serial warnings); the other columns' text was needed only for this statement's problems
     keep_raw = {d.key[0]} | {f.name for f in d.fields if f.type == "date"}
-    drop_raw = "".join(", " + quote_ident("_raw_" + f.name) for f in d.fields if f.name not in keep_raw)
+    kept = [c for c in order if not (c.startswith('"_raw_') and c[6:-1] not in keep_raw)]
+    dates = f" REPLACE ({', '.join(checked_dates)})" if checked_dates else ""
+    # _rid is the row's place in the raw table (file order; a folder's files by name): no sort to number the rows,
+    # and no ORDER BY of the result (readers of `patches` that need an order ask for it)
     con.execute(f"""
         CREATE OR REPLACE TABLE {quote_ident(table)} AS
-        WITH src AS (SELECT row_number() OVER (ORDER BY _source, _line) AS _rid, * FROM {quote_ident(raw)}),
-        typed AS (SELECT _rid, _source, _line, {', '.join(selects)} FROM src),
+        WITH typed AS MATERIALIZED (
+            SELECT *{dates} FROM (
+                SELECT *, {', '.join(values)} FROM (
+                    SELECT rowid + 1 AS _rid, _source, _line, {', '.join(cells)} FROM {quote_ident(raw)}))),
         dups AS (  -- keys given more than once: their first row (duplicates name it); no window over every row
             SELECT {key}, min(_rid) AS _dup_first, arg_min(_source, _rid) AS _dup_source, arg_min(_line, _rid) AS _dup_line
             FROM typed WHERE {' AND '.join(quote_ident(k) + ' IS NOT NULL' for k in d.key)}
@@ -264,9 +270,9 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         ranked AS (
             SELECT t.*, CASE WHEN t._rid > dups._dup_first THEN 2 ELSE 1 END AS _dup_rank, dups._dup_source, dups._dup_line
             FROM typed t LEFT JOIN dups USING ({key}))
-        SELECT * EXCLUDE (_dup_rank, _dup_source, _dup_line{drop_raw}),
+        SELECT _rid, _source, _line, {', '.join(kept)},
                list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS _errors
-        FROM ranked ORDER BY _rid
+        FROM ranked
     """)
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchone()
     warnings += _serial_warnings(con, table, d, mapping)
