@@ -12,6 +12,7 @@ import duckdb
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.area_units import resolve as resolve_area_units
 from engine.data.dictionary import HEADER_UNIT, Dictionary, Field, header_key
+from engine.data.readers.common import column_types, text_sql, typed_fits
 from engine.errors import InputError
 
 FORMAT_RULE = "数据格式"
@@ -110,6 +111,21 @@ def missing_message(what: str, missing: list[str], columns: list[str], d: Dictio
             + "。表头可用中文字段名、代码或数据字典中的别名，如 耕地面积 / GDMJ（见 schemas/fields.yaml）")
 
 
+def _cast_typed(f: Field, col: str, typ: str, unit: str | None, d: Dictionary) -> str:
+    """A typed column's value as its field's type (typed_fits(f.type, typ)): numbers and dates as they are."""
+    if f.type == "area":
+        factor = d.area_units[unit or d.area_unit]
+        return (f"CAST(round(TRY_CAST({col} AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {d.area_scale})"
+                f" AS DECIMAL(18,{d.area_scale}))")
+    if f.type == "int":
+        return f"(CASE WHEN abs({col}) < 1e15 THEN CAST({col} AS BIGINT) END)"
+    if f.type == "date":  # a TIMESTAMP, like _cast's; a time of day other than midnight is not a date
+        if typ == "DATE":
+            return f"CAST({col} AS TIMESTAMP)"
+        return f"(CASE WHEN CAST({col} AS TIME) = TIME '00:00:00' THEN CAST({col} AS TIMESTAMP) END)"
+    raise AssertionError(f.type)
+
+
 def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
     if f.type == "string":
         return raw
@@ -176,8 +192,13 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     mapping, unknown = map_headers(columns, d, con, raw, column_map)
     map_units = {n: "map" for n, (h, u) in mapping.items() if u and column_map is not None and column_map.lookup(h)}
     if column_map is not None:
+        types = column_types(con, raw)
         for name, value in column_map.values.items():
             if name in mapping:  # the file has the column: the fixed value fills its empty cells
+                header = quote_ident(mapping[name][0])
+                if types[mapping[name][0]] != "VARCHAR":  # a typed column takes the text value as text
+                    con.execute(f"ALTER TABLE {quote_ident(raw)} ALTER {header} SET DATA TYPE VARCHAR "
+                                f"USING {text_sql(header, types[mapping[name][0]])}")
                 con.execute(f"UPDATE {quote_ident(raw)} SET {quote_ident(mapping[name][0])} = {quote_str(value)} WHERE {quote_ident(mapping[name][0])} IS NULL")
             else:
                 col = f"{name}（列映射固定值）"
@@ -203,14 +224,26 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
 
     # Three layers, each expression written once: the cell text (trimmed, empty -> NULL), the value parsed from it
     # once (dates by one try_strptime over the dictionary's formats, then Excel serials), and the year test on dates.
+    # A typed column whose type fits its field (Parquet numbers, dates) is cast as it is; its text is rendered only
+    # where a message shows it.
+    types = column_types(con, raw)
     cells, values, checked_dates, order, problems = [], [], [], [], []
+    typed_as = {f.name: types[mapping[f.name][0]] for f in d.fields if f.name in mapping
+                and types.get(mapping[f.name][0], "VARCHAR") != "VARCHAR" and typed_fits(f.type, types[mapping[f.name][0]])}
+    # field -> SQL of the cell as text (for messages), from the first layer's column `_raw_<field>`
+    text_of = {f.name: text_sql(quote_ident("_raw_" + f.name), typed_as.get(f.name, "VARCHAR")) for f in d.fields}
     for f in d.fields:
         col, raw_col = quote_ident(f.name), quote_ident("_raw_" + f.name)
         order += [col, raw_col]
         if f.name in mapping:
             header, unit = mapping[f.name]
-            cells.append(f"NULLIF(trim(CAST({quote_ident(header)} AS VARCHAR)), '') AS {raw_col}")
-            typed = _cast(f, raw_col, unit, d)
+            typ = types.get(header, "VARCHAR")
+            if f.name in typed_as:
+                cells.append(f"{quote_ident(header)} AS {raw_col}")
+                typed = _cast_typed(f, raw_col, typ, unit, d)
+            else:
+                cells.append(f"NULLIF(trim({text_sql(quote_ident(header), typ)}), '') AS {raw_col}")
+                typed = _cast(f, raw_col, unit, d)
             if f.name == year_field and default_year is not None:
                 typed = f"COALESCE({typed}, {int(default_year)})"
             values.append(f"{typed} AS {col}")
@@ -218,7 +251,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
                 checked_dates.append(f"CASE WHEN year({col}) >= 1000 THEN CAST({col} AS DATE) END AS {col}")
             problems.append(
                 f"CASE WHEN {raw_col} IS NOT NULL AND {col} IS NULL THEN "
-                + _problem(f.name, raw_col, quote_str(_reason(f))) + " END"
+                + _problem(f.name, text_of[f.name], quote_str(_reason(f))) + " END"
             )
         else:
             sqltype = {"string": "VARCHAR", "enum": "VARCHAR", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN",
@@ -226,7 +259,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
             value = str(int(default_year)) if (f.name == year_field and default_year is not None) else "NULL"
             cells.append(f"CAST(NULL AS VARCHAR) AS {raw_col}")
             values.append(f"CAST({value} AS {sqltype}) AS {col}")
-        shown = f"COALESCE({raw_col}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
+        shown = f"COALESCE({text_of[f.name]}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
         if f.text_id:
             problems.append(
                 f"CASE WHEN regexp_full_match({raw_col}, {quote_str(_SCI)}) THEN "
@@ -243,7 +276,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         if f.max_field:
             problems.append(f"CASE WHEN {col} > {quote_ident(f.max_field)} THEN "
                             + _problem(f.name, shown,
-                                       f"'大于' || {quote_str(f.max_field)} || '（' || COALESCE({quote_ident('_raw_' + f.max_field)}, CAST({quote_ident(f.max_field)} AS VARCHAR)) || '）'") + " END")
+                                       f"'大于' || {quote_str(f.max_field)} || '（' || COALESCE({text_of[f.max_field]}, CAST({quote_ident(f.max_field)} AS VARCHAR)) || '）'") + " END")
         if f.name in d.always_required:
             problems.append(f"CASE WHEN {raw_col} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", quote_str("必填，不能为空")) + " END")
     key = ", ".join(quote_ident(k) for k in d.key)
@@ -254,6 +287,9 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     # and dates (Excel serial warnings); the other columns' text was needed only for this statement's problems
     keep_raw = {d.key[0]} | {f.name for f in d.fields if f.type == "date"}
     kept = [c for c in order if not (c.startswith('"_raw_') and c[6:-1] not in keep_raw)]
+    # a typed column's kept text: only where its value did not parse (its message names it)
+    kept = [f"CASE WHEN {quote_ident(c[6:-1])} IS NULL THEN {text_of[c[6:-1]]} END AS {c}"
+            if c.startswith('"_raw_') and text_of[c[6:-1]] != c else c for c in kept]
     dates = f" REPLACE ({', '.join(checked_dates)})" if checked_dates else ""
     # _rid is the row's place in the raw table (file order; a folder's files by name): no sort to number the rows,
     # and no ORDER BY of the result (readers of `patches` that need an order ask for it)

@@ -18,7 +18,7 @@ from engine.limits import LIMITS, human_bytes, input_file_limit, over
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (  # noqa: F401 - re-exported
     CSV_SUFFIXES, EXCEL_SUFFIXES, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, OGR_SUFFIXES, PARQUET_SUFFIXES, SUPPORTED,
-    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, Known, check_headers, clean_sql, digest,
+    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, Known, check_headers, clean_sql, column_types, digest, text_sql,
 )
 # the reader of each format is imported when a file of that format is read (Excel, Shapefile and Parquet
 # readers pull in calamine, pyogrio and pyarrow: a county CSV needs none of them)
@@ -138,9 +138,13 @@ def _read_folder(con, d: Path, given: str, table: str, known: Known, *, sheet, e
         columns: list[str] = []
         for info in infos:
             columns += [c for c in info.columns if c not in columns]
-        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(t)}" for t in parts)
-        geom = [GEOM_AREA] if any(GEOM_AREA in {r[0] for r in con.execute(f"DESCRIBE {quote_ident(t)}").fetchall()}
-                                  for t in parts) else []
+        part_types = [column_types(con, t) for t in parts]
+        mixed = {c for c in columns if len({ts[c] for ts in part_types if c in ts}) > 1}  # e.g. DOUBLE here, VARCHAR there
+        union = " UNION ALL BY NAME ".join(
+            f"SELECT * REPLACE ({', '.join(f'{text_sql(quote_ident(c), ts[c])} AS {quote_ident(c)}' for c in mixed if c in ts)}) "
+            f"FROM {quote_ident(t)}" if mixed & set(ts) else f"SELECT * FROM {quote_ident(t)}"
+            for t, ts in zip(parts, part_types))
+        geom = [GEOM_AREA] if any(GEOM_AREA in ts for ts in part_types) else []
         order = ", ".join(quote_ident(c) for c in columns + geom + ["_source", "_line"])
         con.execute(f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {order} FROM ({union}) "
                     f"ORDER BY _source, _line")
@@ -161,9 +165,10 @@ def _read_folder(con, d: Path, given: str, table: str, known: Known, *, sheet, e
 # --------------------------------------------------------------------------- common finishing step
 
 def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnamed: list[str], d: Dictionary) -> None:
-    """staging has the data columns (any type already rendered to VARCHAR) and `_line`.
-    Trim every cell, turn empty cells into NULL, add `_source`. Columns without a header
+    """staging has the data columns (VARCHAR, or typed where the type fits the field, see typed_to_text) and `_line`.
+    Trim every text cell, turn empty cells into NULL, add `_source`. Columns without a header
     (named 列N) are dropped when empty, kept with a warning otherwise."""
+    types = column_types(con, staging)
     if unnamed:
         counts = con.execute("SELECT " + ", ".join(
             f"count({clean_sql(quote_ident(c))})" for c in unnamed)
@@ -173,16 +178,18 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
                 info.columns.remove(c)
             else:
                 info.warnings.append(f"{source}：第 {c[1:]} 列没有表头但有 {n} 个非空单元格，已按“{c}”保留")
-    cols = ", ".join(f"{clean_sql(quote_ident(c))} AS {quote_ident(c)}" for c in info.columns)
-    if GEOM_AREA in {r[0] for r in con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall()}:
+    cols = ", ".join(f"{clean_sql(quote_ident(c)) if types[c] == 'VARCHAR' else quote_ident(c)} AS {quote_ident(c)}"
+                     for c in info.columns)
+    if GEOM_AREA in types:
         cols += (", " if cols else "") + quote_ident(GEOM_AREA)
     sep = ", " if cols else ""
     con.execute(  # staging is in file order already; a plain scan keeps it
         f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {cols}{sep}"
         f"{quote_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {quote_ident(staging)}"
     )
-    _check_cell_length(con, table, source, info.columns)
-    _skip_non_patch_rows(con, table, source, info, d)
+    text = [c for c in info.columns if types[c] == "VARCHAR"]
+    _check_cell_length(con, table, source, text)
+    _skip_non_patch_rows(con, table, source, info, d, types)
     info.rows = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
     if info.rows == 0:
         extra = f"（{len(info.skipped)} 行不是图斑，已跳过）" if info.skipped else ""
@@ -214,14 +221,16 @@ def _words_re(words: list[str]) -> str:
     return f"^(?:{alt})(?:[(（][^)）]*[)）])?(?:[:：].*)?$"
 
 
-def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dictionary) -> None:
+def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dictionary, types: dict[str, str]) -> None:
     """Delete the rows that are not patches (blank, 合计, signature, repeated header) and list them in info.skipped.
-    Blank rows after the last row with content are not rows at all: dropped without a word."""
+    Blank rows after the last row with content are not rows at all: dropped without a word.
+    types: column -> type (a typed column holds no footer words and no header)."""
     cols = info.columns
     if not cols:
         return
-    clean = {c: f"regexp_replace({quote_ident(c)}, {quote_str(_WS)}, '', 'g')" for c in cols}
-    key = next((c for c in cols if (d.match_header(c)[0] or None) and d.match_header(c)[0].name == d.key[0]), None)
+    text_cols = [c for c in cols if types[c] == "VARCHAR"]
+    clean = {c: f"regexp_replace({quote_ident(c)}, {quote_str(_WS)}, '', 'g')" for c in text_cols}
+    key = next((c for c in text_cols if (d.match_header(c)[0] or None) and d.match_header(c)[0].name == d.key[0]), None)
     blank = " AND ".join(f"{quote_ident(c)} IS NULL" for c in cols)
 
     def words(kind: str) -> str:
@@ -229,16 +238,16 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dicti
         if not ws:
             return "FALSE"
         rx = quote_str(_words_re(ws))
-        any_cell = " OR ".join(f"regexp_full_match({clean[c]}, {rx})" for c in cols)
+        any_cell = " OR ".join(f"regexp_full_match({clean[c]}, {rx})" for c in text_cols) or "FALSE"
         if key is None:
             return f"({any_cell})"
         return f"(({quote_ident(key)} IS NULL OR regexp_full_match({clean[key]}, {rx})) AND ({any_cell}))"
 
-    same = " + ".join(f"CAST(lower({clean[c]}) = {quote_str(header_key(c))} AS INTEGER)" for c in cols)
+    same = " + ".join(f"CAST(lower({clean[c]}) = {quote_str(header_key(c))} AS INTEGER)" for c in text_cols) or "0"
     reason = (f"CASE WHEN {blank} THEN '空行' WHEN {words('total')} THEN '合计行' "
               f"WHEN {words('signature')} THEN '签字、日期等表尾行' "
               f"WHEN COALESCE({same}, 0) >= {MIN_KNOWN_HEADERS} THEN '重复的表头行' END")
-    text = "concat_ws(' ', " + ", ".join(quote_ident(c) for c in cols) + ")"
+    text = "concat_ws(' ', " + ", ".join(text_sql(quote_ident(c), types[c]) for c in cols) + ")"
     candidates = "TRUE"
     if key is not None:  # a patch row has an id that is neither a footer word nor the header: one cheap test
         footer = _words_re([w for k in ("total", "signature") for w in d.non_patch_rows.get(k, [])] or ["合计"])

@@ -72,6 +72,42 @@ class Known:
         return sum(1 for h in headers if self(h))
 
 
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT", "UHUGEINT")
+_NUMBER_TYPES = _INTEGER_TYPES + ("FLOAT", "REAL", "DOUBLE")
+
+
+def typed_fits(field_type: str, sql_type: str) -> bool:
+    """Does a typed column (Parquet, GeoPackage, Shapefile) already hold values of the dictionary type `field_type`?
+    Such a column is read as it is, without a round trip through text: numbers for areas, integers for integers,
+    dates and timestamps without a time zone for dates."""
+    if field_type == "area":
+        return sql_type in _NUMBER_TYPES or sql_type.startswith("DECIMAL")
+    if field_type == "int":
+        return sql_type in _INTEGER_TYPES
+    if field_type == "date":
+        return sql_type == "DATE" or (sql_type.startswith("TIMESTAMP") and "TIME ZONE" not in sql_type)
+    return False
+
+
+def text_sql(col: str, typ: str) -> str:
+    """SQL rendering a column of type `typ` as the text a person would have typed (same as Excel cells)."""
+    if typ == "VARCHAR":
+        return col
+    if typ in ("DOUBLE", "FLOAT", "REAL"):
+        return (f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) AND abs({col}) < 1e15 "
+                f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END")
+    if typ.startswith("TIMESTAMP") and "TIME ZONE" not in typ:
+        return (f"CASE WHEN CAST({col} AS TIME) = TIME '00:00:00' THEN strftime({col}, '%Y-%m-%d') "
+                f"ELSE strftime({col}, '%Y-%m-%d %H:%M:%S') END")
+    return f"CAST({col} AS VARCHAR)"
+
+
+def column_types(con, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of `table`."""
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()}
+
+
 def check_headers(name: str, headers: list, known: Known, where: str = "") -> tuple[list[str], list[str]]:
     """Trim headers, name empty ones 列N, reject duplicates and non-patch tables.
     Returns (headers, the names given to empty headers)."""
