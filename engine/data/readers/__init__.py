@@ -1,6 +1,8 @@
 """Read a user's patch file (CSV/TXT, Excel, Parquet, Shapefile/DBF, GeoPackage, or a folder of them)
-into a raw DuckDB table: every data column VARCHAR holding the cell text (trimmed, empty -> NULL),
-headers as found, plus `_source` (file base name) and `_line` (the row number a human sees).
+into a raw DuckDB table: every data column VARCHAR holding the cell text (trimmed, empty -> NULL) — except the
+columns of typed files (Parquet, GeoPackage, Shapefile) whose type already fits their dictionary field (numbers for
+areas, dates for dates), which stay typed —, headers as found, plus `_source` (file base name) and `_line` (the row
+number a human sees). The policy set's dictionary decides which header row and columns are the patch table's.
 
 Nothing is normalized here: the core maps headers and parses values. Nothing is dropped either:
 a row that cannot be placed in the table stops the read with an InputError naming file and line.
