@@ -199,7 +199,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
                 if types[mapping[name][0]] != "VARCHAR":  # a typed column takes the text value as text
                     con.execute(f"ALTER TABLE {quote_ident(raw)} ALTER {header} SET DATA TYPE VARCHAR "
                                 f"USING {text_sql(header, types[mapping[name][0]])}")
-                con.execute(f"UPDATE {quote_ident(raw)} SET {quote_ident(mapping[name][0])} = {quote_str(value)} WHERE {quote_ident(mapping[name][0])} IS NULL")
+                con.execute(f"UPDATE {quote_ident(raw)} SET {header} = {quote_str(value)} WHERE {header} IS NULL")
             else:
                 col = f"{name}（列映射固定值）"
                 con.execute(f"ALTER TABLE {quote_ident(raw)} ADD COLUMN {quote_ident(col)} VARCHAR DEFAULT {quote_str(value)}")
@@ -227,14 +227,13 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     # A typed column whose type fits its field (Parquet numbers, dates) is cast as it is; its text is rendered only
     # where a message shows it.
     types = column_types(con, raw)
-    cells, values, checked_dates, order, problems = [], [], [], [], []
-    typed_as = {f.name: types[mapping[f.name][0]] for f in d.fields if f.name in mapping
-                and types.get(mapping[f.name][0], "VARCHAR") != "VARCHAR" and typed_fits(f.type, types[mapping[f.name][0]])}
+    cells, values, checked_dates, problems = [], [], [], []
+    typed_as = {f.name: types[mapping[f.name][0]] for f in d.fields
+                if f.name in mapping and typed_fits(f.type, types.get(mapping[f.name][0], "VARCHAR"))}
     # field -> SQL of the cell as text (for messages), from the first layer's column `_raw_<field>`
     text_of = {f.name: text_sql(quote_ident("_raw_" + f.name), typed_as.get(f.name, "VARCHAR")) for f in d.fields}
     for f in d.fields:
         col, raw_col = quote_ident(f.name), quote_ident("_raw_" + f.name)
-        order += [col, raw_col]
         if f.name in mapping:
             header, unit = mapping[f.name]
             typ = types.get(header, "VARCHAR")
@@ -286,10 +285,13 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     # the text as written is kept only where it is read later: the key (数据格式 findings name the patch by it)
     # and dates (Excel serial warnings); the other columns' text was needed only for this statement's problems
     keep_raw = {d.key[0]} | {f.name for f in d.fields if f.type == "date"}
-    kept = [c for c in order if not (c.startswith('"_raw_') and c[6:-1] not in keep_raw)]
-    # a typed column's kept text: only where its value did not parse (its message names it)
-    kept = [f"CASE WHEN {quote_ident(c[6:-1])} IS NULL THEN {text_of[c[6:-1]]} END AS {c}"
-            if c.startswith('"_raw_') and text_of[c[6:-1]] != c else c for c in kept]
+    kept = []
+    for f in d.fields:
+        kept.append(quote_ident(f.name))
+        if f.name in keep_raw:  # a typed column's text: only where its value did not parse (its message names it)
+            raw_col = quote_ident("_raw_" + f.name)
+            kept.append(f"CASE WHEN {quote_ident(f.name)} IS NULL THEN {text_of[f.name]} END AS {raw_col}"
+                        if f.name in typed_as else raw_col)
     dates = f" REPLACE ({', '.join(checked_dates)})" if checked_dates else ""
     # _rid is the row's place in the raw table (file order; a folder's files by name): no sort to number the rows,
     # and no ORDER BY of the result (readers of `patches` that need an order ask for it)
