@@ -8,8 +8,20 @@ Python API (the CLI only wraps it):
     result.findings, result.tasks, result.to_json()
 """
 from engine.errors import InputError, PolicyError
-from engine.policy.policyset import load_policies, load_policy
-from engine.run.runner import check, check_records
 from engine.version import __version__
 
 __all__ = ["load_policies", "load_policy", "check", "check_records", "PolicyError", "InputError", "__version__"]
+
+
+def __getattr__(name: str):
+    """The API functions are imported on first use: `import engine.cli` (every command, `--help`) does not pay for
+    the policy loader, DuckDB and the readers before it needs them."""
+    if name in ("load_policies", "load_policy"):
+        from engine.policy import policyset as module
+    elif name in ("check", "check_records"):
+        from engine.run import runner as module
+    else:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value

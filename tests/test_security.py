@@ -13,7 +13,7 @@ SAMPLE = "datasets/sample_2023.csv"
 
 @pytest.mark.parametrize("exc", [RuntimeError("boom /etc/passwd"), RecursionError(), MemoryError()])
 def test_unexpected_exception_exits_3_without_traceback(capsys, monkeypatch, exc):
-    import engine.cli.check as runner  # the check command calls the runner through its own name
+    import engine.run.runner as runner  # the check command imports the runner's check when it runs
 
     def crash(*a, **k):
         raise exc
@@ -26,7 +26,7 @@ def test_unexpected_exception_exits_3_without_traceback(capsys, monkeypatch, exc
 
 
 def test_debug_shows_the_traceback(capsys, monkeypatch):
-    import engine.cli.check as runner  # the check command calls the runner through its own name
+    import engine.run.runner as runner  # the check command imports the runner's check when it runs
 
     monkeypatch.setattr(runner, "check", lambda *a, **k: 1 / 0)
     code, out, err = run_cli(capsys, "check", SAMPLE, "--debug")

@@ -9,9 +9,6 @@ from rich.console import Console
 
 from engine.cli.common import EXIT_FINDINGS, EXIT_OK, add_common, add_region_facts
 from engine.data.dictionary import load_dictionary
-from engine.policy.policyset import load_policies
-from engine.report.assess_text import render
-from engine.run.runner import check
 
 EXAMPLE = """示例：
   weipian assess datasets/sample_2023.csv --as-of 2024-06-30
@@ -38,6 +35,10 @@ def register(subparsers) -> None:
 
 
 def cmd_assess(args, console: Console) -> int:
+    from engine.policy.policyset import load_policies
+    from engine.report.assess_text import render
+    from engine.run.runner import check
+
     policies = load_policies(args.policies)
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing,

@@ -7,12 +7,7 @@ import sys
 from rich.console import Console
 
 from engine.cli.common import EXIT_CODES, add_common, add_region_facts
-from engine.policy.policyset import load_policies
 from engine.errors import InputError
-from engine.report.outputs import refuse_overwrite, write_outputs
-from engine.report.xlsx import SPLIT_KEYS, write_xlsx_split
-from engine.report.text import render
-from engine.run.runner import check
 
 EXAMPLE = """示例：
   weipian check datasets/sample_2023.csv --as-of 2024-06-30
@@ -25,8 +20,15 @@ EXAMPLE = """示例：
 
 
 def cmd_check(args, console: Console) -> int:
+    from engine.policy.policyset import load_policies
+    from engine.report.outputs import refuse_overwrite, write_outputs
+    from engine.report.text import render
+    from engine.run.runner import check
+
     policies = load_policies(args.policies)
     split_dir = args.split_by[1] if args.split_by else None
+    if args.split_by:  # xlsxwriter is imported only for ledgers
+        from engine.report.xlsx import SPLIT_KEYS, write_xlsx_split
     if args.split_by and args.split_by[0] not in SPLIT_KEYS:
         raise InputError(f"--split-by 只支持 {'、'.join(SPLIT_KEYS)}（如 --split-by county 台账/），不能是「{args.split_by[0]}」")
     refuse_overwrite(args.output + ([split_dir] if split_dir else []), args.data,

@@ -7,9 +7,6 @@ import sys
 
 from engine.cli.common import EXIT_OK, plain_printer
 from engine.errors import InputError
-from engine.policy.policyset import load_policies
-from engine.policy.revision import policy_at_revision
-from engine.run.diff import as_year_of, by_rule, data_diff, pair_sources, policy_changes, show
 
 EXAMPLE = """示例：
   weipian diff 旧政策/2023 policies/2023                          # 只比较政策文件
@@ -27,6 +24,8 @@ STATUS_MARKS = {"added": "+ 新增", "removed": "- 删除", "changed": "~ 修改
 
 
 def cmd_diff(args, console) -> int:
+    from engine.policy.revision import policy_at_revision
+
     n = len(args.paths)
     if args.base:
         if n not in (1, 2):
@@ -40,6 +39,9 @@ def cmd_diff(args, console) -> int:
 
 
 def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
+    from engine.policy.policyset import load_policies
+    from engine.run.diff import as_year_of, data_diff, pair_sources, policy_changes
+
     old, new = load_policies(old_dir), load_policies(new_dir)
     years = []
     for from_year, year, a, b in pair_sources(old, new):
@@ -71,6 +73,8 @@ def _diff(args, console, old_dir, new_dir, data, old_label) -> int:
 
 
 def _render_policy(say, y: dict) -> None:
+    from engine.run.diff import show
+
     if y["status"] != "both":
         say(f"\n{y['year']}年政策：{'新增' if y['status'] == 'added' else '删除'}整套政策")
         return
@@ -86,6 +90,8 @@ def _render_policy(say, y: dict) -> None:
 
 
 def _render_data(say, dd, policies) -> None:
+    from engine.run.diff import by_rule
+
     m = dd.meta
     say(f"\n在数据 {m['path']} 上（评估日期 {m['as_of']}，检查 {m['checked']} 行）：")
     titles = {c.id: c for p in policies.values() for c in p.checks}

@@ -7,9 +7,6 @@ import sys
 
 from engine.cli.common import EXIT_OK, add_common, add_region_facts, plain_printer
 from engine.errors import InputError
-from engine.policy.policyset import load_policies
-from engine.run.explain import explain_patch, explain_regions
-from engine.run.runner import as_date, prepare
 
 EXAMPLE = """示例：
   weipian explain datasets/sample_2023.csv --patch 610902202301001 --as-of 2024-06-30
@@ -23,6 +20,10 @@ EXAMPLE = """示例：
 
 
 def cmd_explain(args, console) -> int:
+    from engine.policy.policyset import load_policies
+    from engine.run.explain import explain_patch
+    from engine.run.runner import as_date, prepare
+
     if (args.patch is None) == (args.region is None):
         raise InputError("请用 --patch 图斑编号 或 --region 行政区代码 指定要解释的对象（二选一）")
     policies = load_policies(args.policies)
@@ -50,6 +51,8 @@ def cmd_explain(args, console) -> int:
 
 
 def _explain_region(args, console, con, policies, as_of) -> int:
+    from engine.run.explain import explain_regions
+
     docs, say = [], plain_printer(console)
     for year, policy, exps in explain_regions(con, policies, args.region, as_of, only_fired=args.only_fired):
         docs += [{"year": year, **e.to_json()} for e in exps]

@@ -7,7 +7,6 @@ import sys
 
 from engine.cli.common import EXIT_FINDINGS, EXIT_OK, plain_printer
 from engine.paths import policies_dir
-from engine.policy.lint import lint, summary
 
 EXAMPLE = """示例：
   weipian lint                         # 检查内置的 policies/ 下所有年度
@@ -19,6 +18,8 @@ EXAMPLE = """示例：
 
 
 def cmd_lint(args, console) -> int:
+    from engine.policy.lint import lint
+
     paths = args.paths or [policies_dir()]
     diags, dirs = lint(paths)
     errors = sum(d.severity == "error" for d in diags)
@@ -33,6 +34,8 @@ def cmd_lint(args, console) -> int:
 
 def show(say, diags, dirs: int) -> None:
     """Every diagnostic with its caret, then the count line (also after `weipian new-year`)."""
+    from engine.policy.lint import summary
+
     for d in diags:
         say(d.render())
         say()

@@ -4,8 +4,6 @@ from __future__ import annotations
 import argparse
 
 from engine.cli.common import EXIT_OK, plain_printer
-from engine.policy.policyset import load_policies
-from engine.run.runner import as_date, row_sql
 
 EXAMPLE = """示例：
   weipian sql                                  # 内置 policies/ 下各年度政策的 SQL
@@ -15,6 +13,9 @@ EXAMPLE = """示例：
 
 
 def cmd_sql(args, console) -> int:
+    from engine.policy.policyset import load_policies
+    from engine.run.runner import as_date, row_sql
+
     as_of = as_date(args.as_of)
     policies = load_policies(args.path)
     for year in sorted(policies):

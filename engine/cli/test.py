@@ -9,8 +9,6 @@ from pathlib import Path
 from engine.cli.common import EXIT_FINDINGS, EXIT_OK, plain_printer
 from engine.errors import InputError
 from engine.paths import display_path, policies_dir
-from engine.testing.coverage import KIND_WORDS, coverage, percent
-from engine.testing.cases import describe_failures, run_tests
 
 EXAMPLE = """示例：
   weipian test                              # 运行内置 policies/ 下全部政策测试
@@ -25,6 +23,9 @@ EXAMPLE = """示例：
 
 
 def cmd_test(args, console) -> int:
+    from engine.testing.cases import describe_failures, run_tests
+    from engine.testing.coverage import KIND_WORDS, coverage, percent
+
     root = Path(args.path) if args.path else policies_dir()
     if not root.exists():
         raise InputError(f"测试目录不存在：{root}")

@@ -12,7 +12,7 @@ import math
 from decimal import Decimal
 
 from engine.data.dictionary import Dictionary
-from engine.data.readers.common import GEOM_AREA
+from engine.data.readers.common import GEOM_AREA, column_types, text_sql
 from engine.errors import InputError
 from engine.lang.quoting import quote_ident
 
@@ -82,7 +82,8 @@ def _prove_from_geometry(con, raw, d: Dictionary, mapping, notes, warnings, gfie
     v = _num(header)
     rows = con.execute(f"""
         SELECT _source, median({quote_ident(GEOM_AREA)} / {v}), count(*),
-               arg_min(_line, _line), arg_min({quote_ident(header)}, _line), arg_min({quote_ident(GEOM_AREA)}, _line)
+               arg_min(_line, _line), arg_min({text_sql(quote_ident(header), column_types(con, raw)[header])}, _line),
+               arg_min({quote_ident(GEOM_AREA)}, _line)
         FROM {quote_ident(raw)} WHERE {quote_ident(GEOM_AREA)} > 0 AND {v} > 0 GROUP BY _source ORDER BY _source""").fetchall()
     if not rows:
         return
@@ -136,7 +137,7 @@ def _plausible(con, raw, d: Dictionary, name: str, header: str, warnings: list[s
     if not n or median <= float(bound):
         return
     line, source, value = con.execute(
-        f"SELECT _line, _source, {quote_ident(header)} FROM {quote_ident(raw)} WHERE {v} > 0 "
+        f"SELECT _line, _source, {text_sql(quote_ident(header), column_types(con, raw)[header])} FROM {quote_ident(raw)} WHERE {v} > 0 "
         f"ORDER BY abs({v} - {median}), _source, _line LIMIT 1").fetchone()
     carried = d.area_unit
     sq = d.area_check.get("square_metre")

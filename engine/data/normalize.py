@@ -12,6 +12,7 @@ import duckdb
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.area_units import resolve as resolve_area_units
 from engine.data.dictionary import HEADER_UNIT, Dictionary, Field, header_key
+from engine.data.readers.common import column_types, text_sql, typed_fits
 from engine.errors import InputError
 
 FORMAT_RULE = "数据格式"
@@ -110,6 +111,21 @@ def missing_message(what: str, missing: list[str], columns: list[str], d: Dictio
             + "。表头可用中文字段名、代码或数据字典中的别名，如 耕地面积 / GDMJ（见 schemas/fields.yaml）")
 
 
+def _cast_typed(f: Field, col: str, typ: str, unit: str | None, d: Dictionary) -> str:
+    """A typed column's value as its field's type (typed_fits(f.type, typ)): numbers and dates as they are."""
+    if f.type == "area":
+        factor = d.area_units[unit or d.area_unit]
+        return (f"CAST(round(TRY_CAST({col} AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {d.area_scale})"
+                f" AS DECIMAL(18,{d.area_scale}))")
+    if f.type == "int":
+        return f"(CASE WHEN abs({col}) < 1e15 THEN CAST({col} AS BIGINT) END)"
+    if f.type == "date":  # a TIMESTAMP, like _cast's; a time of day other than midnight is not a date
+        if typ == "DATE":
+            return f"CAST({col} AS TIMESTAMP)"
+        return f"(CASE WHEN CAST({col} AS TIME) = TIME '00:00:00' THEN CAST({col} AS TIMESTAMP) END)"
+    raise AssertionError(f.type)
+
+
 def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
     if f.type == "string":
         return raw
@@ -121,12 +137,9 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
         factor = d.area_units[unit or d.area_unit]
         return (f"CAST(round(TRY_CAST(replace({raw}, ',', '') AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {d.area_scale})"
                 f" AS DECIMAL(18,{d.area_scale}))")
-    if f.type == "date":
-        tries = ", ".join(f"TRY_STRPTIME({raw}, {quote_str(fmt)})" for fmt in d.date_formats)
-        if d.serial_date_years:
-            tries += f", {_serial_sql(raw, d)}"
-        parsed = f"CAST(COALESCE({tries}) AS DATE)"
-        return f"(CASE WHEN year({parsed}) >= 1000 THEN {parsed} END)"  # %Y means four digits: DuckDB reads '23-3-1' as year 23
+    if f.type == "date":  # a TIMESTAMP: the caller keeps years >= 1000 and casts to DATE
+        parsed = f"TRY_STRPTIME({raw}, [{', '.join(quote_str(fmt) for fmt in d.date_formats)}])"
+        return f"COALESCE({parsed}, {_serial_sql(raw, d)})" if d.serial_date_years else parsed
     if f.type == "bool":
         t = ", ".join(quote_str(v) for v in d.bool_true)
         fl = ", ".join(quote_str(v) for v in d.bool_false)
@@ -179,9 +192,14 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     mapping, unknown = map_headers(columns, d, con, raw, column_map)
     map_units = {n: "map" for n, (h, u) in mapping.items() if u and column_map is not None and column_map.lookup(h)}
     if column_map is not None:
+        types = column_types(con, raw)
         for name, value in column_map.values.items():
             if name in mapping:  # the file has the column: the fixed value fills its empty cells
-                con.execute(f"UPDATE {quote_ident(raw)} SET {quote_ident(mapping[name][0])} = {quote_str(value)} WHERE {quote_ident(mapping[name][0])} IS NULL")
+                header = quote_ident(mapping[name][0])
+                if types[mapping[name][0]] != "VARCHAR":  # a typed column takes the text value as text
+                    con.execute(f"ALTER TABLE {quote_ident(raw)} ALTER {header} SET DATA TYPE VARCHAR "
+                                f"USING {text_sql(header, types[mapping[name][0]])}")
+                con.execute(f"UPDATE {quote_ident(raw)} SET {header} = {quote_str(value)} WHERE {header} IS NULL")
             else:
                 col = f"{name}（列映射固定值）"
                 con.execute(f"ALTER TABLE {quote_ident(raw)} ADD COLUMN {quote_ident(col)} VARCHAR DEFAULT {quote_str(value)}")
@@ -204,32 +222,47 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
                                                    alias_units=alias_units(mapping, d), sources=map_units)
     warnings += unit_warnings
 
-    selects, problems = [], []
+    # Three layers, each expression written once: the cell text (trimmed, empty -> NULL), the value parsed from it
+    # once (dates by one try_strptime over the dictionary's formats, then Excel serials), and the year test on dates.
+    # A typed column whose type fits its field (Parquet numbers, dates) is cast as it is; its text is rendered only
+    # where a message shows it.
+    types = column_types(con, raw)
+    cells, values, checked_dates, problems = [], [], [], []
+    typed_as = {f.name: types[mapping[f.name][0]] for f in d.fields
+                if f.name in mapping and typed_fits(f.type, types.get(mapping[f.name][0], "VARCHAR"))}
+    # field -> SQL of the cell as text (for messages), from the first layer's column `_raw_<field>`
+    text_of = {f.name: text_sql(quote_ident("_raw_" + f.name), typed_as.get(f.name, "VARCHAR")) for f in d.fields}
     for f in d.fields:
+        col, raw_col = quote_ident(f.name), quote_ident("_raw_" + f.name)
         if f.name in mapping:
             header, unit = mapping[f.name]
-            rawcol = f"NULLIF(trim(CAST({quote_ident(header)} AS VARCHAR)), '')"
-            typed = _cast(f, rawcol, unit, d)
+            typ = types.get(header, "VARCHAR")
+            if f.name in typed_as:
+                cells.append(f"{quote_ident(header)} AS {raw_col}")
+                typed = _cast_typed(f, raw_col, typ, unit, d)
+            else:
+                cells.append(f"NULLIF(trim({text_sql(quote_ident(header), typ)}), '') AS {raw_col}")
+                typed = _cast(f, raw_col, unit, d)
             if f.name == year_field and default_year is not None:
                 typed = f"COALESCE({typed}, {int(default_year)})"
-            selects.append(f"{typed} AS {quote_ident(f.name)}")
-            selects.append(f"{rawcol} AS {quote_ident('_raw_' + f.name)}")
+            values.append(f"{typed} AS {col}")
+            if f.type == "date":  # %Y means four digits: DuckDB reads '23-3-1' as year 23
+                checked_dates.append(f"CASE WHEN year({col}) >= 1000 THEN CAST({col} AS DATE) END AS {col}")
             problems.append(
-                f"CASE WHEN {quote_ident('_raw_' + f.name)} IS NOT NULL AND {quote_ident(f.name)} IS NULL THEN "
-                + _problem(f.name, quote_ident("_raw_" + f.name), quote_str(_reason(f))) + " END"
+                f"CASE WHEN {raw_col} IS NOT NULL AND {col} IS NULL THEN "
+                + _problem(f.name, text_of[f.name], quote_str(_reason(f))) + " END"
             )
         else:
             sqltype = {"string": "VARCHAR", "enum": "VARCHAR", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN",
                        "area": f"DECIMAL(18,{d.area_scale})"}[f.type]
             value = str(int(default_year)) if (f.name == year_field and default_year is not None) else "NULL"
-            selects.append(f"CAST({value} AS {sqltype}) AS {quote_ident(f.name)}")
-            selects.append(f"CAST(NULL AS VARCHAR) AS {quote_ident('_raw_' + f.name)}")
-        col = quote_ident(f.name)
-        shown = f"COALESCE({quote_ident('_raw_' + f.name)}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
+            cells.append(f"CAST(NULL AS VARCHAR) AS {raw_col}")
+            values.append(f"CAST({value} AS {sqltype}) AS {col}")
+        shown = f"COALESCE({text_of[f.name]}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
         if f.text_id:
             problems.append(
-                f"CASE WHEN regexp_full_match({quote_ident('_raw_' + f.name)}, {quote_str(_SCI)}) THEN "
-                + _problem(f.name, quote_ident("_raw_" + f.name),
+                f"CASE WHEN regexp_full_match({raw_col}, {quote_str(_SCI)}) THEN "
+                + _problem(f.name, raw_col,
                            quote_str("是以数字形式保存的编号（科学计数法）：Excel 把编号当作数字保存时只保留 15 位有效数字，"
                              "其余位已丢失；请在 Excel 中把该列设置为“文本”格式后重新录入编号")) + " END")
         if f.pattern:
@@ -242,9 +275,9 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         if f.max_field:
             problems.append(f"CASE WHEN {col} > {quote_ident(f.max_field)} THEN "
                             + _problem(f.name, shown,
-                                       f"'大于' || {quote_str(f.max_field)} || '（' || COALESCE({quote_ident('_raw_' + f.max_field)}, CAST({quote_ident(f.max_field)} AS VARCHAR)) || '）'") + " END")
+                                       f"'大于' || {quote_str(f.max_field)} || '（' || COALESCE({text_of[f.max_field]}, CAST({quote_ident(f.max_field)} AS VARCHAR)) || '）'") + " END")
         if f.name in d.always_required:
-            problems.append(f"CASE WHEN {quote_ident('_raw_' + f.name)} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", quote_str("必填，不能为空")) + " END")
+            problems.append(f"CASE WHEN {raw_col} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", quote_str("必填，不能为空")) + " END")
     key = ", ".join(quote_ident(k) for k in d.key)
     problems.append(
         f"CASE WHEN _dup_rank > 1 THEN " + _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || " + quote_str(f"行重复（同一{d.key[1]}内{d.key[0]}应唯一）")) + " END"
@@ -252,11 +285,22 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     # the text as written is kept only where it is read later: the key (数据格式 findings name the patch by it)
     # and dates (Excel serial warnings); the other columns' text was needed only for this statement's problems
     keep_raw = {d.key[0]} | {f.name for f in d.fields if f.type == "date"}
-    drop_raw = "".join(", " + quote_ident("_raw_" + f.name) for f in d.fields if f.name not in keep_raw)
+    kept = []
+    for f in d.fields:
+        kept.append(quote_ident(f.name))
+        if f.name in keep_raw:  # a typed column's text: only where its value did not parse (its message names it)
+            raw_col = quote_ident("_raw_" + f.name)
+            kept.append(f"CASE WHEN {quote_ident(f.name)} IS NULL THEN {text_of[f.name]} END AS {raw_col}"
+                        if f.name in typed_as else raw_col)
+    dates = f" REPLACE ({', '.join(checked_dates)})" if checked_dates else ""
+    # _rid is the row's place in the raw table (file order; a folder's files by name): no sort to number the rows,
+    # and no ORDER BY of the result (readers of `patches` that need an order ask for it)
     con.execute(f"""
         CREATE OR REPLACE TABLE {quote_ident(table)} AS
-        WITH src AS (SELECT row_number() OVER (ORDER BY _source, _line) AS _rid, * FROM {quote_ident(raw)}),
-        typed AS (SELECT _rid, _source, _line, {', '.join(selects)} FROM src),
+        WITH typed AS MATERIALIZED (
+            SELECT *{dates} FROM (
+                SELECT *, {', '.join(values)} FROM (
+                    SELECT rowid + 1 AS _rid, _source, _line, {', '.join(cells)} FROM {quote_ident(raw)}))),
         dups AS (  -- keys given more than once: their first row (duplicates name it); no window over every row
             SELECT {key}, min(_rid) AS _dup_first, arg_min(_source, _rid) AS _dup_source, arg_min(_line, _rid) AS _dup_line
             FROM typed WHERE {' AND '.join(quote_ident(k) + ' IS NOT NULL' for k in d.key)}
@@ -264,9 +308,9 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         ranked AS (
             SELECT t.*, CASE WHEN t._rid > dups._dup_first THEN 2 ELSE 1 END AS _dup_rank, dups._dup_source, dups._dup_line
             FROM typed t LEFT JOIN dups USING ({key}))
-        SELECT * EXCLUDE (_dup_rank, _dup_source, _dup_line{drop_raw}),
+        SELECT _rid, _source, _line, {', '.join(kept)},
                list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS _errors
-        FROM ranked ORDER BY _rid
+        FROM ranked
     """)
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchone()
     warnings += _serial_warnings(con, table, d, mapping)

@@ -43,9 +43,10 @@ def preview(path, d: Dictionary, *, needed_by_year: dict[int, set[str]], sheet=N
             area_unit=None, column_map=None, year=None) -> dict:
     from engine.data.normalize import map_headers, normalize
     from engine.data.readers import read_input
+    from engine.data.readers.common import column_types, text_sql
 
     con = duckdb.connect()
-    info = read_input(con, path, "raw", sheet=sheet, encoding=encoding,
+    info = read_input(con, path, "raw", sheet=sheet, encoding=encoding, dictionary=d,
                       extra_headers=column_map.headers.values() if column_map is not None else ())
     headers = list(info.columns)
     out: dict = {"input": str(path), "rows_read": info.rows + len(info.skipped), "skipped": len(info.skipped),
@@ -54,11 +55,13 @@ def preview(path, d: Dictionary, *, needed_by_year: dict[int, set[str]], sheet=N
     if column_map is not None:
         out["column_map"] = column_map.manifest()
     fields_of = {}
+    types = column_types(con, "raw")
     for h in headers:
         name, unit, how = _how(d, h, column_map)
         fields_of[h] = name
+        cell = text_sql(quote_ident(h), types[h])  # a typed column's values as the text a person would have typed
         samples = [r[0] for r in con.execute(
-            f"SELECT DISTINCT {quote_ident(h)} FROM (SELECT {quote_ident(h)}, _line FROM raw WHERE {quote_ident(h)} IS NOT NULL ORDER BY _line LIMIT 50) "
+            f"SELECT DISTINCT v FROM (SELECT {cell} AS v, _line FROM raw WHERE {quote_ident(h)} IS NOT NULL ORDER BY _line LIMIT 50) "
             f"LIMIT 3").fetchall()]
         out["columns"].append({"header": h, "field": name, "unit": unit, "how": how, "samples": samples,
                                "bad_cells": None})

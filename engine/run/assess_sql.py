@@ -48,15 +48,13 @@ def region_table(con) -> list[str]:
             code = r["上级代码"]
         return None
 
-    import pyarrow as pa  # imported when assessments run, not at start
-
-    arrow_type = {Type.NUMBER: pa.float64(), Type.BOOL: pa.bool_(), Type.STRING: pa.string()}
-    columns = {"代码": pa.array([r["代码"] for r in rows], pa.string()), "名称": pa.array([r["名称"] for r in rows], pa.string())}
+    # one statement, lists as parameters zipped by unnest: no pyarrow (and numpy) to import for a small table
+    sql_type = {Type.NUMBER: "DOUBLE", Type.BOOL: "BOOLEAN", Type.STRING: "VARCHAR"}
+    columns = {"代码": ("VARCHAR", [r["代码"] for r in rows]), "名称": ("VARCHAR", [r["名称"] for r in rows])}
     for a, t in attrs.items():
-        columns["_ra_" + a] = pa.array([inherited(r["代码"], a) for r in rows], arrow_type[t])
-    con.register("_assess_regions_arrow", pa.table(columns))
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS _assess_regions AS SELECT * FROM _assess_regions_arrow")
-    con.unregister("_assess_regions_arrow")
+        columns["_ra_" + a] = (sql_type[t], [inherited(r["代码"], a) for r in rows])
+    select = ", ".join(f"unnest(CAST(? AS {typ}[])) AS {quote_ident(name)}" for name, (typ, _v) in columns.items())
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS _assess_regions AS SELECT {select}", [v for _t, v in columns.values()])
     return list(attrs)
 
 
@@ -254,11 +252,11 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
     tasks: list[RegionTask] = []
     for a in items:
         sql, cols = assessment_sql(a, policy, as_of, table, attrs, facts)
-        cur = con.sql(sql).to_arrow_table()
-        con.register("_assess_cur", cur)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _assess_cur AS {sql}")  # kept in DuckDB, in the query's order
         con.execute("INSERT INTO _assess_out SELECT year, rule, _level, _region, _period, _pidx, flagged FROM _assess_cur")
         titles = {x.id: (x.title, x.effect_word) for x in a.deductions}
-        for rec in con.execute("SELECT * EXCLUDE (_rank) FROM _assess_cur").fetchall():
+        for rec in con.execute("SELECT * EXCLUDE (_rank) FROM _assess_cur "
+                               "ORDER BY _rank, _region, _pidx NULLS LAST, _period").fetchall():
             _, rule, level, region, period, _pidx, name, flagged, missing, *vals = rec
             values: dict = {}
             for (path, _typ), v in zip(cols, vals):
@@ -278,5 +276,5 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
                 label = f"{name}（{region}）" if name else region
                 tasks.append(RegionTask(region, a.id, a.task["level"], a.task["action"], a.task["cite"],
                                         f"{label}：{a.title}（{periods}）→ {a.task['title']}"))
-        con.unregister("_assess_cur")
+        con.execute("DROP TABLE _assess_cur")
     return out, tasks

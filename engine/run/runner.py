@@ -168,7 +168,8 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
 
         cmap = load_column_map(columns, d)
     con = _open()
-    info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, extra_headers=cmap.headers.values() if cmap else ())
+    info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, dictionary=d,
+                      extra_headers=cmap.headers.values() if cmap else ())
     facts = load_region_facts(con, region_facts) if region_facts is not None else None  # read before the lock
     lock(con)
     meta = {"path": str(data), "sha256": info.sha256, "files": info.files,

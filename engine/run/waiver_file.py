@@ -69,7 +69,7 @@ def _table_file(con, p: Path, dictionary: Dictionary) -> str:
     """CSV/xlsx through the patch readers: headers found like a patch table's, cells as trimmed text."""
     from engine.data.readers import read_input
 
-    info = read_input(con, p, "waivers_raw", extra_headers=FIELDS)
+    info = read_input(con, p, "waivers_raw", extra_headers=FIELDS, dictionary=dictionary)
     key_field = dictionary.key[0]
     found: dict[str, str] = {}
     for h in info.columns:

@@ -247,3 +247,29 @@ def test_normalize_typed_table(dictionary):
     # 66666.67平方米 * 0.0015 = 100.000005亩 -> 100.0000
     assert rows[0] == ("A", 2021, Decimal("100.0000"), "2023-03-01", True, 0, 2)
     assert rows[1] == ("B", None, None, None, None, 1, 3)  # one problem: 监测年度 'x' is not an int (not also "required")
+
+
+def test_normalize_typed_columns_without_text(dictionary):
+    """Typed columns (as a Parquet file gives them) whose type fits the field are cast as they are; a cell that does
+    not fit is a problem that shows the value as a person would have typed it."""
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE raw AS SELECT "TBBH", CAST(y AS INTEGER) AS "监测年度", "行政区代码",
+            CAST(m2 AS DOUBLE) AS "耕地面积(平方米)", CAST(ts AS TIMESTAMP) AS "下发日期", _source, _line FROM (VALUES
+        ('A', 2021, '140923', '66666.67', '2023-03-01 00:00:00', 'f.parquet', 1),
+        ('B', 2021, '140923', '66666.6', '2023-03-01 08:30:00', 'f.parquet', 2),
+        ('C', 2021, '140923', 'nan', '2023-03-02 00:00:00', 'f.parquet', 3),
+        ('D', 2021, '140923', '-1', NULL, 'f.parquet', 4)
+    ) t("TBBH", y, "行政区代码", m2, ts, _source, _line)""")
+    cols = ["TBBH", "监测年度", "行政区代码", "耕地面积(平方米)", "下发日期"]
+    n = normalize(con, "raw", dictionary, cols, required=set())
+    assert (n.rows, n.rejected) == (4, 3)
+    rows = con.execute('SELECT "图斑编号", "监测年度", "耕地面积", "下发日期"::VARCHAR, _errors FROM patches ORDER BY _rid').fetchall()
+    # 66666.67平方米 * 0.0015 = 100.000005亩 -> 100.0000 (at the 100亩 line); 66666.6 * 0.0015 = 99.9999 (just below)
+    assert rows[0] == ("A", 2021, Decimal("100.0000"), "2023-03-01", [])
+    assert rows[1][:4] == ("B", 2021, Decimal("99.9999"), None)
+    assert [(e["field"], e["value"]) for e in rows[1][4]] == [("下发日期", "2023-03-01 08:30:00")]  # a time of day: no date
+    assert rows[2][:4] == ("C", 2021, None, "2023-03-02")
+    assert [(e["field"], e["value"], e["reason"]) for e in rows[2][4]] == [("耕地面积", "nan", "不是有效的面积数值")]
+    # -1平方米 = -0.0015亩; the message shows the cell as written: -1
+    assert rows[3][:4] == ("D", 2021, Decimal("-0.0015"), None)
+    assert [(e["field"], e["value"], e["reason"]) for e in rows[3][4]] == [("耕地面积", "-1", "面积不能为负数")]

@@ -12,7 +12,10 @@ import pyogrio
 import pytest
 import xlsxwriter
 
+from engine.data.dictionary import load_dictionary
 from engine.data.readers import InputError, InputInfo, read_input
+from engine.data.readers.common import column_types, text_sql, typed_fits
+from engine.lang.quoting import quote_ident
 
 # Headers fit a GBK .dbf (<= 10 bytes): short Chinese names, codes for the long ones.
 HEADERS = ["图斑编号", "监测年度", "XZQDM", "下发日期", "图斑类型", "监测面积", "GDMJ", "判定结果", "WFLX",
@@ -105,7 +108,11 @@ def con():
 
 
 def data_of(con, table="raw"):
-    return con.execute(f'SELECT * EXCLUDE (_source, _line) FROM "{table}" ORDER BY "图斑编号"').fetchall()
+    """The data columns as text: a typed column (numbers, dates of a Parquet/GeoPackage/Shapefile) as a person
+    would have typed it, so every format is compared cell by cell with the same text."""
+    types = column_types(con, table)
+    cols = ", ".join(text_sql(quote_ident(c), t) for c, t in types.items() if c not in ("_source", "_line"))
+    return con.execute(f'SELECT {cols} FROM "{table}" ORDER BY "图斑编号"').fetchall()
 
 
 EXPECTED = sorted(tuple(r) for r in ROWS)
@@ -136,7 +143,11 @@ def test_every_format_gives_the_same_raw_table(con, tmp_path, fmt):
     assert data_of(con) == EXPECTED
     types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
                              "WHERE table_name = 'raw'").fetchall())
-    assert all(types[h] == "VARCHAR" for h in HEADERS)
+    d = load_dictionary()
+    typed = {h for h in HEADERS if types[h] != "VARCHAR"}
+    # text stays text; a typed source keeps the columns whose type fits their field (read without text)
+    assert all(typed_fits(d.match_header(h)[0].type, types[h]) for h in typed)
+    assert (typed == set()) if fmt.startswith(("csv", "xlsx")) else ({"监测面积", "GDMJ", "下发日期"} <= typed)
     assert types["_source"] == "VARCHAR" and types["_line"] == "BIGINT"
     assert {r[0] for r in con.execute("SELECT DISTINCT _source FROM raw").fetchall()} == {path.name}
     lines = [r[0] for r in con.execute("SELECT _line FROM raw ORDER BY _line").fetchall()]
@@ -455,3 +466,41 @@ def test_failed_read_leaves_no_staging_tables(con, tmp_path):
     with pytest.raises(InputError):
         read_input(con, path, "raw")
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'raw%'").fetchall() == [(0,)]
+
+
+# --------------------------------------------------------------------------- the policy set's dictionary
+
+def _custom_dictionary(tmp_path):
+    """The bundled dictionary plus aliases 斑号 (图斑编号) and 区划码 (行政区代码), which the bundled one does not know."""
+    import yaml
+
+    from engine.data.dictionary import load_dictionary
+    from engine.paths import schemas_dir
+
+    doc = yaml.safe_load((schemas_dir() / "fields.yaml").read_text(encoding="utf-8"))
+    doc["aliases"]["图斑编号"] = list(doc["aliases"]["图斑编号"]) + ["斑号"]
+    doc["aliases"]["行政区代码"] = list(doc["aliases"].get("行政区代码") or []) + ["区划码"]
+    path = tmp_path / "fields.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return load_dictionary(path)
+
+
+def test_header_detection_uses_the_dictionary_it_is_given(con, tmp_path):
+    """A header row named only by a custom dictionary's aliases: refused as no patch table with the bundled
+    dictionary, found (below a title row in Excel, as the first line of a CSV) with the custom one."""
+    custom = _custom_dictionary(tmp_path)
+    headers, row = ["斑号", "区划码", "备注"], ["A-1", "610902", "x"]
+    csv_path = write_csv(tmp_path / "c.csv", rows=[row], headers=headers)
+    xlsx_path = tmp_path / "c.xlsx"
+    wb = xlsxwriter.Workbook(str(xlsx_path))
+    ws = wb.add_worksheet("图斑")
+    ws.write_row(0, 0, ["某县卫片图斑表"])
+    ws.write_row(1, 0, headers)
+    ws.write_row(2, 0, row)
+    wb.close()
+    for path in (csv_path, xlsx_path):
+        with pytest.raises(InputError, match="不是图斑数据表"):
+            read_input(con, path, "raw")
+        info = read_input(con, path, "raw", dictionary=custom)
+        assert info.columns == headers and info.rows == 1
+        assert con.execute('SELECT "斑号", "区划码", _line FROM raw').fetchall() == [("A-1", "610902", 2 if path == csv_path else 3)]

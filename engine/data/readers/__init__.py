@@ -1,6 +1,8 @@
 """Read a user's patch file (CSV/TXT, Excel, Parquet, Shapefile/DBF, GeoPackage, or a folder of them)
-into a raw DuckDB table: every data column VARCHAR holding the cell text (trimmed, empty -> NULL),
-headers as found, plus `_source` (file base name) and `_line` (the row number a human sees).
+into a raw DuckDB table: every data column VARCHAR holding the cell text (trimmed, empty -> NULL) — except the
+columns of typed files (Parquet, GeoPackage, Shapefile) whose type already fits their dictionary field (numbers for
+areas, dates for dates), which stay typed —, headers as found, plus `_source` (file base name) and `_line` (the row
+number a human sees). The policy set's dictionary decides which header row and columns are the patch table's.
 
 Nothing is normalized here: the core maps headers and parses values. Nothing is dropped either:
 a row that cannot be placed in the table stops the read with an InputError naming file and line.
@@ -12,51 +14,43 @@ from pathlib import Path
 
 import duckdb
 
-from engine.data.dictionary import header_key, load_dictionary
+from engine.data.dictionary import Dictionary, header_key, load_dictionary
 from engine.limits import LIMITS, human_bytes, input_file_limit, over
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (  # noqa: F401 - re-exported
     CSV_SUFFIXES, EXCEL_SUFFIXES, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, OGR_SUFFIXES, PARQUET_SUFFIXES, SUPPORTED,
-    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, check_headers, clean_sql, digest, known_count,
+    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, Known, check_headers, clean_sql, column_types, digest, text_sql,
 )
-from engine.data.readers.columnar import read_parquet
-from engine.data.readers.excel import read_excel
-from engine.data.readers.geo import read_ogr
-from engine.data.readers.text import normalize_encoding, read_csv
+# the reader of each format is imported when a file of that format is read (Excel, Shapefile and Parquet
+# readers pull in calamine, pyogrio and pyarrow: a county CSV needs none of them)
 
 
 # --------------------------------------------------------------------------- public entry point
 
 def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str | None = None,
-               encoding: str | None = None, extra_headers=()) -> InputInfo:
+               encoding: str | None = None, extra_headers=(), dictionary: Dictionary | None = None) -> InputInfo:
     """Read `path` (a file or a folder) into the DuckDB table `table` (replaced if it exists).
+    dictionary: the policy set's data dictionary (default: the bundled one); header rows are found by its names.
     extra_headers: headers a column map names; they count as known when the header row is looked for."""
-    from engine.data.readers import common
+    from engine.data.readers.text import normalize_encoding
 
     if encoding:
         normalize_encoding(encoding)  # --encoding rot13 is refused whatever the file type
-    common.EXTRA_KNOWN = {header_key(h) for h in extra_headers}
-    try:
-        return _read_input(con, path, table, sheet=sheet, encoding=encoding)
-    finally:
-        common.EXTRA_KNOWN = set()
-
-
-def _read_input(con, path, table: str, *, sheet, encoding) -> InputInfo:
+    known = Known(dictionary or load_dictionary(), frozenset(header_key(h) for h in extra_headers))
     p = Path(path)
     if not p.exists():
         raise InputError(f"找不到输入文件或文件夹：{path}")
     if p.is_dir():
-        return _read_folder(con, p, str(path), table, sheet=sheet, encoding=encoding)
-    info = _read_file(con, p, table, sheet=sheet, encoding=encoding)
+        return _read_folder(con, p, str(path), table, known, sheet=sheet, encoding=encoding)
+    info = _read_file(con, p, table, known, sheet=sheet, encoding=encoding)
     info.path = str(path)
     return info
 
 
 # --------------------------------------------------------------------------- dispatch
 
-def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
+def _read_file(con, p: Path, table: str, known: Known, *, sheet, encoding) -> InputInfo:
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED:
         raise InputError(f"{p.name}：不支持的文件类型“{p.suffix or '(无后缀)'}”，支持 {SUPPORTED_TEXT}")
@@ -66,14 +60,18 @@ def _read_file(con, p: Path, table: str, *, sheet, encoding) -> InputInfo:
     staging = f"{table}__stage"
     try:
         if suffix in CSV_SUFFIXES:
-            info, unnamed = read_csv(con, p, staging, encoding)
+            from engine.data.readers.text import read_csv
+            info, unnamed = read_csv(con, p, staging, encoding, known)
         elif suffix in EXCEL_SUFFIXES:
-            info, unnamed = read_excel(con, p, staging, sheet)
+            from engine.data.readers.excel import read_excel
+            info, unnamed = read_excel(con, p, staging, sheet, known)
         elif suffix in PARQUET_SUFFIXES:
-            info, unnamed = read_parquet(con, p, staging)
+            from engine.data.readers.columnar import read_parquet
+            info, unnamed = read_parquet(con, p, staging, known)
         else:
-            info, unnamed = read_ogr(con, p, staging, encoding, sheet)
-        _finalize(con, staging, table, p.name, info, unnamed)
+            from engine.data.readers.geo import read_ogr
+            info, unnamed = read_ogr(con, p, staging, encoding, sheet, known)
+        _finalize(con, staging, table, p.name, info, unnamed, known.d)
     finally:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
     return info
@@ -106,7 +104,7 @@ def _check_file_size(p: Path) -> None:
                              + "，未读取；确需读取更大的文件时，可用环境变量 WEIPIAN_MAX_INPUT_SIZE 调高上限（如 4GB）")
 
 
-def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> InputInfo:
+def _read_folder(con, d: Path, given: str, table: str, known: Known, *, sheet, encoding) -> InputInfo:
     outside = _outside_links(d)
     link_warnings = [f"{d.name}：“{name}”是指向文件夹之外的符号链接，未读取" for name in sorted(outside)
                      if Path(name).suffix.lower() in SUPPORTED + (".shx", ".prj", ".cpg")]
@@ -138,13 +136,17 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
         for i, f in enumerate(entries):
             part = f"{table}__part{i}"
             parts.append(part)
-            infos.append(_read_file(con, f, part, sheet=sheet, encoding=encoding))
+            infos.append(_read_file(con, f, part, known, sheet=sheet, encoding=encoding))
         columns: list[str] = []
         for info in infos:
             columns += [c for c in info.columns if c not in columns]
-        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {quote_ident(t)}" for t in parts)
-        geom = [GEOM_AREA] if any(GEOM_AREA in {r[0] for r in con.execute(f"DESCRIBE {quote_ident(t)}").fetchall()}
-                                  for t in parts) else []
+        part_types = [column_types(con, t) for t in parts]
+        mixed = {c for c in columns if len({ts[c] for ts in part_types if c in ts}) > 1}  # e.g. DOUBLE here, VARCHAR there
+        union = " UNION ALL BY NAME ".join(
+            f"SELECT * REPLACE ({', '.join(f'{text_sql(quote_ident(c), ts[c])} AS {quote_ident(c)}' for c in mixed if c in ts)}) "
+            f"FROM {quote_ident(t)}" if mixed & set(ts) else f"SELECT * FROM {quote_ident(t)}"
+            for t, ts in zip(parts, part_types))
+        geom = [GEOM_AREA] if any(GEOM_AREA in ts for ts in part_types) else []
         order = ", ".join(quote_ident(c) for c in columns + geom + ["_source", "_line"])
         con.execute(f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {order} FROM ({union}) "
                     f"ORDER BY _source, _line")
@@ -164,10 +166,11 @@ def _read_folder(con, d: Path, given: str, table: str, *, sheet, encoding) -> In
 
 # --------------------------------------------------------------------------- common finishing step
 
-def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnamed: list[str]) -> None:
-    """staging has the data columns (any type already rendered to VARCHAR) and `_line`.
-    Trim every cell, turn empty cells into NULL, add `_source`. Columns without a header
+def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnamed: list[str], d: Dictionary) -> None:
+    """staging has the data columns (VARCHAR, or typed where the type fits the field, see typed_to_text) and `_line`.
+    Trim every text cell, turn empty cells into NULL, add `_source`. Columns without a header
     (named 列N) are dropped when empty, kept with a warning otherwise."""
+    types = column_types(con, staging)
     if unnamed:
         counts = con.execute("SELECT " + ", ".join(
             f"count({clean_sql(quote_ident(c))})" for c in unnamed)
@@ -177,16 +180,18 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
                 info.columns.remove(c)
             else:
                 info.warnings.append(f"{source}：第 {c[1:]} 列没有表头但有 {n} 个非空单元格，已按“{c}”保留")
-    cols = ", ".join(f"{clean_sql(quote_ident(c))} AS {quote_ident(c)}" for c in info.columns)
-    if GEOM_AREA in {r[0] for r in con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall()}:
+    cols = ", ".join(f"{clean_sql(quote_ident(c)) if types[c] == 'VARCHAR' else quote_ident(c)} AS {quote_ident(c)}"
+                     for c in info.columns)
+    if GEOM_AREA in types:
         cols += (", " if cols else "") + quote_ident(GEOM_AREA)
     sep = ", " if cols else ""
     con.execute(  # staging is in file order already; a plain scan keeps it
         f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {cols}{sep}"
         f"{quote_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {quote_ident(staging)}"
     )
-    _check_cell_length(con, table, source, info.columns)
-    _skip_non_patch_rows(con, table, source, info)
+    text = [c for c in info.columns if types[c] == "VARCHAR"]
+    _check_cell_length(con, table, source, text)
+    _skip_non_patch_rows(con, table, source, info, d, types)
     info.rows = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
     if info.rows == 0:
         extra = f"（{len(info.skipped)} 行不是图斑，已跳过）" if info.skipped else ""
@@ -218,15 +223,16 @@ def _words_re(words: list[str]) -> str:
     return f"^(?:{alt})(?:[(（][^)）]*[)）])?(?:[:：].*)?$"
 
 
-def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo) -> None:
+def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dictionary, types: dict[str, str]) -> None:
     """Delete the rows that are not patches (blank, 合计, signature, repeated header) and list them in info.skipped.
-    Blank rows after the last row with content are not rows at all: dropped without a word."""
-    d = load_dictionary()
+    Blank rows after the last row with content are not rows at all: dropped without a word.
+    types: column -> type (a typed column holds no footer words and no header)."""
     cols = info.columns
     if not cols:
         return
-    clean = {c: f"regexp_replace({quote_ident(c)}, {quote_str(_WS)}, '', 'g')" for c in cols}
-    key = next((c for c in cols if (d.match_header(c)[0] or None) and d.match_header(c)[0].name == d.key[0]), None)
+    text_cols = [c for c in cols if types[c] == "VARCHAR"]
+    clean = {c: f"regexp_replace({quote_ident(c)}, {quote_str(_WS)}, '', 'g')" for c in text_cols}
+    key = next((c for c in text_cols if (d.match_header(c)[0] or None) and d.match_header(c)[0].name == d.key[0]), None)
     blank = " AND ".join(f"{quote_ident(c)} IS NULL" for c in cols)
 
     def words(kind: str) -> str:
@@ -234,16 +240,16 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo) -> None:
         if not ws:
             return "FALSE"
         rx = quote_str(_words_re(ws))
-        any_cell = " OR ".join(f"regexp_full_match({clean[c]}, {rx})" for c in cols)
+        any_cell = " OR ".join(f"regexp_full_match({clean[c]}, {rx})" for c in text_cols) or "FALSE"
         if key is None:
             return f"({any_cell})"
         return f"(({quote_ident(key)} IS NULL OR regexp_full_match({clean[key]}, {rx})) AND ({any_cell}))"
 
-    same = " + ".join(f"CAST(lower({clean[c]}) = {quote_str(header_key(c))} AS INTEGER)" for c in cols)
+    same = " + ".join(f"CAST(lower({clean[c]}) = {quote_str(header_key(c))} AS INTEGER)" for c in text_cols) or "0"
     reason = (f"CASE WHEN {blank} THEN '空行' WHEN {words('total')} THEN '合计行' "
               f"WHEN {words('signature')} THEN '签字、日期等表尾行' "
               f"WHEN COALESCE({same}, 0) >= {MIN_KNOWN_HEADERS} THEN '重复的表头行' END")
-    text = "concat_ws(' ', " + ", ".join(quote_ident(c) for c in cols) + ")"
+    text = "concat_ws(' ', " + ", ".join(text_sql(quote_ident(c), types[c]) for c in cols) + ")"
     candidates = "TRUE"
     if key is not None:  # a patch row has an id that is neither a footer word nor the header: one cheap test
         footer = _words_re([w for k in ("total", "signature") for w in d.non_patch_rows.get(k, [])] or ["合计"])

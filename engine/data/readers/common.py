@@ -6,10 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
-
 from engine.lang.quoting import quote_ident, quote_str
-from engine.data.dictionary import header_key, load_dictionary
+from engine.data.dictionary import Dictionary, header_key
 from engine.errors import InputError as _InputError
 from engine.limits import LIMITS, over
 
@@ -53,7 +51,64 @@ def clean_sql(col: str) -> str:
             f"ELSE NULLIF({col}, '') END")
 
 
-def check_headers(name: str, headers: list, where: str = "") -> tuple[list[str], list[str]]:
+@dataclass(frozen=True)
+class Known:
+    """What marks a header row: the dictionary's field names, codes and aliases (a unit suffix like '(平方米)'
+    allowed), the national headers it knows, and the headers a column map names (`extra`, header_keys).
+    The readers get the policy set's dictionary through it, never the bundled one by themselves."""
+    d: Dictionary
+    extra: frozenset[str] = frozenset()
+
+    def __call__(self, header) -> bool:
+        if header is None:
+            return False
+        h = str(header).strip(TRIM)
+        if not h:
+            return False
+        return self.d.match_header(h)[0] is not None or self.d.is_known_unused(h) or header_key(h) in self.extra
+
+    def count(self, headers) -> int:
+        """How many of `headers` are known."""
+        return sum(1 for h in headers if self(h))
+
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT", "UHUGEINT")
+_NUMBER_TYPES = _INTEGER_TYPES + ("FLOAT", "REAL", "DOUBLE")
+
+
+def typed_fits(field_type: str, sql_type: str) -> bool:
+    """Does a typed column (Parquet, GeoPackage, Shapefile) already hold values of the dictionary type `field_type`?
+    Such a column is read as it is, without a round trip through text: numbers for areas, integers for integers,
+    dates and timestamps without a time zone for dates."""
+    if field_type == "area":
+        return sql_type in _NUMBER_TYPES or sql_type.startswith("DECIMAL")
+    if field_type == "int":
+        return sql_type in _INTEGER_TYPES
+    if field_type == "date":
+        return sql_type == "DATE" or (sql_type.startswith("TIMESTAMP") and "TIME ZONE" not in sql_type)
+    return False
+
+
+def text_sql(col: str, typ: str) -> str:
+    """SQL rendering a column of type `typ` as the text a person would have typed (same as Excel cells)."""
+    if typ == "VARCHAR":
+        return col
+    if typ in ("DOUBLE", "FLOAT", "REAL"):
+        return (f"CASE WHEN isfinite({col}) AND {col} = trunc({col}) AND abs({col}) < 1e15 "
+                f"THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) ELSE CAST({col} AS VARCHAR) END")
+    if typ.startswith("TIMESTAMP") and "TIME ZONE" not in typ:
+        return (f"CASE WHEN CAST({col} AS TIME) = TIME '00:00:00' THEN strftime({col}, '%Y-%m-%d') "
+                f"ELSE strftime({col}, '%Y-%m-%d %H:%M:%S') END")
+    return f"CAST({col} AS VARCHAR)"
+
+
+def column_types(con, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type of `table`."""
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE {quote_ident(table)}").fetchall()}
+
+
+def check_headers(name: str, headers: list, known: Known, where: str = "") -> tuple[list[str], list[str]]:
     """Trim headers, name empty ones 列N, reject duplicates and non-patch tables.
     Returns (headers, the names given to empty headers)."""
     out, unnamed = [], []
@@ -74,7 +129,7 @@ def check_headers(name: str, headers: list, where: str = "") -> tuple[list[str],
             raise InputError(f"{name}{where}：表头“{h}”重复出现")
         refuse_reserved(name, h, where)
         seen.add(h)
-    if known_count(out) < MIN_KNOWN_HEADERS:
+    if known.count(out) < MIN_KNOWN_HEADERS:
         raise InputError(
             f"{name}{where}：不是图斑数据表（表头中没有找到至少 {MIN_KNOWN_HEADERS} 个数据字典中的字段名或代码，"
             f"如 图斑编号/TBBH、行政区代码/XZQDM）。表头为：{'、'.join(out[:12])}"
@@ -97,25 +152,6 @@ def refuse_reserved(name: str, header, where: str = "") -> None:
                          f"是保留名称，不能作为数据列；请在文件中改名后重试")
 
 
-def _is_known(header) -> bool:
-    """A dictionary field's name, code or alias (a unit suffix like '(平方米)' allowed), or a known national header."""
-    if header is None:
-        return False
-    h = str(header).strip(TRIM)
-    if not h:
-        return False
-    d = load_dictionary()
-    return d.match_header(h)[0] is not None or d.is_known_unused(h) or header_key(h) in EXTRA_KNOWN
-
-
-EXTRA_KNOWN: set[str] = set()  # header_keys a column map names, while read_input runs with one
-
-
-def known_count(headers) -> int:
-    """How many of `headers` are dictionary field names or codes (a unit suffix like '(平方米)' allowed)."""
-    return sum(1 for h in headers if _is_known(h))
-
-
 def sha256(p: Path) -> str:
     h = hashlib.sha256()
     with open(p, "rb") as fh:
@@ -136,7 +172,8 @@ def digest(named) -> str:
     return digest.hexdigest()
 
 
-def register_as_table(con, tab: pa.Table, name: str) -> None:
+def register_as_table(con, tab, name: str) -> None:
+    """A pyarrow table as the temp table `name`."""
     view = f"__weipian_arrow_{name}"
     con.register(view, tab)
     try:

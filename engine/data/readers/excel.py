@@ -6,17 +6,16 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import pyarrow as pa
-
-from engine.data.dictionary import HEADER_UNIT, load_dictionary
+from engine.data.dictionary import HEADER_UNIT, Dictionary
 from engine.limits import LIMITS, human_bytes, over
 from engine.data.readers.common import (
-    TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, check_headers,
-    register_as_table, sha256, short, known_count,
+    TRIM, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, InputError, InputInfo, Known, check_headers,
+    register_as_table, sha256, short,
 )
 
 
-def read_excel(con, p: Path, staging: str, sheet: str | None):
+def read_excel(con, p: Path, staging: str, sheet: str | None, known: Known):
+    import pyarrow as pa
     from python_calamine import CalamineWorkbook
 
     _check_zip(p)
@@ -38,7 +37,7 @@ def read_excel(con, p: Path, staging: str, sheet: str | None):
     for name in candidates:
         try:
             grid, merges = _sheet_grid(wb, p, name)
-            header_at, headers, unnamed = _find_header(p, name, grid, merges)
+            header_at, headers, unnamed = _find_header(p, name, grid, merges, known)
         except InputError as e:
             if sheet is not None:
                 raise
@@ -52,12 +51,12 @@ def read_excel(con, p: Path, staging: str, sheet: str | None):
         warnings.append(f"{p.name}：第一个工作表“{candidates[0]}”不是图斑表，已读取工作表“{name}”")
     if header_at > 0:
         warnings.append(f"{p.name}：工作表“{name}”第 {header_at + 1} 行为表头，上方 {header_at} 行（标题等）已跳过")
-    body = _body_merges(merges, header_at + 1, grid)
+    body = _body_merges(merges, header_at + 1, grid, known.d)
     if body:
         warnings.append(f"{p.name}：工作表“{name}”数据区有 {len(body)} 处合并单元格（{'、'.join(body[:5])}），"
                         f"只有左上角单元格有值，其余单元格按空值读取；请取消合并并在每一行填写")
     rows = grid[header_at + 1:]
-    _serial_dates_to_text(p, name, headers, rows, warnings)
+    _serial_dates_to_text(p, name, headers, rows, warnings, known.d)
     width = len(headers)
     columns = list(zip(*rows))[:width] if rows else []
     columns += [()] * (width - len(columns))
@@ -187,21 +186,21 @@ def _sheet_grid(wb, p: Path, name: str):
     return grid, merges
 
 
-def _find_header(p: Path, name: str, grid, merges):
+def _find_header(p: Path, name: str, grid, merges, known: Known):
     """The header row: the first row whose cells name >= MIN_KNOWN_HEADERS dictionary fields.
     A second header row right below (two-level header with merged cells) is folded in."""
     header_grid = _filled(grid, merges, HEADER_SCAN_ROWS + 1)
     for r, row in enumerate(header_grid[:HEADER_SCAN_ROWS]):
         texts = [_cell_text(v) for v in row]
-        if known_count(t for t in texts if t) < MIN_KNOWN_HEADERS:
+        if known.count(t for t in texts if t) < MIN_KNOWN_HEADERS:
             continue
         if r + 1 < len(header_grid):
             below = [_cell_text(v) for v in header_grid[r + 1]]
             raw_below = grid[r + 1]
-            if (known_count(t for t in below if t) >= 1
+            if (known.count(t for t in below if t) >= 1
                     and all(isinstance(v, str) for v in raw_below)
-                    and known_count(b or t for b, t in zip(below, texts)) > known_count(texts)):
-                texts = [_with_parent_unit(b, _parent_text(texts, merges, r, c)) if b else t
+                    and known.count(b or t for b, t in zip(below, texts)) > known.count(texts)):
+                texts = [_with_parent_unit(b, _parent_text(texts, merges, r, c), known.d) if b else t
                          for c, (b, t) in enumerate(zip(below, texts))]
                 r += 1
         width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
@@ -210,7 +209,7 @@ def _find_header(p: Path, name: str, grid, merges):
         used = max((c + 1 for c in range(width, data_width)
                     if any(row[c] != "" for row in grid[r + 1:] if c < len(row))), default=width)
         texts = texts[:used]
-        headers, unnamed = check_headers(p.name, texts, f"（工作表“{name}”第 {r + 1} 行表头）")
+        headers, unnamed = check_headers(p.name, texts, known, f"（工作表“{name}”第 {r + 1} 行表头）")
         return r, headers, unnamed
     raise InputError(
         f"{p.name}：工作表“{name}”不是图斑数据表（前 {HEADER_SCAN_ROWS} 行中没有一行包含至少 "
@@ -225,12 +224,11 @@ def _parent_text(texts, merges, r: int, c: int) -> str | None:
     return texts[c] if c < len(texts) else None
 
 
-def _with_parent_unit(child: str, parent: str | None) -> str:
+def _with_parent_unit(child: str, parent: str | None, d: Dictionary) -> str:
     """'面积（平方米）' over '耕地面积' gives '耕地面积(平方米)': the unit written once above the area columns
     belongs to each of them (a unit of the child's own wins)."""
     if not parent:
         return child
-    d = load_dictionary()
     pm = HEADER_UNIT.match(parent.strip())
     if pm is None or HEADER_UNIT.match(child.strip()):
         return child
@@ -253,13 +251,12 @@ def _filled(grid, merges, limit: int):
     return out
 
 
-def _body_merges(merges, start: int, grid) -> list[str]:
+def _body_merges(merges, start: int, grid, d: Dictionary) -> list[str]:
     """Merged ranges below the header, as Excel names them (B5:B6). They are not filled: a merged 合计
     cell copied into 图斑编号 made patches of total rows. Ranges of 合计 and signature rows (skipped
     later) are not worth a word."""
     import re
 
-    d = load_dictionary()
     words = [w for k in ("total", "signature") for w in d.non_patch_rows.get(k, [])]
     footer = re.compile("^(?:" + "|".join(map(re.escape, words)) + ")(?:[(（][^)）]*[)）])?(?:[:：].*)?$") if words else None
     out = []
@@ -325,10 +322,9 @@ def _date1904(p: Path) -> bool:
     return re.search(r'date1904\s*=\s*"(1|true)"', xml) is not None
 
 
-def _serial_dates_to_text(p: Path, sheet: str, headers: list[str], rows, warnings: list[str]) -> None:
+def _serial_dates_to_text(p: Path, sheet: str, headers: list[str], rows, warnings: list[str], d: Dictionary) -> None:
     """Numbers in date columns that are Excel serial dates become YYYY-MM-DD (in place), by the workbook's
     date system. Cells typed as dates arrive as dates already."""
-    d = load_dictionary()
     if not d.serial_date_years:
         return
     lo_year, hi_year = d.serial_date_years

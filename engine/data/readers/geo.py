@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.data.readers.columnar import typed_to_text
 from engine.data.geometry import areas_m2, crs_kind, first_xy
 from engine.data.readers.common import (
-    GEOM_AREA, InputError, refuse_reserved, register_as_table, sha256, sha256_of, short,
+    GEOM_AREA, InputError, Known, refuse_reserved, register_as_table, sha256, sha256_of, short,
 )
 from engine.data.readers.text import decodes, normalize_encoding
 
@@ -17,7 +17,7 @@ from engine.data.readers.text import decodes, normalize_encoding
 _SHP_SIDECARS = (".shp", ".shx", ".dbf", ".cpg", ".prj")
 
 
-def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None):
+def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None, known: Known):
     import pyogrio
 
     suffix = p.suffix.lower()
@@ -73,7 +73,7 @@ def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None
         refuse_reserved(p.name, name)
     tab = _with_geometry_area(tab, meta, p, warnings)
     register_as_table(con, tab, staging)
-    info, unnamed = typed_to_text(con, p, staging, "rowid + 1")
+    info, unnamed = typed_to_text(con, p, staging, "rowid + 1", known)
     info.files = [str(f) for f in files]
     info.sha256 = sha256(p) if len(files) == 1 else sha256_of(files)
     info.warnings = warnings + info.warnings

@@ -9,11 +9,10 @@ import tempfile
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (
-    CHUNK, TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, check_headers, duck_msg, sha256, known_count,
+    CHUNK, TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, Known, check_headers, duck_msg, sha256,
 )
 from engine.limits import over
 
@@ -55,7 +54,7 @@ def normalize_encoding(name: str) -> str:
     return info.name
 
 
-def _detect_encoding(p: Path, start: int = 0) -> str:
+def _detect_encoding(p: Path, known: Known, start: int = 0) -> str:
     """Strict UTF-8; else a UTF-16 BOM (Excel "Unicode 文本"); else GB18030 (a superset of GBK/GB2312)
     when the header then names patch fields; else charset-normalizer's guess on the same condition;
     else GB18030 if it decodes at all. InputError when nothing decodes."""
@@ -66,7 +65,7 @@ def _detect_encoding(p: Path, start: int = 0) -> str:
     if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) and decodes(p, "utf-16")[0]:
         return "utf-16"
     gb_ok = decodes(p, "gb18030", start)[0]
-    if gb_ok and _header_is_known(p, "gb18030"):
+    if gb_ok and _header_is_known(p, "gb18030", known):
         return "gb18030"
     try:
         from charset_normalizer import from_path
@@ -75,7 +74,7 @@ def _detect_encoding(p: Path, start: int = 0) -> str:
         best = None
     if best is not None and best.encoding:
         enc = normalize_encoding(best.encoding)
-        if _can_hold_chinese(enc) and decodes(p, enc, start)[0] and _header_is_known(p, enc):
+        if _can_hold_chinese(enc) and decodes(p, enc, start)[0] and _header_is_known(p, enc, known):
             return enc
     if gb_ok:
         return "gb18030"
@@ -92,13 +91,13 @@ def _can_hold_chinese(enc: str) -> bool:
     return True
 
 
-def _header_is_known(p: Path, enc: str) -> bool:
+def _header_is_known(p: Path, enc: str, known: Known) -> bool:
     """A guessed encoding is only believed when the first line then names patch fields."""
     with open(p, "rb") as fh:
         sample = fh.read(1 << 16)
     text = sample.decode(enc, errors="ignore").lstrip("\ufeff")
     first = text.splitlines()[0] if text else ""
-    return known_count(re.split(r"[,\t;|]", first)) >= MIN_KNOWN_HEADERS
+    return known.count(re.split(r"[,\t;|]", first)) >= MIN_KNOWN_HEADERS
 
 
 def _line_of_offset(p: Path, offset: int) -> int:
@@ -106,7 +105,7 @@ def _line_of_offset(p: Path, offset: int) -> int:
         return fh.read(offset).count(b"\n") + 1
 
 
-def read_csv(con, p: Path, staging: str, encoding: str | None):
+def read_csv(con, p: Path, staging: str, encoding: str | None, known: Known):
     with open(p, "rb") as fh:
         head = fh.read(4)
     bom = 3 if head.startswith(codecs.BOM_UTF8) else 0
@@ -118,7 +117,7 @@ def read_csv(con, p: Path, staging: str, encoding: str | None):
         if not ok:
             raise InputError(f"{p.name}：第 {_line_of_offset(p, bad)} 行无法按 {encoding} 编码解码，请确认文件编码")
     else:
-        enc = "utf-8" if bom else _detect_encoding(p)
+        enc = "utf-8" if bom else _detect_encoding(p, known)
         if bom:
             ok, bad = decodes(p, "utf-8", bom)
             if not ok:
@@ -139,7 +138,7 @@ def read_csv(con, p: Path, staging: str, encoding: str | None):
             raw_headers = next(csv.reader([header_text], delimiter=delim, quotechar='"'))
         except csv.Error as e:  # one header cell over the csv module's 128K characters
             raise InputError(f"{p.name}：第 1 行（表头）无法解析：{e}") from None
-        headers, unnamed = check_headers(p.name, raw_headers, "（第 1 行表头）")
+        headers, unnamed = check_headers(p.name, raw_headers, known, "（第 1 行表头）")
         _csv_to_staging(con, p, src, staging, headers, delim)
         _attach_csv_lines(con, p, src, staging, delim, warnings)
     finally:
@@ -249,6 +248,8 @@ def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warning
     if len(lines) != rows:
         warnings.append(f"{p.name}：无法精确对应物理行号，行号按记录顺序给出")
         lines = list(range(2, rows + 2))
+    import pyarrow as pa  # only for files with blank lines or line breaks inside cells
+
     con.register("__weipian_lines", pa.table({"_line": pa.array(lines, pa.int64())}))
     try:
         con.execute(

@@ -1,0 +1,38 @@
+"""A county CSV is checked, and `weipian --help` printed, without importing the modules other formats and outputs
+need (pyarrow and numpy cost about half a second to import): each is imported where it is used."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from engine.paths import datasets_dir
+
+HEAVY = ["pyarrow", "numpy", "pyogrio", "python_calamine", "xlsxwriter"]
+PROBE = """
+import contextlib, io, json, sys
+from engine.cli.main import main
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main(sys.argv[1:])
+    except SystemExit:
+        pass
+print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {heavy})))
+"""
+
+
+def imported(*argv: str, heavy: list[str]) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", PROBE.format(heavy=set(heavy)), *argv], capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_a_csv_check_imports_no_reader_or_writer_of_other_formats():
+    sample = str(datasets_dir() / "sample_2023.csv")
+    assert imported("check", sample, "--as-of", "2024-06-30", heavy=HEAVY) == []
+
+
+def test_help_imports_neither_the_engine_nor_duckdb():
+    heavy = HEAVY + ["duckdb", "jsonschema", "lark"]
+    assert imported("--help", heavy=heavy) == []
+    assert imported("check", "--help", heavy=heavy) == []
