@@ -46,6 +46,7 @@ class AssessPass:
         self.tags: dict[str, str] = {}  # row tag SQL -> column name
         self.aggs: dict[str, str] = {}  # aggregate SQL -> column name
         self.periods: dict[tuple[str, str], str] = {}  # (period, date field) -> column suffix
+        self.months: dict[str, str] = {}  # date field of a period -> column of its month in the first stage
         self.levels = [lv for lv in d.levels if any(lv in a.levels for a in items)]
         self._cols: dict[int, tuple[str, str, str, str]] = {}  # id(assessment) -> (scope, ded, eff, count) columns
         for a in items:
@@ -66,10 +67,14 @@ class AssessPass:
                                 + " END", "_e")
         else:
             ded = eff = ""
-        n = self.add(f"count(*) FILTER (WHERE {s})")
+        n = self.add(f"count(CASE WHEN {s} THEN 1 END)")
         self._cols[id(a)] = (s, ded, eff, n)
         if a.period != "year" and a.period_date is not None:
             self.periods.setdefault((a.period, a.period_date.ref[1].name), str(len(self.periods)))
+            self.months.setdefault(a.period_date.ref[1].name, f"_m{len(self.months)}")
+
+    def _month(self, name: str) -> str:
+        return self.months[name]
 
     def add(self, sql: str) -> str:
         return self.aggs.setdefault(sql, f"_a{len(self.aggs)}")
@@ -98,16 +103,16 @@ class AssessPass:
         scope = self._cols[id(a)][0]
 
         def compile_aggregate(_final: Compiler, node: ast.Aggregate) -> str:
-            where = self.row.cond(node.where) if node.where is not None else "TRUE"
-            cond = f"({where}) AND {filt} AND {scope}"
+            where = self._add_tag(self.row.cond(node.where), "_w") + " AND " if node.where is not None else ""
+            cond = f"{where}{filt} AND {scope}"
             if node.func == "count":
-                return "a." + self.add(f"count(*) FILTER (WHERE {cond})")
-            return "a." + self.add(f"COALESCE(sum({self.row.expr(node.arg)}) FILTER (WHERE {cond}), 0)")
+                return "a." + self.add(f"count(CASE WHEN {cond} THEN 1 END)")
+            return "a." + self.add(f"sum(CASE WHEN {cond} THEN {self.row.expr(node.arg)} END)")
 
         return compile_aggregate
 
     def _period_cols(self, key: tuple[str, str]) -> tuple[str, str]:
-        col = quote_ident(key[1])
+        col = self._month(key[1])  # the month of the date (a period never splits a month)
         if key[0] == "quarter":
             return (f"COALESCE(strftime({col}, '%Y') || 'Q' || quarter({col}), '未知')",
                     f"year({col}) * 4 + quarter({col}) - 1")
@@ -131,7 +136,9 @@ class AssessPass:
                 f"FROM {relation} g WHERE {where}")
 
     def sql(self, table: str) -> str:
-        """The one grouped query: per (level, region[, period]) every aggregate, with the region's name and data."""
+        """The one grouped query: per (level, region[, period]) every aggregate, with the region's name and data.
+        The pass groups the rows by level, region and month (`_fine`, small); the grouping sets per period roll that
+        up (sums and counts add up, so the totals are those of the rows)."""
         d = self.d
         full = max(d.levels.values())
         region_field = d.region_field  # the county-level code; each level's region code is its prefix
@@ -139,28 +146,36 @@ class AssessPass:
         row_attrs = [x for x in self.attrs if x in self.value_sql.used]  # region data the row expressions read
         needed = set().union(*(fields_of(a.nodes()) for a in self.items)) | {region_field}
         cols_in = ", ".join(f"p.{quote_ident(f.name)}" for f in d.fields if f.name in needed)
-        period_cols = "".join(f", {p} AS _p{k}, {i} AS _pi{k}"
-                              for key, k in self.periods.items() for p, i in [self._period_cols(key)])
+        months = "".join(f", date_trunc('month', p.{quote_ident(name)}) AS {m}" for name, m in self.months.items())
         ra = "".join(f", r.{quote_ident('_ra_' + x)}" for x in row_attrs)
         joined = f"SELECT _rows.*{ra} FROM _rows LEFT JOIN _assess_regions r ON r.代码 = _rows._region" if ra else "SELECT * FROM _rows"
         tags = "".join(f", {sql} AS {c}" for sql, c in self.tags.items())
-        aggs = ",\n  ".join(f"{sql} AS {c}" for sql, c in self.aggs.items())
+        fine = ",\n  ".join(f"{sql} AS {c}" for sql, c in self.aggs.items())
+        # counts add up as counts (BIGINT); a sum of sums keeps its type; no row in a group's scope: 0
+        rolled = ",\n  ".join((f"CAST(sum({c}) AS BIGINT) AS {c}" if sql.startswith("count(") else f"COALESCE(sum({c}), 0) AS {c}")
+                              for sql, c in self.aggs.items())
+        labels = "".join(f", {p} AS _p{k}, {i} AS _pi{k}" for key, k in self.periods.items() for p, i in [self._period_cols(key)])
         sets = ", ".join(["(_level, _region)"] + [f"(_level, _region, _p{k}, _pi{k})" for k in self.periods.values()])
         groups = "_level, _region" + "".join(f", _p{k}, _pi{k}" for k in self.periods.values())
         attrs_out = "".join(f", r.{quote_ident('_ra_' + x)}" for x in self.attrs)
         return f"""
 WITH _lv(_level, _n) AS (VALUES {lv_rows}),
 _rows AS (
-  SELECT {cols_in}, _lv._level, rpad(substr(p.{quote_ident(region_field)}, 1, _lv._n), {full}, '0') AS _region{period_cols}
+  SELECT {cols_in}, _lv._level, rpad(substr(p.{quote_ident(region_field)}, 1, _lv._n), {full}, '0') AS _region{months}
   FROM {quote_ident(table)} p CROSS JOIN _lv
   WHERE p.{quote_ident(d.key[1])} = {self.year} AND len(p._errors) = 0 AND p.{quote_ident(region_field)} IS NOT NULL
 ),
 _j AS ({joined}),
 _t AS (SELECT *{tags} FROM _j),
+_fine AS (
+  SELECT _level, _region{''.join(', ' + m for m in self.months.values())},
+  {fine}
+  FROM _t GROUP BY ALL
+),
 g AS (
   SELECT {groups},
-  {aggs}
-  FROM _t GROUP BY GROUPING SETS ({sets})
+  {rolled}
+  FROM (SELECT *{labels} FROM _fine) GROUP BY GROUPING SETS ({sets})
 )
 SELECT g.*, r.名称 AS _name{attrs_out} FROM g LEFT JOIN _assess_regions r ON r.代码 = g._region
 """
