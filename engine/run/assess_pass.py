@@ -4,10 +4,11 @@ grouped query.
 Every checked patch row is paired with each assessed level (its region code at that level is the prefix of the
 county code, per schemas/fields.yaml `levels`) and tagged, per assessment, with whether it is in the assessment's
 scope at that level (`_s*`) and the deduction that applies to it (`_d*` id, `_e*` effect; precedence: see
-engine/policy/assessments.py). One GROUP BY GROUPING SETS — (level, region) and (level, region, period) for each
-kind of period an assessment uses — yields each assessment's aggregates as FILTER columns: a small table (regions ×
-periods) from which engine/run/assess_sql.py derives values, flags and deductions. Identical expressions (e.g. an
-assessment and its `basis:`) share their columns.
+engine/policy/assessments.py). The rows are grouped once by level, region and month, every aggregate of every
+assessment a column (`sum(CASE WHEN <where> AND <deduction filter> AND <scope> THEN <arg> END)`); GROUPING SETS —
+(level, region) and (level, region, period) for each kind of period an assessment uses — then roll that small table
+up (sums and counts add up). engine/run/assess_sql.py derives values, flags and deductions from the result.
+Identical expressions (e.g. an assessment and its `basis:`) share their columns.
 """
 from __future__ import annotations
 
@@ -67,17 +68,18 @@ class AssessPass:
                                 + " END", "_e")
         else:
             ded = eff = ""
-        n = self.add(f"count(CASE WHEN {s} THEN 1 END)")
+        n = self.count(s)
         self._cols[id(a)] = (s, ded, eff, n)
         if a.period != "year" and a.period_date is not None:
             self.periods.setdefault((a.period, a.period_date.ref[1].name), str(len(self.periods)))
             self.months.setdefault(a.period_date.ref[1].name, f"_m{len(self.months)}")
 
-    def _month(self, name: str) -> str:
-        return self.months[name]
-
     def add(self, sql: str) -> str:
         return self.aggs.setdefault(sql, f"_a{len(self.aggs)}")
+
+    def count(self, cond: str) -> str:
+        """The column counting the rows where `cond` holds."""
+        return self.add(f"count(CASE WHEN {cond} THEN 1 END)")
 
     # which patches an aggregate counts, by the deduction effect its row carries (no deductions: every patch)
     def net_numerator(self, a: Assessment) -> str:
@@ -106,13 +108,13 @@ class AssessPass:
             where = self._add_tag(self.row.cond(node.where), "_w") + " AND " if node.where is not None else ""
             cond = f"{where}{filt} AND {scope}"
             if node.func == "count":
-                return "a." + self.add(f"count(CASE WHEN {cond} THEN 1 END)")
+                return "a." + self.count(cond)
             return "a." + self.add(f"sum(CASE WHEN {cond} THEN {self.row.expr(node.arg)} END)")
 
         return compile_aggregate
 
     def _period_cols(self, key: tuple[str, str]) -> tuple[str, str]:
-        col = self._month(key[1])  # the month of the date (a period never splits a month)
+        col = self.months[key[1]]  # the month of the date (a period never splits a month)
         if key[0] == "quarter":
             return (f"COALESCE(strftime({col}, '%Y') || 'Q' || quarter({col}), '未知')",
                     f"year({col}) * 4 + quarter({col}) - 1")
