@@ -1,10 +1,9 @@
 """Run region assessments as grouped DuckDB queries.
 
-One query per assessment: every patch row is paired with each assessed level (its region code at that level is
-the prefix of the county code, per schemas/fields.yaml `levels`), joined with the region reference table, tagged
-with the deduction that applies to it (precedence: see engine/policy/assessments.py), then grouped by level, region and
-period. Values and the flag are computed from the group's aggregates. Results go to the `_assess_out` table so a
-later assessment can roll them up (count of flagged sub-regions or periods). No Python loop over rows or regions.
+One pass over the patch table computes every aggregate of every assessment of a policy per level, region and
+period (engine/run/assess_pass.py) into the small table `_assess_agg`. Then, per assessment in policy order, a final
+query over that table derives values, deductions, thresholds and the flag. Results go to the `_assess_out` table so
+a later assessment can roll them up (count of flagged sub-regions or periods). No Python loop over rows or regions.
 """
 from __future__ import annotations
 
@@ -12,22 +11,15 @@ from datetime import date
 from decimal import Decimal
 
 
-from engine.lang import ast
 from engine.policy.assessments import Assessment, region_attr_types
-from engine.policy.check import fields_of
 from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.quoting import quote_ident, quote_str
 from engine.lang.types import Type
 from engine.policy.model import Policy
 from engine.data.region_facts import facts_dictionary, facts_relation
 from engine.data.regions import load_regions
+from engine.run.assess_pass import AssessPass
 from engine.run.rows import AssessmentRow, RegionTask
-
-# which patches an aggregate counts, by the deduction (`_eff`) its row carries
-NET_NUMERATOR = "_eff IS NULL"
-NET_DENOMINATOR = "(_eff IS NULL OR _eff = 'numerator')"
-GROSS = "_eff IS DISTINCT FROM 'excluded'"
-
 
 def region_table(con) -> list[str]:
     """Create `_assess_regions` once per connection: code, name, and region data (inherited from the nearest
@@ -58,38 +50,6 @@ def region_table(con) -> list[str]:
     return list(attrs)
 
 
-class _Aggregates:
-    """Collects the aggregates of the final stage: each distinct (aggregate, filter) becomes one column of `a`."""
-
-    def __init__(self, row: Compiler):
-        self.row = row
-        self.cols: dict[str, str] = {}
-
-    def add(self, sql: str) -> str:
-        alias = self.cols.setdefault(sql, f"_a{len(self.cols)}")
-        return f"a.{alias}"
-
-    def hook(self, filt: str):
-        def compile_aggregate(_final: Compiler, node: ast.Aggregate) -> str:
-            where = self.row.cond(node.where) if node.where is not None else "TRUE"
-            cond = f"({where}) AND {filt}"
-            if node.func == "count":
-                return self.add(f"count(*) FILTER (WHERE {cond})")
-            return self.add(f"COALESCE(sum({self.row.expr(node.arg)}) FILTER (WHERE {cond}), 0)")
-
-        return compile_aggregate
-
-
-def _period_sql(a: Assessment, year: int) -> tuple[str, str]:
-    if a.period == "year" or a.period_date is None:
-        return quote_str(str(year)), str(int(year))
-    col = quote_ident(a.period_date.ref[1].name)
-    if a.period == "quarter":
-        return (f"COALESCE(strftime({col}, '%Y') || 'Q' || quarter({col}), '未知')",
-                f"year({col}) * 4 + quarter({col}) - 1")
-    return f"COALESCE(strftime({col}, '%Y-%m'), '未知')", f"year({col}) * 12 + month({col}) - 1"
-
-
 def _facts_sql(a: Assessment, facts: tuple[str, bool], year: int) -> tuple[str, str]:
     """(why a region is not evaluated — NULL when every fact it declares is given —, the join of the facts)."""
     relation, given = facts
@@ -106,33 +66,29 @@ def _facts_sql(a: Assessment, facts: tuple[str, bool], year: int) -> tuple[str, 
 
 def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs: list[str],
                    con_facts: tuple[str, bool] = ("", False)) -> tuple[str, list[tuple]]:
-    """SQL of one assessment and its output columns [(path, type)], path = ("numerator",) or ("deductions", id, key).
+    """SQL of one assessment on its own (its pass over `table` and its final stage) and its output columns
+    [(path, type)], path = ("numerator",) or ("deductions", id, key).
     con_facts: the region facts relation and whether facts were given (engine.data.region_facts.facts_relation)."""
+    plan = AssessPass(policy, as_of, attrs, [a])
+    return _final_sql(a, plan, policy, "_assess_g", con_facts, table=table)
+
+
+def _final_sql(a: Assessment, plan: AssessPass, policy: Policy, relation: str, con_facts: tuple[str, bool],
+               table: str | None = None) -> tuple[str, list[tuple]]:
+    """The final stage of one assessment over the pass's result `relation` (values, flag, deductions, rollups of
+    earlier results in `_assess_out`); with `table`, the pass itself is a CTE of the query."""
     d = policy.dictionary
     full = max(d.levels.values())
     year = int(policy.year)
-    lv_rows = ", ".join(f"({quote_str(lv)}, {int(d.levels[lv])})" for lv in a.levels)
     level_n = "CASE a._level " + " ".join(f"WHEN {quote_str(lv)} THEN {int(n)}" for lv, n in d.levels.items()) + " END"
     rank = "CASE a._level " + " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(a.levels)) + " END"
-    period_sql, pidx_sql = _period_sql(a, year)
 
-    row = Compiler(SqlContext(d.area_scale, as_of, level_sql="_level", value_sql={n: quote_ident("_ra_" + n) for n in attrs},
-                                units=d.units))
-    scope_sql = row.cond(a.scope) if a.scope is not None else "TRUE"
-    deds = a.ordered_deductions()
-    if deds:
-        ded_case = "CASE " + " ".join(f"WHEN {row.cond(x.when)} THEN {quote_str(x.id)}" for x in deds) + " END"
-        eff_case = "CASE " + " ".join(f"WHEN {row.cond(x.when)} THEN {quote_str(x.effect)}" for x in deds) + " END"
-    else:
-        ded_case = eff_case = "CAST(NULL AS VARCHAR)"
-
-    aggs = _Aggregates(row)
-    values_sql: dict[str, str] = {n: f"a.{quote_ident('_ra_' + n)}" for n in attrs}
+    values_sql: dict[str, str] = {n: f"a.{quote_ident('_ra_' + n)}" for n in plan.attrs}
     values_sql.update({n: f"_f.{quote_ident(n)}" for n in a.facts})
 
     def final(filt: str) -> Compiler:
-        return Compiler(SqlContext(d.area_scale, as_of, level_sql="a._level", value_sql=values_sql, aggregate=aggs.hook(filt),
-                                   units=d.units))
+        return Compiler(SqlContext(d.area_scale, plan.as_of, level_sql="a._level", value_sql=values_sql,
+                                   aggregate=plan.hook(a, filt), units=d.units))
 
     cols: list[tuple[tuple, str, str]] = []  # (path, sql, type)
 
@@ -169,10 +125,11 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
         joins.append(f"LEFT JOIN _r{i} ON _r{i}._level = a._level AND _r{i}._region = a._region AND _r{i}._period = a._period")
         value(r.name, f"COALESCE(_r{i}.n, 0)", Type.NUMBER, rollup_cols)
 
+    net_num, net_den = plan.net_numerator(a), plan.net_denominator(a)
     if a.numerator is not None:
-        value("numerator", final(NET_NUMERATOR).expr(a.numerator), a.numerator.type)
+        value("numerator", final(net_num).expr(a.numerator), a.numerator.type)
     if a.denominator is not None:
-        value("denominator", final(NET_DENOMINATOR).expr(a.denominator), a.denominator.type)
+        value("denominator", final(net_den).expr(a.denominator), a.denominator.type)
         value("ratio", f"round(CAST({values_sql['numerator']} AS DOUBLE) / NULLIF(CAST({values_sql['denominator']} AS DOUBLE), 0), 12)",
               Type.NUMBER)
     cols += rollup_cols
@@ -181,47 +138,31 @@ def assessment_sql(a: Assessment, policy: Policy, as_of: date, table: str, attrs
     for alias, name in (("分子", "numerator"), ("分母", "denominator"), ("比例", "ratio")):
         if name in values_sql:
             values_sql[alias] = values_sql[name]
-    if deds:
+    if a.deductions:
         if a.numerator is not None:
-            cols.append((("numerator_gross",), final(GROSS).expr(a.numerator), a.numerator.type))
+            cols.append((("numerator_gross",), final(plan.gross(a)).expr(a.numerator), a.numerator.type))
         if a.denominator is not None:
-            cols.append((("denominator_gross",), final(GROSS).expr(a.denominator), a.denominator.type))
+            cols.append((("denominator_gross",), final(plan.gross(a)).expr(a.denominator), a.denominator.type))
         for x in a.deductions:  # in listed order
-            filt = f"_ded = {quote_str(x.id)}"
-            cols.append((("deductions", x.id, "patches"), aggs.add(f"count(*) FILTER (WHERE {filt})"), Type.NUMBER))
+            filt = plan.deducted(a, x.id)
+            cols.append((("deductions", x.id, "patches"), "a." + plan.count(f"{filt} AND {plan.scope(a)}"),
+                         Type.NUMBER))
             if a.numerator is not None:
                 cols.append((("deductions", x.id, "numerator"), final(filt).expr(a.numerator), a.numerator.type))
             if a.denominator is not None and x.effect != "numerator":
                 cols.append((("deductions", x.id, "denominator"), final(filt).expr(a.denominator), a.denominator.type))
     for name, node in a.values:
-        value(name, final(NET_DENOMINATOR).expr(node), node.type)
+        value(name, final(net_den).expr(node), node.type)
     for label, node in a.thresholds():
-        cols.append(((label,), final(NET_DENOMINATOR).expr(node), node.type))
-    flag_sql = final(NET_DENOMINATOR).cond(a.flag)
+        cols.append(((label,), final(net_den).expr(node), node.type))
+    flag_sql = final(net_den).cond(a.flag)
     if a.facts:  # a fact not given: not evaluated (NULL), never "no"
         flag_sql = f"CASE WHEN {missing_sql} IS NULL THEN {flag_sql} END"
 
-    group_attrs = "".join(f", any_value({quote_ident('_ra_' + n)}) AS {quote_ident('_ra_' + n)}" for n in attrs)
-    agg_cols = "".join(f", {sql} AS {alias}" for sql, alias in aggs.cols.items())
-    attr_cols = "".join(f", r.{quote_ident('_ra_' + n)}" for n in attrs)
     out_cols = "".join(f",\n  {sql} AS _c{i}" for i, (_, sql, _) in enumerate(cols))
-    region_field = d.region_field  # the county-level code; each level's region code is its prefix
-    needed = fields_of(a.nodes()) | {region_field}
-    cols_in = ", ".join(f"p.{quote_ident(f.name)}" for f in d.fields if f.name in needed)
+    pass_cte = f"{relation} AS ({plan.sql(table)}),\n" if table is not None else ""
     sql = f"""
-WITH _lv(_level, _n) AS (VALUES {lv_rows}),
-_rows AS (
-  SELECT {cols_in}, _lv._level, rpad(substr(p.{quote_ident(region_field)}, 1, _lv._n), {full}, '0') AS _region,
-         {period_sql} AS _period, {pidx_sql} AS _pidx
-  FROM {quote_ident(table)} p CROSS JOIN _lv
-  WHERE p.{quote_ident(d.key[1])} = {year} AND len(p._errors) = 0 AND p.{quote_ident(region_field)} IS NOT NULL
-),
-_j AS (SELECT _rows.*, r.名称 AS _name{attr_cols} FROM _rows LEFT JOIN _assess_regions r ON r.代码 = _rows._region),
-_t AS (SELECT *, {ded_case} AS _ded, {eff_case} AS _eff FROM _j WHERE {scope_sql}),
-a AS (
-  SELECT _level, _region, _period, any_value(_pidx) AS _pidx, any_value(_name) AS _name{group_attrs}{agg_cols}
-  FROM _t GROUP BY _level, _region, _period
-){''.join(', ' + c for c in ctes)}
+WITH {pass_cte}a AS ({plan.groups_sql(a, relation)}){''.join(', ' + c for c in ctes)}
 SELECT {year} AS year, {quote_str(a.id)} AS rule, a._level, a._region, a._period, a._pidx, a._name,
   {flag_sql} AS flagged, {missing_sql} AS _missing{out_cols},
   {rank} AS _rank
@@ -248,11 +189,13 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
     con.execute("CREATE TEMP TABLE IF NOT EXISTS _assess_out (year INTEGER, rule VARCHAR, level VARCHAR, region VARCHAR, "
                 "period VARCHAR, pidx BIGINT, flagged BOOLEAN)")
     con.execute(f"DELETE FROM _assess_out WHERE year = {int(policy.year)}")
+    plan = AssessPass(policy, as_of, attrs, items)
+    finals = [_final_sql(a, plan, policy, "_assess_agg", facts) for a in items]  # registers every aggregate first
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _assess_agg AS {plan.sql(table)}")  # the one pass over the table
     out: list[AssessmentRow] = []
     tasks: list[RegionTask] = []
-    for a in items:
-        sql, cols = assessment_sql(a, policy, as_of, table, attrs, facts)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _assess_cur AS {sql}")  # kept in DuckDB, in the query's order
+    for a, (sql, cols) in zip(items, finals):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _assess_cur AS {sql}")  # kept in DuckDB (no pyarrow for a county file)
         con.execute("INSERT INTO _assess_out SELECT year, rule, _level, _region, _period, _pidx, flagged FROM _assess_cur")
         titles = {x.id: (x.title, x.effect_word) for x in a.deductions}
         for rec in con.execute("SELECT * EXCLUDE (_rank) FROM _assess_cur "
@@ -277,4 +220,5 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
                 tasks.append(RegionTask(region, a.id, a.task["level"], a.task["action"], a.task["cite"],
                                         f"{label}：{a.title}（{periods}）→ {a.task['title']}"))
         con.execute("DROP TABLE _assess_cur")
+    con.execute("DROP TABLE _assess_agg")
     return out, tasks
