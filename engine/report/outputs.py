@@ -1,8 +1,10 @@
 """Write a result to files chosen by suffix (.json .csv .xlsx .html), atomically."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import sys
 from pathlib import Path
 
 from engine.report.atomic import atomic_write
@@ -35,18 +37,49 @@ def refuse_overwrite(outputs, data, policy_files) -> None:
             raise InputError(f"输出文件 {Path(out).name} 会覆盖政策文件，请换一个位置")
 
 
-def write_outputs(result: Result, paths: list[str | Path], json_text: str | None = None) -> None:
-    """json_text: the result's JSON document when the caller already has it (encoded once for stdout and files)."""
+def write_outputs(result: Result, paths: list[str | Path], stdout=None) -> None:
+    """Every output by suffix. The JSON document is encoded once, streamed to every .json output and to `stdout`
+    (a binary stream, for --format json) at the same time."""
+    paths = [Path(p) for p in paths]
     for path in paths:
-        write_output(result, Path(path), json_text)
+        if path.suffix.lower() not in SUFFIXES:
+            raise InputError(f"不支持的输出文件类型：{path.name}（可用 .json .csv .xlsx .html .parquet .jsonl）")
+    json_paths = [p for p in paths if p.suffix.lower() == ".json"]
+    for path in paths:
+        if path.suffix.lower() in (".parquet", ".jsonl"):
+            write_rows(result, path, "parquet" if path.suffix.lower() == ".parquet" else "json")
+    if json_paths or stdout is not None:
+        write_json(result, json_paths, stdout)
+    for path in paths:
+        if path.suffix.lower() not in (".parquet", ".jsonl", ".json"):
+            write_output(result, path)
 
 
-def write_output(result: Result, path: Path, json_text: str | None = None) -> None:
+SUFFIXES = (".json", ".parquet", ".jsonl", ".csv", ".xlsx", ".html", ".htm")
+
+
+def write_json(result: Result, paths: list[Path], stdout=None) -> None:
+    """The JSON document to every path (atomically) and to the binary stream `stdout`, encoded once."""
+    with contextlib.ExitStack() as stack:
+        sinks = [stack.enter_context(atomic_write(p, "wb")) for p in paths]
+        if stdout is not None:
+            sys.stdout.flush()
+            sinks.append(stdout)
+
+        def write(chunk: bytes) -> None:
+            for fh in sinks:
+                fh.write(chunk)
+
+        result.write_json(write)
+        write(b"\n")
+        if stdout is not None:
+            stdout.flush()
+
+
+def write_output(result: Result, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".json":
-        with atomic_write(path) as fh:
-            fh.write(result.dumps() if json_text is None else json_text)
-            fh.write("\n")
+        write_json(result, [path])
     elif suffix in (".parquet", ".jsonl"):
         write_rows(result, path, "parquet" if suffix == ".parquet" else "json")
     elif suffix == ".csv":
