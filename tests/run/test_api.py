@@ -101,7 +101,8 @@ def test_check_result_object(tmp_path, policies):
     assert [(f.patch, f.rule, f.severity) for f in r.findings] == [
         ("A", "T-R-big-farmland", "error"), ("A", "T-R-illegal-warning", "warning"), ("B", "T-R-illegal-warning", "warning")]
     assert r.findings[0].to_json() == {"patch": "A", "rule": "T-R-big-farmland", "severity": "error",
-                             "message": "A: 耕地面积 120亩 达到 100亩", "cite": "测试条款 一"}
+                             "message": "A: 耕地面积 120亩 达到 100亩", "cite": "测试条款 一",
+                             "source": "d.csv", "line": 2}  # the patch's file and row (header is row 1)
     # tasks: 省级 first, then 市级
     assert [(t.patch, t.rule, t.level, t.action) for t in r.tasks] == [
         ("A", "T-T-province-check", "省级", "实地核查"), ("A", "T-T-city-check", "市级", "实地核查"),
@@ -235,8 +236,9 @@ def test_cli_json_contract(tmp_path, policies_dir, capsys):
     assert run["as_of"] == AS_OF
     assert set(run["policy_files"]) == {str(p) for p in (policies_dir / "2021").glob("*.yaml")}
     assert all(v.startswith("sha256:") for v in run["policy_files"].values())
-    for finding in doc["findings"]:
-        assert set(finding) == {"patch", "rule", "severity", "message", "cite"}
+    for finding in doc["findings"]:  # the contract's keys, and the patch's file and row
+        assert set(finding) == {"patch", "rule", "severity", "message", "cite", "source", "line"}
+    assert [(x["source"], x["line"]) for x in doc["findings"]] == [(f.name, 2), (f.name, 2), (f.name, 3)]
     assert [(x["patch"], x["rule"]) for x in doc["findings"]] == [
         ("A", "T-R-big-farmland"), ("A", "T-R-illegal-warning"), ("B", "数据格式")]
     for task in doc["tasks"]:
