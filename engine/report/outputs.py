@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engine.report.atomic import atomic_write
 from engine.errors import InputError
-from engine.run.result import Result
+from engine.run.result import FINDINGS_ORDER, Result
 
 FINDING_HEADERS = {"patch": "图斑编号", "rule": "规则", "severity": "严重程度", "message": "说明", "cite": "条款"}
 
@@ -86,18 +86,29 @@ def write_output(result: Result, path: Path) -> None:
         with atomic_write(path, encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(FINDING_HEADERS.values())
-            for f in result.findings:
-                w.writerow([csv_cell(getattr(f, k)) for k in FINDING_HEADERS])
+            if result.rows is not None:
+                cols = ", ".join(FINDING_HEADERS)
+                sql = f"SELECT {cols} FROM {result.rows.view} WHERE kind = 'finding' ORDER BY {FINDINGS_ORDER}"
+                for batch in result.rows.reader(8192, sql):
+                    w.writerows([csv_cell(v) for v in row] for row in zip(*batch.to_pydict().values()))
     elif suffix == ".xlsx":
-        from engine.report.xlsx import write_xlsx
+        from engine.report.xlsx import write_ledger
 
-        write_xlsx(result.to_json(), result.catalog(), path, result.dictionary)
+        write_ledger(_report_data(result), result.catalog(), path, result.dictionary)
     elif suffix in (".html", ".htm"):
         from engine.report.html import write_html
 
-        write_html(result.to_json(), result.catalog(), path, result.dictionary)
+        write_html(None, result.catalog(), path, result.dictionary, _report_data(result))
     else:
         raise InputError(f"不支持的输出文件类型：{path.name}（可用 .json .csv .xlsx .html .parquet .jsonl）")
+
+
+def _report_data(result: Result):
+    """What the ledger and the page read: counts by GROUP BY, rows fetched in batches."""
+    from engine.report.source import from_result
+    from engine.report.tables import level_order, region_label_map
+
+    return from_result(result, region_label_map(), level_order(result.dictionary))
 
 
 def write_rows(result: Result, path: Path, fmt: str) -> None:
