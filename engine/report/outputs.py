@@ -111,6 +111,9 @@ def _report_data(result: Result):
     return from_result(result, region_label_map(), level_order(result.dictionary))
 
 
+WRITER_MEMORY = "128MB"
+
+
 def write_rows(result: Result, path: Path, fmt: str) -> None:
     """Every finding and task (rule, severity, level, cite, region, source file and line) written by DuckDB's COPY,
     streamed in Arrow batches from the run's connection: bounded memory, no Python object per row. The run's
@@ -123,8 +126,11 @@ def write_rows(result: Result, path: Path, fmt: str) -> None:
         raise InputError(f"{path.name}：此结果没有可导出的明细行")
     out = duckdb.connect()
     try:
-        out.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
-        out.execute("SET preserve_insertion_order = true")
+        # a second DuckDB instance beside the run's: it only buffers a row group or two, so it gets a small share
+        # of the memory limit, not a second limit of its own (peak RSS = run's + writer's)
+        out.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+        out.execute("SET threads = 1")
+        out.execute("SET preserve_insertion_order = true")  # the rows' order is the export's
         reader = result.rows.reader()
         out.register("result_rows", reader)
         with atomic_write(path, mode=None) as tmp:

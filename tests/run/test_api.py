@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from engine import InputError, PolicyError, check, check_records, load_policies
-from engine.run.result import Result
+from engine.run.result import Result, dumps_indented
 
 from conftest import BIG_FARMLAND_RULE, dedent, run_cli, write_csv, write_policy_dir
 
@@ -290,3 +290,27 @@ def test_the_policy_sets_dictionary_is_the_one_used(tmp_path, policies_dir):
     assert r.dictionary is custom
     r = check(data(tmp_path, [["C", 2021, "140923", "合法用地", "10", "200"]]), pols, as_of=AS_OF)
     assert r.dictionary is custom
+
+
+def _records():
+    # control characters and quotes in a 图斑编号 reach the messages: the streamed JSON must escape them as
+    # json.dumps does (DuckDB's to_json writes \u001B in upper case, Python in lower case)
+    return [{"图斑编号": "A\x1b\x0b\"\\\u2028中", "监测年度": 2021, "XZQDM": "140923", "pdjg": "违法用地", "耕地面积": "120"},
+            {"图斑编号": "B", "监测年度": 2021, "XZQDM": "140923", "pdjg": "违法用地", "耕地面积": "60"},
+            {"图斑编号": "C", "监测年度": 2021, "XZQDM": "140923", "pdjg": "合法用地", "耕地面积": "x"}]
+
+
+def test_streamed_json_is_dumps_of_the_whole_document(policies):
+    r = check_records(_records(), policies, as_of=date(2024, 6, 30))
+    chunks: list[bytes] = []
+    r.write_json(chunks.append)
+    text = b"".join(chunks).decode()
+    assert text == dumps_indented(r.to_json()) == r.dumps()
+    doc = json.loads(text)
+    assert doc["findings"][0]["patch"] == "A\x1b\x0b\"\\\u2028中" and "\\u001b" in text and "\\u000b" in text
+    # A (120亩 违法): error and warning; B (60亩 违法): warning; C: 耕地面积 "x" is a 数据格式 error
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [
+        ("T-R-big-farmland", 1), ("T-R-illegal-warning", 1), ("T-R-illegal-warning", 2), ("数据格式", 3)]
+    assert {f["source"] for f in doc["findings"]} == {"<records>"}
+    assert list(doc["summary"]["findings_by_severity"].items()) == [("error", 2), ("warning", 2)]  # first occurrence
+
