@@ -77,7 +77,7 @@ def _region_sql(names: dict[str, str]) -> str:
 
 def from_result(result: Result, names: dict[str, str], levels: dict[str, int], batch_rows: int = 8192) -> ReportData:
     """A run whose findings and tasks stay in DuckDB: counts by GROUP BY, items fetched in batches."""
-    doc = {k: v for k, v in result._document([], []).items() if k not in ("findings", "tasks")}
+    doc = {k: v for k, v in result.document([], []).items() if k not in ("findings", "tasks")}
     rows = result.rows
     if rows is None:
         return from_doc(doc, names, levels)

@@ -192,7 +192,8 @@ class Result:
             "summary": self.summary(),
         }
 
-    def _document(self, findings, tasks) -> dict:
+    def document(self, findings, tasks) -> dict:
+        """The document with the given findings and tasks lists (or placeholders) in their places."""
         out = {**self._head(), "findings": findings, "tasks": tasks,
                "assessments": [a.to_json() for a in self.assessments], "warnings": self.warnings}
         if self.not_evaluated:  # only in a --allow-missing run that left something out
@@ -201,13 +202,13 @@ class Result:
 
     def to_json(self) -> dict:
         """The whole document as Python objects (every finding and task: for small runs, tests and the reports)."""
-        return self._document([f.to_json() for f in self.findings], [t.to_json() for t in self.tasks])
+        return self.document([f.to_json() for f in self.findings], [t.to_json() for t in self.tasks])
 
     def write_json(self, write) -> None:
         """Write the JSON document through write(bytes), encoded once and incrementally: the findings and tasks
         are streamed from DuckDB batch by batch, never held whole. Same bytes as dumps_indented(to_json())."""
         slots = {kind: f"@weipian-{kind}-{uuid.uuid4().hex}@" for kind in ("finding", "task")}
-        text = orjson.dumps(self._document(slots["finding"], slots["task"]), option=_JSON_OPTIONS, default=str)
+        text = orjson.dumps(self.document(slots["finding"], slots["task"]), option=_JSON_OPTIONS, default=str)
         before, rest = text.split(orjson.dumps(slots["finding"]), 1)
         between, after = rest.split(orjson.dumps(slots["task"]), 1)
         write(before)
