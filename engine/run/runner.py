@@ -67,36 +67,16 @@ def message_sql(used: dict[int, Policy], as_of: date, year: str = "_y", idx: str
     return f"CASE {' '.join(whens)} END" if whens else "NULL::VARCHAR"
 
 
-DISK_TABLES_FROM = 32 * 1024 * 1024  # input bytes from which the run's tables live in a database file
-
-
-def _open(disk_tables: bool = False) -> duckdb.DuckDBPyConnection:
+def _open() -> duckdb.DuckDBPyConnection:
     """A connection bounded from the start, while the input is read too: the memory limit and a private spill
-    directory (a Parquet file that decompresses hugely spills or stops, it does not exhaust the machine).
-    disk_tables: a database file in that directory instead of an in-memory database, so that its tables (the
-    input, `patches`, the hits) can leave memory like any spilled buffer and memory_limit bounds a run of any
-    size; small inputs stay in memory (a file costs a county's run a noticeable part of a second)."""
-    import os
-
+    directory (a Parquet file that decompresses hugely spills or stops, it does not exhaust the machine)."""
     from engine.limits import LIMITS
 
-    spill = _temp_dir()
-    con = duckdb.connect(os.path.join(spill, "run.duckdb") if disk_tables else ":memory:")
+    con = duckdb.connect()
     con.execute("SET preserve_insertion_order = false")  # every output that has an order says it (ORDER BY)
-    con.execute("SET temp_directory = '" + spill.replace("'", "''") + "'")  # must precede enable_external_access=false
+    con.execute("SET temp_directory = '" + _temp_dir().replace("'", "''") + "'")  # must precede enable_external_access=false
     con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
     return con
-
-
-def _input_bytes(data) -> int:
-    """The size of an input file, or of the files in an input folder (0 when it cannot be told)."""
-    try:
-        p = Path(data)
-        if p.is_dir():
-            return sum(f.stat().st_size for f in p.rglob("*") if f.is_file() and not f.is_symlink())
-        return p.stat().st_size
-    except (OSError, TypeError):
-        return 0
 
 
 _TEMP_ROOT: list[str] = []
@@ -181,7 +161,7 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
         from engine.data.column_map import load_column_map
 
         cmap = load_column_map(columns, d)
-    con = _open(disk_tables=_input_bytes(data) >= DISK_TABLES_FROM)
+    con = _open()
     info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, extra_headers=cmap.headers.values() if cmap else ())
     lock(con)
     meta = {"path": str(data), "sha256": info.sha256, "files": info.files,
