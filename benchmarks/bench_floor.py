@@ -4,9 +4,11 @@ run interleaved, wall time and peak RSS of each process, and the ratio of the me
     python benchmarks/bench_floor.py                       # 1,000,000 rows, 3 rounds
     python benchmarks/bench_floor.py --rows 100000 --rows 1000000 --rows 10000000 --rounds 3
     python benchmarks/bench_floor.py --county              # also a 2,000-row county CSV, end to end
+    python benchmarks/bench_floor.py --engine-output json  # the engine's JSON on stdout instead of results.parquet
 
-The engine runs the full 2023 policy (every row rule and trigger, every assessment) with JSON on stdout
-(discarded), which is what `weipian check --format json` does for a user. floor.py runs 18 of those checks as one
+The engine runs the full 2023 policy (every row rule and trigger, every assessment) and, as floor.py does, writes
+every finding and task to Parquet (`--output results.parquet`, the text report to stdout, discarded); with
+`--engine-output json` it prints the JSON document instead (discarded). floor.py runs 18 of those checks as one
 hand-written query and writes its hits to Parquet. A benchmark, not a test: nothing here fails on a slow machine.
 """
 from __future__ import annotations
@@ -51,12 +53,17 @@ def parquet_of(rows: int, workdir: Path) -> Path:
     return path
 
 
-def compare(rows: int, rounds: int, workdir: Path) -> dict:
+def engine_cmd(data: Path, workdir: Path, output: str) -> list[str]:
+    cmd = [*weipian(), "check", str(data), "--as-of", AS_OF]
+    return cmd + (["--format", "json"] if output == "json" else ["--output", str(workdir / "results.parquet")])
+
+
+def compare(rows: int, rounds: int, workdir: Path, output: str = "parquet") -> dict:
     data = parquet_of(rows, workdir)
     floor, engine = [], []
     for _ in range(rounds):  # interleaved: both see the same machine load
         floor.append(timed([sys.executable, str(SHARED / "floor.py"), str(data)]))
-        engine.append(timed([*weipian(), "check", str(data), "--as-of", AS_OF, "--format", "json"]))
+        engine.append(timed(engine_cmd(data, workdir, output)))
     f, e = statistics.median(w for w, _, _ in floor), statistics.median(w for w, _, _ in engine)
     return {"rows": rows, "floor_s": f, "engine_s": e, "ratio": e / f,
             "floor_rss": max(r for _, r, _ in floor), "engine_rss": max(r for _, r, _ in engine)}
@@ -79,6 +86,8 @@ def main() -> int:
     ap.add_argument("--rows", type=int, action="append", help="rows of the generated table (repeatable; default 1000000)")
     ap.add_argument("--rounds", type=int, default=3, help="runs of each program per size (median reported)")
     ap.add_argument("--county", action="store_true", help="also time a 2,000-row county CSV end to end")
+    ap.add_argument("--engine-output", choices=["parquet", "json"], default="parquet",
+                    help="what weipian writes: every finding and task to results.parquet (default) or JSON to stdout")
     ap.add_argument("--workdir", help="where generated files are kept between runs (default: a temporary folder)")
     args = ap.parse_args()
     if not (SHARED / "floor.py").exists():
@@ -86,10 +95,10 @@ def main() -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="weipian-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"# {time.strftime('%Y-%m-%d')} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}")
-    print("| rows | floor.py | weipian check | ratio | floor peak RSS | weipian peak RSS |")
+    print(f"| rows | floor.py | weipian check ({args.engine_output}) | ratio | floor peak RSS | weipian peak RSS |")
     print("|---:|---:|---:|---:|---:|---:|")
     for rows in args.rows or [1_000_000]:
-        r = compare(rows, args.rounds, workdir)
+        r = compare(rows, args.rounds, workdir, args.engine_output)
         print(f"| {rows:,} | {r['floor_s']:.2f} s | {r['engine_s']:.2f} s | {r['ratio']:.1f}× "
               f"| {r['floor_rss']:.0f} MiB | {r['engine_rss']:.0f} MiB |", flush=True)
     if args.county:

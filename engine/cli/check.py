@@ -38,18 +38,9 @@ def cmd_check(args, console: Console) -> int:
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing,
                    waivers=args.waivers, region_facts=args.region_facts)
-    rows_out = [o for o in args.output if str(o).lower().endswith((".parquet", ".jsonl"))]
-    write_outputs(result, rows_out)  # streamed from the run's DuckDB connection, which is then let go:
-    result.rows = None  # its tables are not held in memory while the JSON and reports are built
-    others = [o for o in args.output if o not in rows_out]
-    wants_json = args.format == "json" or any(str(o).lower().endswith(".json") for o in others)
-    text = result.dumps() if wants_json else None  # encoded once for the screen and every .json output
-    write_outputs(result, others, text)
+    write_outputs(result, args.output, stdout=sys.stdout.buffer if args.format == "json" else None)
     split = write_xlsx_split(result.to_json(), result.catalog(), split_dir, result.dictionary) if split_dir else []
-    if args.format == "json":
-        sys.stdout.write(text)  # not text + "\n": that would copy the whole document once more
-        sys.stdout.write("\n")
-    else:
+    if args.format != "json":
         render(result, console, limit=args.limit)
         for out in args.output:
             console.print(f"已写出：{out}", markup=False)

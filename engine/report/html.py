@@ -4,7 +4,6 @@ assessment entries carry, and sortable / filterable tables of findings, tasks an
 from __future__ import annotations
 
 import json
-from collections import Counter
 from html import escape
 from pathlib import Path
 
@@ -34,24 +33,35 @@ from engine.report.tables import (
 SEV_COLORS = {"error": "#d64545", "warning": "#e5a00d", "info": "#3d8fd1"}
 
 
-def write_html(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> None:
-    page = render_html(doc, catalog, dictionary)
+HTML_MAX_ROWS = 2000  # findings and tasks embedded in the page, each; the ledger and exports hold every row
+
+
+def write_html(doc: dict, catalog: list[dict], path, dictionary: Dictionary, data=None) -> None:
+    """data: engine.report.source.ReportData of the run (a Result's, streamed); else read from doc."""
+    page = render_html(doc, catalog, dictionary, data)
     with atomic_write(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(page)
 
 
-def render_html(doc: dict, catalog: list[dict], dictionary: Dictionary) -> str:
+def render_html(doc: dict | None, catalog: list[dict], dictionary: Dictionary, data=None) -> str:
     """Sections in the order an official reads: 概况 by level, flagged regions with their numbers and deductions,
     threshold charts, field-check tasks by level and county, findings by county, then the full assessment table,
-    the rule chart, the rule catalog and provenance."""
+    the rule chart, the rule catalog and provenance. At most HTML_MAX_ROWS findings and tasks are embedded."""
+    from engine.report.source import from_doc
+
     cat = catalog_index(catalog)
     levels = level_order(dictionary)
     names = region_label_map()
+    data = data if data is not None else from_doc(doc, names, levels)
+    doc = data.doc
     policy, inp, run = doc.get("policy") or {}, doc.get("input") or {}, doc.get("run") or {}
-    findings, tasks, assessments = doc.get("findings") or [], doc.get("tasks") or [], doc.get("assessments") or []
+    assessments = doc.get("assessments") or []
     title = f"卫片执法校验报告 · {policy_years(policy)}年度政策"
     sub = "　".join(x for x in (f"评估基准日 {run['as_of']}" if run.get("as_of") else "",
                                f"输入 {inp['path']}" if inp.get("path") else "") if x)
+    tasks = tasks_table(list(data.tasks(HTML_MAX_ROWS)), cat, levels, names, extras=data.extras["tasks"], presorted=True)
+    findings = findings_table(list(data.findings(HTML_MAX_ROWS)), cat, names, extras=data.extras["findings"],
+                              presorted=True)
     parts = [
         "<!doctype html>",
         '<html lang="zh-CN"><head><meta charset="utf-8">',
@@ -60,20 +70,20 @@ def render_html(doc: dict, catalog: list[dict], dictionary: Dictionary) -> str:
         f"<title>{escape(title)}</title><style>{_asset('report.css')}</style></head><body>",
         f'<header><h1>{escape(title)}</h1><p class="sub">{escape(sub)}</p></header>',
         "<main>",
-        _summary(findings, tasks, assessments, levels, names),
+        _summary(data, assessments, levels, names),
         _warnings(doc.get("warnings") or []),
     ]
     if assessments:
         parts.append(_flagged(assessments, names, cat))
         parts.append(assessment_charts(assessments, names, cat))
-    parts.append(_table_section("tasks", "核查任务（按级别、县）", tasks_table(tasks, cat, levels, names)))
-    parts.append(_table_section("findings", "问题清单（按县）", findings_table(findings, cat, names)))
+    parts.append(_table_section("tasks", "核查任务（按级别、县）", tasks, data.tasks_total))
+    parts.append(_table_section("findings", "问题清单（按县）", findings, data.findings_total))
     if doc.get("waived") is not None:  # --waivers: findings set aside, and the waivers not applied
         parts.append(_table_section("waived", "已说明（不计入问题数）", waived_table(doc["waived"], cat, names)))
         parts.append(_table_section("waiver-problems", "说明未生效", problems_table(doc["waived"])))
     if assessments:
         parts.append(_table_section("assessments", "区域评估（全部）", assessments_table(assessments, names, cat)))
-    parts.append(_by_rule(findings, cat))
+    parts.append(_by_rule(data.by_rule, cat))
     parts.append(_table_section("catalog", "规则说明", catalog_table(catalog)))
     parts.append(_provenance(policy, inp, run))
     parts += ["</main>", '<noscript><p class="note">表格的排序与筛选需要启用 JavaScript。</p></noscript>',
@@ -116,10 +126,10 @@ def _region_label(entry: dict, names) -> str:
     return f"{name}（{region}）" if name and region else (name or region)
 
 
-def _summary(findings, tasks, assessments, levels: dict[str, int], names) -> str:
+def _summary(data, assessments, levels: dict[str, int], names) -> str:
     """One line per level: which regions each assessment lists (问责, 超限, 约谈, 冻结 …) and how many tasks that
     level checks; then the findings by severity."""
-    by_level_tasks = Counter(t.get("level") for t in tasks)
+    by_level_tasks = data.tasks_by_level
     flagged: dict[str, dict[str, list[str]]] = {}
     for a in assessments:
         if a.get("flagged"):
@@ -140,9 +150,9 @@ def _summary(findings, tasks, assessments, levels: dict[str, int], names) -> str
             bits.append("无区域列入")
         lines.append(f'<li data-level="{escape(str(lv))}"><span class="lv">{escape(str(lv))}</span>'
                      f'{"；".join(bits)}</li>')
-    by_sev = Counter(f.get("severity") for f in findings)
+    by_sev = data.by_severity
     sev = "、".join(f"{severity_label(s)} {by_sev.get(s, 0)} 条" for s in ("error", "warning", "info"))
-    lines.append(f'<li><span class="lv">问题</span>共 {len(findings)} 条：{escape(sev)}</li>')
+    lines.append(f'<li><span class="lv">问题</span>共 {data.findings_total} 条：{escape(sev)}</li>')
     return f'<section id="summary"><h2>概况</h2><ul class="levels">{"".join(lines)}</ul></section>'
 
 
@@ -176,12 +186,10 @@ def _flagged(assessments, names, cat) -> str:
             f'<table class="static"><thead><tr>{th}</tr></thead><tbody>{"".join(body)}</tbody></table></div></section>')
 
 
-def _by_rule(findings, cat) -> str:
-    counts = Counter(f.get("rule") for f in findings)
-    sev_of = {}
-    for f in findings:
-        sev_of.setdefault(f.get("rule"), f.get("severity"))
-    rows = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+def _by_rule(by_rule, cat) -> str:
+    """by_rule: (rule, severity of its first finding, findings), most findings first."""
+    sev_of = {rule: sev for rule, sev, _ in by_rule}
+    rows = [(rule, n) for rule, _, n in by_rule]
     if not rows:
         return '<section id="by-rule"><h2>问题数（按规则）</h2><p class="note">没有发现问题。</p></section>'
     bars = []
@@ -197,12 +205,20 @@ def _by_rule(findings, cat) -> str:
             f'<div class="chart">{svg}</div></section>')
 
 
-def _table_section(key: str, title: str, table: Table) -> str:
-    data = {"columns": table.headers, "rows": [[_json_cell(v) for v in r] for r in table.rows],
-            "classes": table.classes, "pct": table.pct_cols}
+def _table_section(key: str, title: str, table: Table, total: int | None = None) -> str:
+    """total: the rows the run has, when the table holds only the first of them (HTML_MAX_ROWS): the heading says
+    so and points to the ledger and the row exports."""
+    pairs = list(table.pairs())
+    data = {"columns": table.headers, "rows": [[_json_cell(v) for v in r] for r, _ in pairs],
+            "classes": [c for _, c in pairs], "pct": table.pct_cols}
     payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     payload = payload.replace("<", "\\u003c")  # "<" only occurs inside JSON strings: nothing can close the script
-    return (f'<section id="{key}"><h2>{escape(title)} <small>{len(table.rows)} 条</small></h2>'
+    total = len(pairs) if total is None else total
+    note = ""
+    if total > len(pairs):
+        note = (f'<p class="note">共 {total:,} 条，本页只列出前 {len(pairs):,} 条；完整清单见台账（--output 台账.xlsx）'
+                f'或明细文件（--output 结果.parquet / 结果.jsonl）。</p>')
+    return (f'<section id="{key}"><h2>{escape(title)} <small>{total} 条</small></h2>{note}'
             f'<div class="datatable" data-source="data-{key}"></div>'
             f'<script type="application/json" id="data-{key}">{payload}</script></section>')
 

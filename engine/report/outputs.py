@@ -1,13 +1,15 @@
 """Write a result to files chosen by suffix (.json .csv .xlsx .html), atomically."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import sys
 from pathlib import Path
 
 from engine.report.atomic import atomic_write
 from engine.errors import InputError
-from engine.run.result import Result
+from engine.run.result import FINDINGS_ORDER, Result
 
 FINDING_HEADERS = {"patch": "图斑编号", "rule": "规则", "severity": "严重程度", "message": "说明", "cite": "条款"}
 
@@ -35,36 +37,81 @@ def refuse_overwrite(outputs, data, policy_files) -> None:
             raise InputError(f"输出文件 {Path(out).name} 会覆盖政策文件，请换一个位置")
 
 
-def write_outputs(result: Result, paths: list[str | Path], json_text: str | None = None) -> None:
-    """json_text: the result's JSON document when the caller already has it (encoded once for stdout and files)."""
+def write_outputs(result: Result, paths: list[str | Path], stdout=None) -> None:
+    """Every output by suffix. The JSON document is encoded once, streamed to every .json output and to `stdout`
+    (a binary stream, for --format json) at the same time."""
+    paths = [Path(p) for p in paths]
     for path in paths:
-        write_output(result, Path(path), json_text)
+        if path.suffix.lower() not in SUFFIXES:
+            raise InputError(f"不支持的输出文件类型：{path.name}（可用 .json .csv .xlsx .html .parquet .jsonl）")
+    json_paths = [p for p in paths if p.suffix.lower() == ".json"]
+    for path in paths:
+        if path.suffix.lower() in (".parquet", ".jsonl"):
+            write_rows(result, path, "parquet" if path.suffix.lower() == ".parquet" else "json")
+    if json_paths or stdout is not None:
+        write_json(result, json_paths, stdout)
+    for path in paths:
+        if path.suffix.lower() not in (".parquet", ".jsonl", ".json"):
+            write_output(result, path)
 
 
-def write_output(result: Result, path: Path, json_text: str | None = None) -> None:
+SUFFIXES = (".json", ".parquet", ".jsonl", ".csv", ".xlsx", ".html", ".htm")
+
+
+def write_json(result: Result, paths: list[Path], stdout=None) -> None:
+    """The JSON document to every path (atomically) and to the binary stream `stdout`, encoded once."""
+    with contextlib.ExitStack() as stack:
+        sinks = [stack.enter_context(atomic_write(p, "wb")) for p in paths]
+        if stdout is not None:
+            sys.stdout.flush()
+            sinks.append(stdout)
+
+        def write(chunk: bytes) -> None:
+            for fh in sinks:
+                fh.write(chunk)
+
+        result.write_json(write)
+        write(b"\n")
+        if stdout is not None:
+            stdout.flush()
+
+
+def write_output(result: Result, path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix == ".json":
-        with atomic_write(path) as fh:
-            fh.write(result.dumps() if json_text is None else json_text)
-            fh.write("\n")
+        write_json(result, [path])
     elif suffix in (".parquet", ".jsonl"):
         write_rows(result, path, "parquet" if suffix == ".parquet" else "json")
     elif suffix == ".csv":
         with atomic_write(path, encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(FINDING_HEADERS.values())
-            for f in result.findings:
-                w.writerow([csv_cell(getattr(f, k)) for k in FINDING_HEADERS])
+            if result.rows is not None:
+                cols = ", ".join(FINDING_HEADERS)
+                sql = f"SELECT {cols} FROM {result.rows.view} WHERE kind = 'finding' ORDER BY {FINDINGS_ORDER}"
+                for batch in result.rows.reader(8192, sql):
+                    w.writerows([csv_cell(v) for v in row] for row in zip(*batch.to_pydict().values()))
     elif suffix == ".xlsx":
-        from engine.report.xlsx import write_xlsx
+        from engine.report.xlsx import write_ledger
 
-        write_xlsx(result.to_json(), result.catalog(), path, result.dictionary)
+        write_ledger(_report_data(result), result.catalog(), path, result.dictionary)
     elif suffix in (".html", ".htm"):
         from engine.report.html import write_html
 
-        write_html(result.to_json(), result.catalog(), path, result.dictionary)
+        write_html(None, result.catalog(), path, result.dictionary, _report_data(result))
     else:
         raise InputError(f"不支持的输出文件类型：{path.name}（可用 .json .csv .xlsx .html .parquet .jsonl）")
+
+
+def _report_data(result: Result):
+    """What the ledger and the page read: counts by GROUP BY, rows fetched in batches."""
+    from engine.report.source import from_result
+    from engine.report.tables import level_order, region_label_map
+
+    return from_result(result, region_label_map(), level_order(result.dictionary))
+
+
+WRITER_MEMORY = "128MB"
 
 
 def write_rows(result: Result, path: Path, fmt: str) -> None:
@@ -79,8 +126,11 @@ def write_rows(result: Result, path: Path, fmt: str) -> None:
         raise InputError(f"{path.name}：此结果没有可导出的明细行")
     out = duckdb.connect()
     try:
-        out.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
-        out.execute("SET preserve_insertion_order = true")
+        # a second DuckDB instance beside the run's: it only buffers a row group or two, so it gets a small share
+        # of the memory limit, not a second limit of its own (peak RSS = run's + writer's)
+        out.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+        out.execute("SET threads = 1")
+        out.execute("SET preserve_insertion_order = true")  # the rows' order is the export's
         reader = result.rows.reader()
         out.register("result_rows", reader)
         with atomic_write(path, mode=None) as tmp:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from engine import values
 from engine.data.dictionary import Dictionary
@@ -17,7 +18,7 @@ VALUE_LABELS = {
     "count": "数量", "total": "总数", "area": "面积", "threshold": "阈值", "ratio_threshold": "比例阈值",
 }
 EXTRA_LABELS = {  # keys the core may add to findings/tasks/assessments beyond the contract
-    "source": "来源文件", "file": "来源文件", "line": "行号", "year": "年度", "region": "行政区代码",
+    "source": "来源文件", "file": "来源文件", "line": "来源行", "year": "年度", "region": "行政区代码",
     "region_name": "行政区名称", "name": "行政区名称", "field": "字段", "value": "值", "values": "取值",
     "due": "截止日期", "reason": "原因", "level": "级别", "period": "期间", "threshold": "阈值",
     "thresholds": "阈值", "message": "说明", "title": "名称", "not_evaluated": "未评估原因",
@@ -196,48 +197,70 @@ def extra_values(item, known, keys) -> list:
 
 @dataclass
 class Table:
-    """One table of the report, shared by the xlsx and HTML writers."""
+    """One table of the report, shared by the xlsx and HTML writers. A long table (findings, tasks of a large run)
+    is a stream of (row, class) pairs instead of lists: read once, in order, never held whole."""
     headers: list[str]
     rows: list[list]
     classes: list[str]  # per row: "sev-error", "sev-warning", "sev-info", "flagged" or ""
     pct_cols: list[int] = field(default_factory=list)  # columns holding ratios (shown as %)
     flag_col: int | None = None
+    stream: Iterator[tuple[list, str]] | None = None
+
+    def pairs(self) -> Iterator[tuple[list, str]]:
+        return self.stream if self.stream is not None else zip(self.rows, self.classes)
 
 
-def findings_table(findings, cat, names: dict[str, str] | None = None) -> Table:
-    """Findings by county: 行政区代码 and 行政区名称 first, sorted by region (stable within a region)."""
+FINDING_KNOWN = ("patch", "rule", "severity", "message", "cite", "region")
+TASK_KNOWN = ("patch", "rule", "level", "action", "cite", "region")
+
+
+def findings_table(findings, cat, names: dict[str, str] | None = None, *, extras: list[str] | None = None,
+                   presorted: bool = False) -> Table:
+    """Findings by county: 行政区代码 and 行政区名称 first, sorted by region (stable within a region).
+    presorted: `findings` is an iterator already in that order (engine.report.source) with the given extra keys;
+    the table streams it."""
     names = names if names is not None else region_label_map()
-    known = ("patch", "rule", "severity", "message", "cite", "region")
-    extras = extra_columns(findings, known)
-    regions = [row_region(f, names) for f in findings]
-    order = sorted(range(len(findings)), key=lambda i: (regions[i] == "", regions[i]))
+    known = FINDING_KNOWN
+    if extras is None:
+        extras = extra_columns(findings, known)
     headers = (["行政区代码", "行政区名称", "图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]
                + [extra_label(k) for k in extras])
-    rows, classes = [], []
-    for i in order:
-        f = findings[i]
-        rows.append([regions[i], names.get(regions[i], ""), f.get("patch"), f.get("rule"),
-                     cat.get(f.get("rule"), {}).get("title", ""), severity_label(f.get("severity")), f.get("message"),
-                     f.get("cite")] + extra_values(f, known, extras))
-        classes.append(f"sev-{f.get('severity')}")
     pct = [8 + i for i, k in enumerate(extras) if is_ratio_key(k)]
-    return Table(headers, rows, classes, pct)
+
+    def pair(f, region):
+        return ([region, names.get(region, ""), f.get("patch"), f.get("rule"), cat.get(f.get("rule"), {}).get("title", ""),
+                 severity_label(f.get("severity")), f.get("message"), f.get("cite")] + extra_values(f, known, extras),
+                f"sev-{f.get('severity')}")
+
+    if presorted:
+        return Table(headers, [], [], pct, stream=(pair(f, row_region(f, names)) for f in findings))
+    regions = [row_region(f, names) for f in findings]
+    order = sorted(range(len(findings)), key=lambda i: (regions[i] == "", regions[i]))
+    pairs = [pair(findings[i], regions[i]) for i in order]
+    return Table(headers, [r for r, _ in pairs], [c for _, c in pairs], pct)
 
 
-def tasks_table(tasks, cat, levels: dict[str, int], names: dict[str, str] | None = None) -> Table:
-    """Tasks by level (省级 first), then county."""
+def tasks_table(tasks, cat, levels: dict[str, int], names: dict[str, str] | None = None, *,
+                extras: list[str] | None = None, presorted: bool = False) -> Table:
+    """Tasks by level (省级 first), then county. presorted: as findings_table."""
     names = names if names is not None else region_label_map()
-    known = ("patch", "rule", "level", "action", "cite", "region")
-    extras = extra_columns(tasks, known)
+    known = TASK_KNOWN
+    if extras is None:
+        extras = extra_columns(tasks, known)
+    headers = (["核查级别", "行政区代码", "行政区名称", "任务", "图斑编号", "规则编号", "规则名称", "条款"]
+               + [extra_label(k) for k in extras])
+    pct = [8 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+
+    def row(t, region):
+        return ([t.get("level"), region, names.get(region, ""), t.get("action"), t.get("patch"), t.get("rule"),
+                 cat.get(t.get("rule"), {}).get("title", ""), t.get("cite")] + extra_values(t, known, extras))
+
+    if presorted:
+        return Table(headers, [], [], pct, stream=((row(t, row_region(t, names)), "") for t in tasks))
     keyed = [(t, row_region(t, names)) for t in tasks or []]
     keyed.sort(key=lambda tr: (levels.get(tr[0].get("level"), 9), tr[1] == "", tr[1], str(tr[0].get("patch") or ""),
                                str(tr[0].get("rule", "")), str(tr[0].get("action", ""))))
-    headers = (["核查级别", "行政区代码", "行政区名称", "任务", "图斑编号", "规则编号", "规则名称", "条款"]
-               + [extra_label(k) for k in extras])
-    rows = [[t.get("level"), region, names.get(region, ""), t.get("action"), t.get("patch"), t.get("rule"),
-             cat.get(t.get("rule"), {}).get("title", ""), t.get("cite")] + extra_values(t, known, extras)
-            for t, region in keyed]
-    pct = [8 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    rows = [row(t, region) for t, region in keyed]
     return Table(headers, rows, [""] * len(rows), pct)
 
 
@@ -272,24 +295,31 @@ def assessments_table(assessments, names, cat=None) -> Table:
 
 
 def regions_table(doc: dict, levels: dict[str, int], names: dict[str, str] | None = None,
-                  region_levels: dict[str, str] | None = None) -> Table:
+                  region_levels: dict[str, str] | None = None, by_region: dict[str, dict] | None = None) -> Table:
     """One row per region the run names (findings and tasks by their region, assessments by theirs): code, name,
     level, findings by severity, tasks by level, and each assessment kind's flag (是 when any period is listed,
-    否 when assessed and never listed, empty when not assessed there)."""
+    否 when assessed and never listed, empty when not assessed there). by_region: the findings and tasks already
+    counted ({code: {"sev": Counter, "tasks": Counter}}, engine.report.source), else counted from the doc."""
     names = names if names is not None else region_label_map()
     region_levels = region_levels if region_levels is not None else region_level_map()
     findings, tasks, assessments = doc.get("findings") or [], doc.get("tasks") or [], doc.get("assessments") or []
-    task_levels = sorted({t.get("level") for t in tasks} | set(levels), key=lambda x: (levels.get(x, 9), str(x)))
     kinds = list(dict.fromkeys(str(a.get("kind") or a.get("rule")) for a in assessments))
     stats: dict[str, dict] = {}
 
     def at(code):
         return stats.setdefault(code, {"sev": Counter(), "tasks": Counter(), "flags": {}, "level": None})
 
-    for f in findings:
-        at(row_region(f, names))["sev"][f.get("severity")] += 1
-    for t in tasks:
-        at(row_region(t, names))["tasks"][t.get("level")] += 1
+    if by_region is None:
+        for f in findings:
+            at(row_region(f, names))["sev"][f.get("severity")] += 1
+        for t in tasks:
+            at(row_region(t, names))["tasks"][t.get("level")] += 1
+    else:
+        for code, st in by_region.items():
+            at(code)["sev"].update(st["sev"])
+            at(code)["tasks"].update(st["tasks"])
+    task_levels = sorted({lv for st in stats.values() for lv in st["tasks"]} | set(levels),
+                         key=lambda x: (levels.get(x, 9), str(x)))
     for a in assessments:
         st = at("" if a.get("region") is None else str(a.get("region")))
         kind = str(a.get("kind") or a.get("rule"))

@@ -6,6 +6,7 @@ The table model is engine.report.tables (shared with the HTML page).
 """
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 
@@ -47,20 +48,33 @@ def fit(v: str) -> str:
 # --------------------------------------------------------------------------- shared presentation helpers
 
 def write_xlsx(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> None:
+    """The ledger of a run's JSON document (every finding and task in it)."""
+    from engine.report.source import from_doc
+
+    write_ledger(from_doc(doc, region_label_map(), level_order(dictionary)), catalog, path, dictionary)
+
+
+def write_ledger(data, catalog: list[dict], path, dictionary: Dictionary) -> None:
+    """The ledger of engine.report.source.ReportData: XlsxWriter in constant-memory mode, the findings and tasks
+    written row by row as they are fetched."""
     with atomic_write(path, mode=None) as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_numbers": False,
                                        "strings_to_formulas": False, "strings_to_urls": False})
         fmt = _formats(wb)
         cat = catalog_index(catalog)
         levels = level_order(dictionary)
-        _summary_sheet(wb, fmt, doc, cat, levels)
-        _table_sheet(wb, fmt, "问题清单", findings_table(doc.get("findings") or [], cat))
-        _table_sheet(wb, fmt, "核查任务", tasks_table(doc.get("tasks") or [], cat, levels))
+        names = region_label_map()
+        doc = data.doc
+        _summary_sheet(wb, fmt, data, cat, levels)
+        _table_sheet(wb, fmt, "问题清单", findings_table(data.findings(None), cat, names, extras=data.extras["findings"],
+                                                      presorted=True))
+        _table_sheet(wb, fmt, "核查任务", tasks_table(data.tasks(None), cat, levels, names, extras=data.extras["tasks"],
+                                                   presorted=True))
         if doc.get("waived") is not None:  # --waivers: findings set aside, and the waivers not applied
-            _table_sheet(wb, fmt, "已说明", waived_table(doc["waived"], cat))
+            _table_sheet(wb, fmt, "已说明", waived_table(doc["waived"], cat, names))
             _table_sheet(wb, fmt, "说明未生效", problems_table(doc["waived"]))
         if doc.get("assessments"):
-            _table_sheet(wb, fmt, "区域评估", assessments_table(doc["assessments"], region_label_map(), cat))
+            _table_sheet(wb, fmt, "区域评估", assessments_table(doc["assessments"], names, cat))
         _table_sheet(wb, fmt, "规则说明", catalog_table(catalog))
         wb.close()
 
@@ -148,40 +162,51 @@ def _formats(wb):
     }
 
 
-def _write_table(wb, fmt, name: str, headers: list[str], rows: list[list], *, row_kinds=None,
-                 col_formats=None) -> None:
-    """Rows as one sheet (several when over Excel's row limit): header frozen, autofilter.
-    row_kinds[i] names a row format ("error", "warning", "flag") or None; col_formats[c](value, kind)
-    may return a cell format (numbers, percentages)."""
+def _write_table(wb, fmt, name: str, headers: list[str], pairs, *, col_formats=None) -> None:
+    """(row, kind) pairs as one sheet (several when over Excel's row limit): header frozen, autofilter. Read once
+    and in order (constant-memory mode); column widths from the first rows. kind names a row format ("error",
+    "warning", "flag") or None; col_formats[c](value, kind) may return a cell format (numbers, percentages)."""
     per_sheet = EXCEL_MAX_ROWS - 1
-    starts = range(0, len(rows), per_sheet) if rows else [0]
-    widths = _widths(headers, rows)
-    for n, start in enumerate(starts):
-        chunk = rows[start:start + per_sheet]
+    pairs = iter(pairs)
+    head = list(itertools.islice(pairs, 2000))
+    widths = _widths(headers, [row for row, _ in head])
+
+    def sheet(n: int):
         ws = wb.add_worksheet(name if n == 0 else f"{name}({n + 1})")
         for c, w in enumerate(widths):
             ws.set_column(c, c, w)
         ws.freeze_panes(1, 0)
         ws.set_row(0, 20)
         ws.write_row(0, 0, headers, fmt["head"])
-        for r, row in enumerate(chunk, 1):
-            kind = row_kinds[start + r - 1] if row_kinds else None
-            row_fmt = fmt[kind] if kind else None
-            for c, v in enumerate(row):
-                if v is None or v == "":
-                    if row_fmt:
-                        ws.write_blank(r, c, None, row_fmt)
-                elif v.__class__ is str:
-                    d = _iso_date(v)
-                    if d is None:
-                        ws.write_string(r, c, fit(v), row_fmt)
-                    else:
-                        ws.write_datetime(r, c, d, fmt["date" + {"flag": "_flag", "error": "_flag",
-                                                                  "warning": "_warning"}.get(kind, "")])
-                else:
-                    f = col_formats[c](v, kind) if col_formats and col_formats[c] else None
-                    ws.write(r, c, cell(v), f or row_fmt)
-        ws.autofilter(0, 0, max(len(chunk), 1), len(headers) - 1)
+        return ws
+
+    n, r, ws = 0, 0, sheet(0)
+    for row, kind in itertools.chain(head, pairs):
+        if r == per_sheet:
+            ws.autofilter(0, 0, r, len(headers) - 1)
+            n, r = n + 1, 0
+            ws = sheet(n)
+        r += 1
+        _write_row(ws, fmt, r, row, kind, col_formats)
+    ws.autofilter(0, 0, max(r, 1), len(headers) - 1)
+
+
+def _write_row(ws, fmt, r: int, row: list, kind, col_formats) -> None:
+    row_fmt = fmt[kind] if kind else None
+    for c, v in enumerate(row):
+        if v is None or v == "":
+            if row_fmt:
+                ws.write_blank(r, c, None, row_fmt)
+        elif v.__class__ is str:
+            d = _iso_date(v)
+            if d is None:
+                ws.write_string(r, c, fit(v), row_fmt)
+            else:
+                ws.write_datetime(r, c, d, fmt["date" + {"flag": "_flag", "error": "_flag",
+                                                          "warning": "_warning"}.get(kind, "")])
+        else:
+            f = col_formats[c](v, kind) if col_formats and col_formats[c] else None
+            ws.write(r, c, cell(v), f or row_fmt)
 
 
 def _iso_date(v: str):
@@ -203,13 +228,14 @@ def _widths(headers, rows, sample: int = 2000) -> list[float]:
     return out
 
 
-def _summary_sheet(wb, fmt, doc, cat, levels: dict[str, int]) -> None:
+def _summary_sheet(wb, fmt, data, cat, levels: dict[str, int]) -> None:
+    doc = data.doc
     ws = wb.add_worksheet("汇总")
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 44)
     ws.set_column(2, 5, 14)
     policy, inp, run = doc.get("policy") or {}, doc.get("input") or {}, doc.get("run") or {}
-    findings, tasks, assessments = doc.get("findings") or [], doc.get("tasks") or [], doc.get("assessments") or []
+    assessments = doc.get("assessments") or []
     r = 0
     ws.write(r, 0, f"卫片执法校验结果（{policy_years(policy)}年度政策）", fmt["title"])
     r += 2
@@ -226,7 +252,7 @@ def _summary_sheet(wb, fmt, doc, cat, levels: dict[str, int]) -> None:
             ws.write(r, 1, cell(v), fmt["text"])
         r += 1
     r += 1
-    regions = regions_table(doc, levels)
+    regions = regions_table(doc, levels, by_region=data.by_region)
     ws.write(r, 0, f"按行政区（{len(regions.rows)} 个）", fmt["h2"])
     r += 1
     ws.write_row(r, 0, regions.headers, fmt["head"])
@@ -244,22 +270,21 @@ def _summary_sheet(wb, fmt, doc, cat, levels: dict[str, int]) -> None:
     r += 1
     ws.write(r, 0, "问题数（按严重程度）", fmt["h2"])
     r += 1
-    by_sev = Counter(f.get("severity") for f in findings)
+    by_sev = data.by_severity
     for sev in ("error", "warning", "info"):
         ws.write(r, 0, severity_label(sev), fmt[sev] if sev in fmt else fmt["text"])
         ws.write(r, 1, by_sev.get(sev, 0), fmt["text"])
         r += 1
     ws.write(r, 0, "合计", fmt["key"])
-    ws.write(r, 1, len(findings), fmt["text"])
+    ws.write(r, 1, data.findings_total, fmt["text"])
     r += 2
     ws.write(r, 0, "问题数（按规则）", fmt["h2"])
     r += 1
     ws.write_row(r, 0, ["规则编号", "规则名称", "严重程度", "问题数", "条款"], fmt["head"])
     r += 1
-    by_rule = Counter(f.get("rule") for f in findings)
-    for rule, n in sorted(by_rule.items(), key=lambda kv: (-kv[1], str(kv[0]))):
+    for rule, first_sev, n in data.by_rule:
         c = cat.get(rule, {})
-        sev = c.get("severity") or next((f.get("severity") for f in findings if f.get("rule") == rule), None)
+        sev = c.get("severity") or first_sev
         ws.write_row(r, 0, [rule, c.get("title", ""), severity_label(sev), n, c.get("cite", "")], fmt["text"])
         r += 1
     r += 1
@@ -267,8 +292,8 @@ def _summary_sheet(wb, fmt, doc, cat, levels: dict[str, int]) -> None:
     r += 1
     ws.write_row(r, 0, ["级别", "任务", "数量"], fmt["head"])
     r += 1
-    by_task = Counter((t.get("level"), t.get("action")) for t in tasks)
-    for (level, action), n in sorted(by_task.items(), key=lambda kv: (levels.get(kv[0][0], 9), str(kv[0][1]))):
+    by_task = data.tasks_by_action
+    for level, action, n in sorted(by_task, key=lambda x: (levels.get(x[0], 9), str(x[1]))):
         ws.write_row(r, 0, [level, action, n], fmt["text"])
         r += 1
     warnings = doc.get("warnings") or []
@@ -306,6 +331,5 @@ def _table_sheet(wb, fmt, name: str, table: Table) -> None:
         return f
 
     kinds = {"sev-error": "error", "sev-warning": "warning", "flagged": "flag"}
-    _write_table(wb, fmt, name, table.headers, table.rows,
-                 row_kinds=[kinds.get(c) for c in table.classes] if any(table.classes) else None,
+    _write_table(wb, fmt, name, table.headers, ((row, kinds.get(c)) for row, c in table.pairs()),
                  col_formats=[number_format(c) for c in range(len(table.headers))])

@@ -13,7 +13,7 @@ import duckdb
 
 from engine.run.assess_sql import run_assessments
 from engine.lang.compiler import Compiler, SqlContext
-from engine.lang.quoting import quote_ident
+from engine.lang.quoting import quote_ident, quote_str
 from engine.data.dictionary import Dictionary
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
@@ -21,9 +21,10 @@ from engine.data.region_facts import load_region_facts, unused_facts
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
+from engine.run.messages import message_sql
 from engine.run.partial import NotEvaluated, needed_by, without_missing
 from engine.run.result import Result, ResultRows
-from engine.run.rows import AssessmentRow, Finding, RegionTask, Task
+from engine.run.rows import AssessmentRow, RegionTask
 from engine.lang.units import quantize_area
 
 
@@ -40,18 +41,19 @@ def as_date(value) -> date:
 
 
 def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Check] | None = None) -> str:
-    """One SELECT evaluating every row rule and trigger of `policy` in a single scan of `table`."""
+    """One SELECT evaluating every row rule and trigger of `policy` in a single scan of `table`: one (row, check)
+    pair per hit. Messages are not built here: message_sql renders them only for the rows shown or exported."""
     checks = policy.checks if checks is None else checks
     items = []
     for i, c in enumerate(checks):
         comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level, units=policy.dictionary.units))
-        items.append(f"CASE WHEN {comp.cond(c.when)} THEN {{'i': {i}, 'm': {comp.message(c.message, c.title)}}} END")
+        items.append(f"CASE WHEN {comp.cond(c.when)} THEN {i} END")
     key = quote_ident(policy.dictionary.key[0])
     year_col = quote_ident(policy.dictionary.key[1])
     body = ",\n    ".join(items) if items else ""
     return (
-        f"SELECT _rid, {key} AS patch, hit.i AS idx, hit.m AS message FROM (\n"
-        f"  SELECT _rid, {key}, unnest(list_filter([\n    {body}\n  ], lambda x: x IS NOT NULL)) AS hit\n"
+        f"SELECT _rid, {key} AS patch, hit AS idx FROM (\n"
+        f"  SELECT _rid, {key}, unnest(list_filter([\n    {body}\n  ]::INTEGER[], lambda x: x IS NOT NULL)) AS hit\n"
         f"  FROM {quote_ident(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
     )
 
@@ -62,7 +64,7 @@ def _open() -> duckdb.DuckDBPyConnection:
     from engine.limits import LIMITS
 
     con = duckdb.connect()
-    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET preserve_insertion_order = false")  # every output that has an order says it (ORDER BY)
     con.execute("SET temp_directory = '" + _temp_dir().replace("'", "''") + "'")  # must precede enable_external_access=false
     con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
     return con
@@ -263,91 +265,85 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
         raise InputError(missing_message("缺少本年度政策需要的列", missing, norm.headers, d, needed_by=by,
                                          sources=norm.sources) + "。可用 --allow-missing 只运行不需要这些列的规则")
 
-    run = next(_RUNS)  # each evaluation keeps its own hits and catalog: its Result streams its rows from them
-    hits, catalog = f"hits_{run}", f"catalog_{run}"
-    con.execute(f"CREATE TABLE {hits} (year INTEGER, idx INTEGER, _rid BIGINT, patch VARCHAR, message VARCHAR)")
+    run = next(_RUNS)  # each evaluation keeps its own tables and view: its Result streams its rows from them
+    hits, catalog, region_table, view = f"hits_{run}", f"catalog_{run}", f"region_tasks_{run}", f"results_{run}"
+    con.execute(f"CREATE TABLE {hits} (_y INTEGER, _i INTEGER, _rid BIGINT)")
     for y, policy in used.items():
-        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid, patch, message FROM ({row_sql(policy, as_of)})",
+        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid FROM ({row_sql(policy, as_of)})",
                     policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c]))
     waived = None
-    if waivers is not None:  # before collection: a waived hit is no finding, in any count or output
+    if waivers is not None:  # before the results view: a waived hit is no finding, in any count or output
         from engine.run.waivers import apply_waivers
 
         waived = apply_waivers(con, waivers, policies, used, hits, d, as_of, run)
-    findings, tasks = _collect(con, used, d, hits, catalog)  # tasks by patch; ordered by level below, with the region tasks
     assessments: list[AssessmentRow] = []
+    region_tasks: list[RegionTask] = []
     fact_regions: set[tuple[str, int]] = set()  # (region, year) of every result that read region facts
     if assess:
         for y, policy in used.items():
-            rows, region_tasks = run_assessments(con, "patches", policy, as_of)
+            rows, tasks = run_assessments(con, "patches", policy, as_of)
             assessments += rows
             with_facts = {a.id for a in policy.assessments if a.facts}
             fact_regions |= {(r.region, int(y)) for r in rows if r.rule in with_facts}
-            tasks += region_tasks
-    rank = {lv: i for i, lv in enumerate(list(d.levels)[::-1])}  # 省级 first
-    tasks.sort(key=lambda t: rank.get(t.level, 99))  # stable: keeps the order within a level
+            region_tasks += tasks
+    _catalog_table(con, used, catalog)
+    _region_table(con, region_table, region_tasks)
+    con.execute(f"CREATE VIEW {view} AS {results_sql(con, d, used, as_of, hits, catalog, region_table)}")
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})
-    region_tasks = [t for t in tasks if isinstance(t, RegionTask)]
-    rows = ResultRows(con, _rows_sql(con, d, hits, catalog, f"region_tasks_{run}", region_tasks))
     warnings = list(prepared.warnings) + [x.line() for x in not_evaluated]  # every output shows the warnings
     if assess and (unused := unused_facts(con, fact_regions)):
         warnings.append(unused)
-    return Result(policies_used, d, meta, as_of, findings, tasks, assessments, warnings, not_evaluated, rows=rows,
+    return Result(policies_used, d, meta, as_of, ResultRows(con, view), assessments, warnings, not_evaluated,
                   waived=waived)
 
 
-def _collect(con, used: dict[int, Policy], d: Dictionary, hits: str, catalog: str) -> tuple[list[Finding], list[Task | RegionTask]]:
-    rows = []
-    for y, policy in used.items():
-        for i, c in enumerate(policy.checks):
-            rows.append((y, i, c.id, c.kind, c.severity, c.level, c.action, c.cite))
-    con.execute(f"CREATE TABLE {catalog} (year INTEGER, idx INTEGER, rule VARCHAR, kind VARCHAR, severity VARCHAR, level VARCHAR, action VARCHAR, cite VARCHAR)")
+def _catalog_table(con, used: dict[int, Policy], catalog: str) -> None:
+    """Each check of each year's policy by (year, idx): what a hit of it is (rule or trigger) and its labels."""
+    rows = [(y, i, c.id, c.kind, c.severity, c.level, c.action, c.cite)
+            for y, policy in used.items() for i, c in enumerate(policy.checks)]
+    con.execute(f"CREATE TABLE {catalog} (_y INTEGER, _i INTEGER, rule VARCHAR, kind VARCHAR, severity VARCHAR, "
+                f"level VARCHAR, action VARCHAR, cite VARCHAR)")
     if rows:
         con.executemany(f"INSERT INTO {catalog} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    findings = con.execute(f"""
-        SELECT patch, rule, severity, message, cite FROM (
-            SELECT h.patch, c.rule, c.severity, h.message, c.cite, h._rid FROM {hits} h JOIN {catalog} c USING (year, idx) WHERE c.kind = 'rule'
-            UNION ALL
-            SELECT patch, rule, severity, message, cite, _rid FROM ({format_findings_sql('patches', d.key[0])})
-        ) ORDER BY patch, rule, _rid, message
-    """).fetchall()
-    tasks = con.execute(f"""
-        SELECT h.patch, c.rule, c.level, c.action, c.cite, h.message FROM {hits} h JOIN {catalog} c USING (year, idx)
-        WHERE c.kind = 'trigger' ORDER BY h.patch, c.rule, h._rid
-    """).fetchall()
-    return [Finding(*r) for r in findings], [Task(*r) for r in tasks]
 
 
-def _rows_sql(con, d: Dictionary, hits: str, catalog: str, region_table: str, region_tasks: list[RegionTask]) -> str:
-    """SQL for every finding and task of one evaluation, one row each, for --output results.parquet / .jsonl:
-    kind, year, patch, region, rule, severity, level, action, cite, message, source file and line.
-    Region tasks (few, from the assessments) are put in a small table of their own."""
-    con.execute(f"CREATE TABLE {region_table} (region VARCHAR, rule VARCHAR, level VARCHAR, action VARCHAR, "
+def _region_table(con, table: str, region_tasks: list[RegionTask]) -> None:
+    """The tasks the assessments gave to regions (few), in their order."""
+    con.execute(f"CREATE TABLE {table} (region VARCHAR, rule VARCHAR, level VARCHAR, action VARCHAR, "
                 f"cite VARCHAR, message VARCHAR, ord INTEGER)")
     if region_tasks:
-        con.executemany(f"INSERT INTO {region_table} VALUES (?, ?, ?, ?, ?, ?, ?)",
+        con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?)",
                         [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
+
+
+def results_sql(con, d: Dictionary, used: dict[int, Policy], as_of: date, hits: str, catalog: str,
+                region_table: str) -> str:
+    """Every finding and task of one evaluation, one row each: the one place a report or export reads them from
+    (and where a later status, e.g. a waiver, can be joined in). Columns: kind (finding, task, region_task), year,
+    patch, region, rule, severity, level, action, cite, message, source, line, and the sort keys _rid, _tie (a
+    数据格式 finding's own text), _ord (a region task's position) and _rank (the level's, 省级 first).
+    The message of a hit is an expression over its patch (message_sql): DuckDB evaluates it only when a query
+    reads the column, so counts and sorts never build it."""
     have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE patches)").fetchall()}
-    region = f"p.{quote_ident(d.region_field)}" if d.region_field in have else "NULL"
-    region = f"CAST({region} AS VARCHAR)"
+    region = f"CAST(p.{quote_ident(d.region_field)} AS VARCHAR)" if d.region_field in have else "NULL::VARCHAR"
     year = f"CAST(p.{quote_ident(d.key[1])} AS INTEGER)" if d.key[1] in have else "NULL::INTEGER"
+    key = f"p.{quote_ident(d.key[0])}"
+    ranks = " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(list(d.levels)[::-1]))  # 省级 first
+    rank = f"CASE level {ranks} ELSE 99 END" if ranks else "99"
     return f"""
-        SELECT kind, year, patch, region, rule, severity, level, action, cite, message, source, line FROM (
-            SELECT 'finding' AS kind, h.year, h.patch, {region} AS region, c.rule, c.severity, c.level,
-                   NULL::VARCHAR AS action, c.cite, h.message, p._source AS source, p._line AS line, h._rid AS _ord
-            FROM {hits} h JOIN {catalog} c USING (year, idx) JOIN patches p ON p._rid = h._rid WHERE c.kind = 'rule'
+        SELECT *, {rank} AS _rank FROM (
+            SELECT CASE c.kind WHEN 'rule' THEN 'finding' ELSE 'task' END AS kind, h._y AS year, {key} AS patch, {region} AS region, c.rule, c.severity, c.level,
+                   c.action, c.cite, {message_sql(used, as_of)} AS message, p._source AS source, p._line AS line,
+                   h._rid AS _rid, NULL::VARCHAR AS _tie, NULL::INTEGER AS _ord
+            FROM {hits} h JOIN {catalog} c USING (_y, _i) JOIN patches p USING (_rid)
             UNION ALL
             SELECT 'finding', {year}, f.patch, {region}, f.rule, f.severity, NULL, NULL, f.cite, f.message,
-                   p._source, p._line, f._rid
-            FROM ({format_findings_sql('patches', d.key[0])}) f JOIN patches p ON p._rid = f._rid
+                   p._source, p._line, f._rid, f.message, NULL
+            FROM ({format_findings_sql('patches', d.key[0])}) f JOIN patches p USING (_rid)
             UNION ALL
-            SELECT 'task', h.year, h.patch, {region}, c.rule, c.severity, c.level, c.action, c.cite, h.message,
-                   p._source, p._line, h._rid
-            FROM {hits} h JOIN {catalog} c USING (year, idx) JOIN patches p ON p._rid = h._rid WHERE c.kind = 'trigger'
-            UNION ALL
-            SELECT 'region_task', NULL, NULL, region, rule, NULL, level, action, cite, message, NULL, NULL, ord
+            SELECT 'region_task', NULL, NULL, region, rule, NULL, level, action, cite, message, NULL, NULL,
+                   NULL, NULL, ord
             FROM {region_table}
-        ) ORDER BY kind, _ord, rule
-    """
+        )"""

@@ -19,6 +19,7 @@ from engine.data.dictionary import Dictionary
 from engine.errors import suggest
 from engine.lang.quoting import quote_ident, quote_str
 from engine.policy.model import Policy
+from engine.run.messages import message_sql
 from engine.run.waiver_file import WaiverFile
 
 PROBLEMS = ("unknown_rule", "not_waivable", "unknown_patch", "expired", "duplicate", "no_match")
@@ -118,12 +119,13 @@ def apply_waivers(con, waivers: WaiverFile, policies: dict[int, Policy], used: d
     """)
     con.execute(f"""
         CREATE TABLE {waived} AS
-        SELECT h.year, h.idx, h._rid, h.patch, h.message, r.rule, r.severity, r.cite, r.waiver_cite,
-               s.reason, s.approver, s.until, s.source, s.line, s.wid
-        FROM {hits} h JOIN {rules} r USING (year, idx)
-        JOIN {w}_status s ON s.patch = h.patch AND s.rule = r.rule AND s.problem IS NULL
+        SELECT h._y AS year, h._i AS idx, h._rid, p.{key} AS patch, {message_sql(used, as_of, "h._y", "h._i")} AS message,
+               r.rule, r.severity, r.cite, r.waiver_cite, s.reason, s.approver, s.until, s.source, s.line, s.wid
+        FROM {hits} h JOIN {rules} r ON r.year = h._y AND r.idx = h._i
+        JOIN patches p USING (_rid)
+        JOIN {w}_status s ON s.patch = p.{key} AND s.rule = r.rule AND s.problem IS NULL
     """)
-    con.execute(f"DELETE FROM {hits} h USING {waived} x WHERE h.year = x.year AND h.idx = x.idx AND h._rid = x._rid")
+    con.execute(f"DELETE FROM {hits} h USING {waived} x WHERE h._y = x.year AND h._i = x.idx AND h._rid = x._rid")
     findings = con.execute(f"""
         SELECT patch, rule, severity, message, cite, waiver_cite, reason, approver, until, source, line
         FROM {waived} ORDER BY patch, rule, _rid, message""").fetchall()

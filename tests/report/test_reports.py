@@ -152,7 +152,7 @@ def test_xlsx_keeps_extra_keys_as_columns(tmp_path):
     write_xlsx(doc, CATALOG, path, DICTIONARY)
     wb, _ = sheets_of(path)
     rows = rows_of(wb, "问题清单")
-    assert rows[0][8:] == ["行号", "来源文件"]
+    assert rows[0][8:] == ["来源行", "来源文件"]  # the header the ledger gives a patch's source row
     assert rows[1][8:] == [12, "汉滨区.xlsx"]
 
 

@@ -64,3 +64,47 @@ def test_dumps_indented_is_json_dumps(value):
 
     value = [value, datetime.date(2024, 6, 30), decimal.Decimal("1.50")]
     assert dumps_indented(value) == json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def test_reports_streamed_from_duckdb_equal_the_reports_of_the_document(tmp_path):
+    """The ledger and the page written from a run's DuckDB rows (engine.report.source.from_result) are the ones
+    written from its JSON document (from_doc): same cells in the same order."""
+    from datetime import date
+
+    openpyxl = pytest.importorskip("openpyxl")
+    from engine.policy.policyset import load_policies
+    from engine.report.html import render_html
+    from engine.report.outputs import write_outputs
+    from engine.report.xlsx import write_xlsx
+    from engine.run.runner import check
+
+    r = check(ROOT / "datasets/sample_mixed.csv", load_policies(), as_of=date(2024, 6, 30))
+    doc = r.to_json()
+    write_xlsx(doc, r.catalog(), tmp_path / "doc.xlsx", r.dictionary)
+    write_outputs(r, [tmp_path / "run.xlsx", tmp_path / "run.html"])
+    a, b = openpyxl.load_workbook(tmp_path / "doc.xlsx"), openpyxl.load_workbook(tmp_path / "run.xlsx")
+    assert a.sheetnames == b.sheetnames
+    for name in a.sheetnames:
+        assert list(a[name].iter_rows(values_only=True)) == list(b[name].iter_rows(values_only=True)), name
+    head = next(b["问题清单"].iter_rows(values_only=True))
+    assert head[-2:] == ("来源文件", "来源行")
+    assert render_html(doc, r.catalog(), r.dictionary) == (tmp_path / "run.html").read_text(encoding="utf-8")
+
+
+def test_html_embeds_a_bounded_number_of_rows(tmp_path, monkeypatch):
+    from datetime import date
+
+    from engine.policy.policyset import load_policies
+    from engine.report import html
+    from engine.report.outputs import write_outputs
+    from engine.run.runner import check
+
+    monkeypatch.setattr(html, "HTML_MAX_ROWS", 5)
+    r = check(ROOT / "datasets/sample_2023.csv", load_policies(), as_of=date(2024, 6, 30))
+    write_outputs(r, [tmp_path / "r.html"])
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    total = len(r.findings)
+    assert total > 5
+    assert f"共 {total:,} 条，本页只列出前 5 条" in page and "--output 台账.xlsx" in page
+    data = json.loads(page.split('id="data-findings">', 1)[1].split("</script>", 1)[0])
+    assert len(data["rows"]) == 5

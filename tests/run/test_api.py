@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from engine import InputError, PolicyError, check, check_records, load_policies
-from engine.run.result import Result
+from engine.run.result import Result, dumps_indented
 
 from conftest import BIG_FARMLAND_RULE, dedent, run_cli, write_csv, write_policy_dir
 
@@ -101,7 +101,8 @@ def test_check_result_object(tmp_path, policies):
     assert [(f.patch, f.rule, f.severity) for f in r.findings] == [
         ("A", "T-R-big-farmland", "error"), ("A", "T-R-illegal-warning", "warning"), ("B", "T-R-illegal-warning", "warning")]
     assert r.findings[0].to_json() == {"patch": "A", "rule": "T-R-big-farmland", "severity": "error",
-                             "message": "A: 耕地面积 120亩 达到 100亩", "cite": "测试条款 一"}
+                             "message": "A: 耕地面积 120亩 达到 100亩", "cite": "测试条款 一",
+                             "source": "d.csv", "line": 2}  # the patch's file and row (header is row 1)
     # tasks: 省级 first, then 市级
     assert [(t.patch, t.rule, t.level, t.action) for t in r.tasks] == [
         ("A", "T-T-province-check", "省级", "实地核查"), ("A", "T-T-city-check", "市级", "实地核查"),
@@ -235,8 +236,9 @@ def test_cli_json_contract(tmp_path, policies_dir, capsys):
     assert run["as_of"] == AS_OF
     assert set(run["policy_files"]) == {str(p) for p in (policies_dir / "2021").glob("*.yaml")}
     assert all(v.startswith("sha256:") for v in run["policy_files"].values())
-    for finding in doc["findings"]:
-        assert set(finding) == {"patch", "rule", "severity", "message", "cite"}
+    for finding in doc["findings"]:  # the contract's keys, and the patch's file and row
+        assert set(finding) == {"patch", "rule", "severity", "message", "cite", "source", "line"}
+    assert [(x["source"], x["line"]) for x in doc["findings"]] == [(f.name, 2), (f.name, 2), (f.name, 3)]
     assert [(x["patch"], x["rule"]) for x in doc["findings"]] == [
         ("A", "T-R-big-farmland"), ("A", "T-R-illegal-warning"), ("B", "数据格式")]
     for task in doc["tasks"]:
@@ -288,3 +290,27 @@ def test_the_policy_sets_dictionary_is_the_one_used(tmp_path, policies_dir):
     assert r.dictionary is custom
     r = check(data(tmp_path, [["C", 2021, "140923", "合法用地", "10", "200"]]), pols, as_of=AS_OF)
     assert r.dictionary is custom
+
+
+def _records():
+    # control characters and quotes in a 图斑编号 reach the messages: the streamed JSON must escape them as
+    # json.dumps does (DuckDB's to_json writes \u001B in upper case, Python in lower case)
+    return [{"图斑编号": "A\x1b\x0b\"\\\u2028中", "监测年度": 2021, "XZQDM": "140923", "pdjg": "违法用地", "耕地面积": "120"},
+            {"图斑编号": "B", "监测年度": 2021, "XZQDM": "140923", "pdjg": "违法用地", "耕地面积": "60"},
+            {"图斑编号": "C", "监测年度": 2021, "XZQDM": "140923", "pdjg": "合法用地", "耕地面积": "x"}]
+
+
+def test_streamed_json_is_dumps_of_the_whole_document(policies):
+    r = check_records(_records(), policies, as_of=date(2024, 6, 30))
+    chunks: list[bytes] = []
+    r.write_json(chunks.append)
+    text = b"".join(chunks).decode()
+    assert text == dumps_indented(r.to_json()) == r.dumps()
+    doc = json.loads(text)
+    assert doc["findings"][0]["patch"] == "A\x1b\x0b\"\\\u2028中" and "\\u001b" in text and "\\u000b" in text
+    # A (120亩 违法): error and warning; B (60亩 违法): warning; C: 耕地面积 "x" is a 数据格式 error
+    assert [(f["rule"], f["line"]) for f in doc["findings"]] == [
+        ("T-R-big-farmland", 1), ("T-R-illegal-warning", 1), ("T-R-illegal-warning", 2), ("数据格式", 3)]
+    assert {f["source"] for f in doc["findings"]} == {"<records>"}
+    assert list(doc["summary"]["findings_by_severity"].items()) == [("error", 2), ("warning", 2)]  # first occurrence
+
