@@ -54,3 +54,21 @@ def test_known_differences_follow_pyyaml(text, tmp_path, monkeypatch):
     f = tmp_path / "p.yaml"
     f.write_text(text, encoding="utf-8")
     assert _load(f, True, monkeypatch) == _load(f, False, monkeypatch)
+
+
+def test_mutated_policies_follow_pyyaml(tmp_path, monkeypatch):
+    """Seeded random edits of a bundled policy (the kind of fuzzing that found the differences above)."""
+    import random
+
+    rng = random.Random(7)
+    text = (policies_dir() / "2023" / "rules.yaml").read_text(encoding="utf-8")
+    pieces = [": ", "\t", "-", " ", "\n", '"', "'", "|", ">", "&a ", "*a", "[", "]", "{", "}", "#", "\x07", "中", "?",
+              "\ufeff", "\r", "\u2028", "{a: 1}", ", ", "!!str ", "---\n"]
+    f = tmp_path / "p.yaml"
+    for _ in range(150):
+        s = text
+        for _ in range(rng.randint(1, 3)):
+            p = rng.randrange(len(s))
+            s = s[:p] + rng.choice(pieces) + s[p + rng.randint(0, 3):]
+        f.write_text(s, encoding="utf-8")
+        assert _load(f, True, monkeypatch) == _load(f, False, monkeypatch), s
