@@ -64,6 +64,13 @@ def _parser(area_units: tuple[str, ...]) -> Lark:
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
 
+@lru_cache(maxsize=1024)
+def _tree(text: str, area_units: tuple[str, ...]) -> Tree:
+    """lark's tree of one expression. Policies repeat expressions (a year extending another is checked with its
+    parent's entries), so trees are kept: the transformer only reads them. Failures are not cached."""
+    return _parser(area_units).parse(text)
+
+
 def _span(meta) -> dict:
     return {"start": meta.start_pos, "end": meta.end_pos}
 
@@ -177,11 +184,10 @@ def parse(text: str, units: Units) -> ast.Node:
         raise ParseFailure(LIMITS.expression_chars, 1, f"表达式过长：{len(text)} 个字符，上限 {LIMITS.expression_chars} 个",
                            "把条件拆成几个定义（definitions），再在规则中引用", code="E071")
     area_units = tuple(units.longest_first())
-    parser = _parser(area_units)
     try:
-        tree = parser.parse(text)
+        tree = _tree(text, area_units)
     except UnexpectedInput as exc:
-        raise _explain(text, exc, parser) from None
+        raise _explain(text, exc, _parser(area_units)) from None
     _within_limits(text, tree)
     try:
         return _ToAst(area_units).transform(tree)

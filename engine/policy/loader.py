@@ -154,10 +154,13 @@ def _schema_message(err: jsonschema.ValidationError) -> tuple[str, str | None]:
     return f"{where}：{err.message}", None
 
 
-def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = None) -> PolicySource:
+def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = None,
+                loaded: dict | None = None) -> PolicySource:
     """Load and merge a policy directory; raise PolicyError with every problem found.
 
-    Everything is read inside the policy root (default: the folder holding `directory`, see boundary_of)."""
+    Everything is read inside the policy root (default: the folder holding `directory`, see boundary_of).
+    `loaded` ({(real dir, root): PolicySource}, filled here) lets one load_policies() read each directory once:
+    a year's own load and its use as another year's `extends` share the source (merging only reads a parent)."""
     directory = Path(directory)
     diags: list[Diagnostic] = []
     src = PolicySource(dir=directory)
@@ -170,6 +173,8 @@ def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = No
     if resolved in _seen:
         chain = " → ".join(str(p) for p in (*_seen, resolved))
         raise PolicyError([Diagnostic("E011", f"extends 形成循环：{chain}", Loc(str(directory / HEADER_FILE), 1, 1))])
+    if loaded is not None and (resolved, root) in loaded:
+        return loaded[(resolved, root)]
     files = policy_files(directory)
     if not files:
         raise PolicyError([Diagnostic("E010", f"目录 {directory} 中没有政策文件（*.yaml）", Loc(str(directory)))])
@@ -226,7 +231,7 @@ def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = No
                                         help="政策只能沿一个方向继承（如 2023 继承 2021），去掉其中一个 extends"))
             else:
                 try:
-                    parent = load_source(target, (*_seen, resolved), root)
+                    parent = load_source(target, (*_seen, resolved), root, loaded)
                 except PolicyError as exc:
                     diags.extend(exc.diagnostics)
     for path, doc in docs:
@@ -308,6 +313,8 @@ def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = No
             src.entries[section] = [e for e in src.entries[section] if str(e["id"]) != str(d)]
     if diags:
         raise PolicyError(diags)
+    if loaded is not None:
+        loaded[(resolved, root)] = src
     return src
 
 

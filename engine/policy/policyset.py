@@ -34,9 +34,9 @@ def check_source(src: PolicySource, dictionary: Dictionary) -> Policy:
     return check_policy(src, dictionary)
 
 
-def load_policy(directory: str | Path, dictionary: Dictionary | None = None) -> Policy:
-    """Load, merge and check one policy directory."""
-    return check_source(load_source(directory), dictionary or load_dictionary())
+def load_policy(directory: str | Path, dictionary: Dictionary | None = None, loaded: dict | None = None) -> Policy:
+    """Load, merge and check one policy directory (`loaded`: see load_source)."""
+    return check_source(load_source(directory, loaded=loaded), dictionary or load_dictionary())
 
 
 def policy_dirs(root: Path) -> list[Path]:
@@ -75,9 +75,10 @@ def load_policies(root: str | Path | None = None, dictionary: Dictionary | None 
     dirs = policy_dirs(root)
     if not dirs:
         raise PolicyError([no_policies(root)])
+    loaded: dict = {}  # each directory read once, also when another year extends it
     for d in dirs:
         try:
-            p = load_policy(d, dictionary)
+            p = load_policy(d, dictionary, loaded)
         except PolicyError as exc:
             diags.extend(exc.diagnostics)
             continue
