@@ -295,12 +295,17 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     dates = f" REPLACE ({', '.join(checked_dates)})" if checked_dates else ""
     # _rid is the row's place in the raw table (file order; a folder's files by name): no sort to number the rows,
     # and no ORDER BY of the result (readers of `patches` that need an order ask for it)
+    # The typed layer is a temp table of its own, read twice below: a MATERIALIZED CTE of these wide rows cannot be
+    # spilled (1M rows stopped with OutOfMemory at a 240MB memory_limit, 10M at 512MB); a table spills.
+    typed = quote_ident("_typed_" + table)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {typed} AS
+        SELECT *{dates} FROM (
+            SELECT *, {', '.join(values)} FROM (
+                SELECT rowid + 1 AS _rid, _source, _line, {', '.join(cells)} FROM {quote_ident(raw)}))""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {quote_ident(table)} AS
-        WITH typed AS MATERIALIZED (
-            SELECT *{dates} FROM (
-                SELECT *, {', '.join(values)} FROM (
-                    SELECT rowid + 1 AS _rid, _source, _line, {', '.join(cells)} FROM {quote_ident(raw)}))),
+        WITH typed AS (SELECT * FROM {typed}),
         dups AS (  -- keys given more than once: their first row (duplicates name it); no window over every row
             SELECT {key}, min(_rid) AS _dup_first, arg_min(_source, _rid) AS _dup_source, arg_min(_line, _rid) AS _dup_line
             FROM typed WHERE {' AND '.join(quote_ident(k) + ' IS NOT NULL' for k in d.key)}
@@ -312,6 +317,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
                list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS _errors
         FROM ranked
     """)
+    con.execute(f"DROP TABLE {typed}")
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchone()
     warnings += _serial_warnings(con, table, d, mapping)
     return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
