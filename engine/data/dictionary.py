@@ -171,8 +171,7 @@ def fact_fields(path: str | Path | None = None) -> dict[str, str]:
 
 @lru_cache(maxsize=4)
 def _load_facts(path: str) -> Dictionary | None:
-    with open(path, encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
+    doc = _document(path)
     section = doc.get("region_facts")
     if not section:
         return None
@@ -184,9 +183,15 @@ def _load_facts(path: str) -> Dictionary | None:
 
 @lru_cache(maxsize=4)
 def _load(path: str) -> Dictionary:
+    return _from_doc(path, _document(path))
+
+
+@lru_cache(maxsize=4)
+def _document(path: str) -> dict:
+    """The dictionary file parsed once per process: the patch and the region facts dictionaries both read it
+    (neither changes it)."""
     with open(path, encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
-    return _from_doc(path, doc)
+        return yaml.safe_load(fh)
 
 
 def _from_doc(path: str, doc: dict) -> Dictionary:

@@ -214,6 +214,15 @@ FINDING_KNOWN = ("patch", "rule", "severity", "message", "cite", "region")
 TASK_KNOWN = ("patch", "rule", "level", "action", "cite", "region")
 
 
+def _with_extras(items, known, extras: list[str] | None, base: list[str]) -> tuple[list[str], list[str], list[int]]:
+    """The extra keys of a findings or tasks table (found in `items` unless given), its headers (the base columns,
+    then each extra's label) and the positions of its ratio columns."""
+    if extras is None:
+        extras = extra_columns(items, known)
+    pct = [len(base) + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    return extras, base + [extra_label(k) for k in extras], pct
+
+
 def findings_table(findings, cat, names: dict[str, str] | None = None, *, extras: list[str] | None = None,
                    presorted: bool = False) -> Table:
     """Findings by county: 行政区代码 and 行政区名称 first, sorted by region (stable within a region).
@@ -221,11 +230,8 @@ def findings_table(findings, cat, names: dict[str, str] | None = None, *, extras
     the table streams it."""
     names = names if names is not None else region_label_map()
     known = FINDING_KNOWN
-    if extras is None:
-        extras = extra_columns(findings, known)
-    headers = (["行政区代码", "行政区名称", "图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"]
-               + [extra_label(k) for k in extras])
-    pct = [8 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    extras, headers, pct = _with_extras(findings, known, extras,
+                                        ["行政区代码", "行政区名称", "图斑编号", "规则编号", "规则名称", "严重程度", "问题说明", "条款"])
 
     def pair(f, region):
         return ([region, names.get(region, ""), f.get("patch"), f.get("rule"), cat.get(f.get("rule"), {}).get("title", ""),
@@ -245,11 +251,8 @@ def tasks_table(tasks, cat, levels: dict[str, int], names: dict[str, str] | None
     """Tasks by level (省级 first), then county. presorted: as findings_table."""
     names = names if names is not None else region_label_map()
     known = TASK_KNOWN
-    if extras is None:
-        extras = extra_columns(tasks, known)
-    headers = (["核查级别", "行政区代码", "行政区名称", "任务", "图斑编号", "规则编号", "规则名称", "条款"]
-               + [extra_label(k) for k in extras])
-    pct = [8 + i for i, k in enumerate(extras) if is_ratio_key(k)]
+    extras, headers, pct = _with_extras(tasks, known, extras,
+                                        ["核查级别", "行政区代码", "行政区名称", "任务", "图斑编号", "规则编号", "规则名称", "条款"])
 
     def row(t, region):
         return ([t.get("level"), region, names.get(region, ""), t.get("action"), t.get("patch"), t.get("rule"),
