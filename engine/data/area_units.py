@@ -12,7 +12,7 @@ import math
 from decimal import Decimal
 
 from engine.data.dictionary import Dictionary
-from engine.data.readers.common import GEOM_AREA, column_types, text_sql
+from engine.data.readers.common import GEOM_AREA, column_types, text_sql, typed_fits
 from engine.errors import InputError
 from engine.lang.quoting import quote_ident
 
@@ -20,7 +20,10 @@ SOURCES = {"header": "表头", "map": "列映射文件", "option": "--area-unit 
            "geometry": "图形面积核实", "default": "未注明，按数据字典统一单位读取（数值合理）"}
 
 
-def _num(col: str) -> str:
+def _num(col: str, typ: str = "VARCHAR") -> str:
+    """A column's numbers as DOUBLE: a typed number as it is, text without its thousands separators."""
+    if typ != "VARCHAR" and typed_fits("area", typ):
+        return f"CAST({quote_ident(col)} AS DOUBLE)"
     return f"TRY_CAST(replace(trim(CAST({quote_ident(col)} AS VARCHAR)), ',', '') AS DOUBLE)"
 
 
@@ -71,8 +74,8 @@ def resolve(con, raw: str, d: Dictionary, mapping: dict, *, area_unit: str | Non
     if GEOM_AREA in columns and gfield in mapping and d.area_check.get("square_metre") in d.area_units:
         _prove_from_geometry(con, raw, d, mapping, notes, warnings, gfield)
     undeclared = [n for n in area if mapping[n][1] is None]
+    _plausible(con, raw, d, [mapping[n][0] for n in undeclared], warnings)
     for name in undeclared:
-        _plausible(con, raw, d, name, mapping[name][0], warnings)
         notes[name] = {"header": mapping[name][0], "unit": d.area_unit, "source": "default"}
     return notes, warnings
 
@@ -128,16 +131,25 @@ def _is_area(d: Dictionary, name: str) -> bool:
     return f is not None and f.type == "area"
 
 
-def _plausible(con, raw, d: Dictionary, name: str, header: str, warnings: list[str]) -> None:
+def _plausible(con, raw, d: Dictionary, headers: list[str], warnings: list[str]) -> None:
+    """Each undeclared area column's median within area_check.max_median. One column per query: an exact median
+    holds the column's values in memory (80 MB per 10M rows), and five at once would not fit the memory limit."""
     bound = d.area_check.get("max_median")
-    if bound is None:
+    if bound is None or not headers:
         return
-    v = _num(header)
-    median, n = con.execute(f"SELECT median({v}), count(*) FROM {quote_ident(raw)} WHERE {v} > 0").fetchone()
-    if not n or median <= float(bound):
-        return
+    types = column_types(con, raw)
+    for header in headers:
+        v = _num(header, types[header])
+        median, n = con.execute(f"SELECT median({v}), count(*) FROM {quote_ident(raw)} WHERE {v} > 0").fetchone()
+        if n and median > float(bound):
+            _implausible(con, raw, d, header, v, types[header], median, n, warnings)
+
+
+def _implausible(con, raw, d: Dictionary, header: str, v: str, typ: str, median: float, n: int,
+                 warnings: list[str]) -> None:
+    bound = d.area_check["max_median"]
     line, source, value = con.execute(
-        f"SELECT _line, _source, {text_sql(quote_ident(header), column_types(con, raw)[header])} FROM {quote_ident(raw)} WHERE {v} > 0 "
+        f"SELECT _line, _source, {text_sql(quote_ident(header), typ)} FROM {quote_ident(raw)} WHERE {v} > 0 "
         f"ORDER BY abs({v} - {median}), _source, _line LIMIT 1").fetchone()
     carried = d.area_unit
     sq = d.area_check.get("square_metre")

@@ -12,11 +12,12 @@ import duckdb
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.area_units import resolve as resolve_area_units
 from engine.data.dictionary import HEADER_UNIT, Dictionary, Field, header_key
-from engine.data.readers.common import column_types, text_sql, typed_fits
+from engine.data.readers.common import column_types, materialize, text_sql, typed_fits
 from engine.errors import InputError
 
 FORMAT_RULE = "数据格式"
 FORMAT_CITE = "数据字典 schemas/fields.yaml"
+RID_FILE_STRIDE = 1 << 32  # _rid = (file index) * stride + line: no file has 2^32 lines
 
 
 @dataclass
@@ -111,14 +112,25 @@ def missing_message(what: str, missing: list[str], columns: list[str], d: Dictio
             + "。表头可用中文字段名、代码或数据字典中的别名，如 耕地面积 / GDMJ（见 schemas/fields.yaml）")
 
 
+def _area(value: str, factor, scale: int) -> str:
+    """An area number (text or typed) in the carried unit: read to 10 decimals, times the unit's factor, rounded
+    half away from zero to `scale` decimals. In the carried unit itself (factor 1) a value below 10^8 is read in
+    64-bit decimals (the 38-digit ones cost ~20× more); larger values, and other units, take the 38-digit path."""
+    wide = (f"CAST(round(TRY_CAST({value} AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {scale})"
+            f" AS DECIMAL(18,{scale}))")
+    if factor != 1:
+        return wide
+    return f"COALESCE(CAST(round(TRY_CAST({value} AS DECIMAL(18,10)), {scale}) AS DECIMAL(18,{scale})), {wide})"
+
+
 def _cast_typed(f: Field, col: str, typ: str, unit: str | None, d: Dictionary) -> str:
     """A typed column's value as its field's type (typed_fits(f.type, typ)): numbers and dates as they are."""
     if f.type == "area":
-        factor = d.area_units[unit or d.area_unit]
-        return (f"CAST(round(TRY_CAST({col} AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {d.area_scale})"
-                f" AS DECIMAL(18,{d.area_scale}))")
+        return _area(col, d.area_units[unit or d.area_unit], d.area_scale)
     if f.type == "int":
         return f"(CASE WHEN abs({col}) < 1e15 THEN CAST({col} AS BIGINT) END)"
+    if f.type == "bool":
+        return col
     if f.type == "date":  # a TIMESTAMP, like _cast's; a time of day other than midnight is not a date
         if typ == "DATE":
             return f"CAST({col} AS TIMESTAMP)"
@@ -134,9 +146,7 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
         return (f"(CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]+(\\.0*)?') AND abs({dbl}) < 1e15 "
                 f"THEN CAST({dbl} AS BIGINT) END)")
     if f.type == "area":
-        factor = d.area_units[unit or d.area_unit]
-        return (f"CAST(round(TRY_CAST(replace({raw}, ',', '') AS DECIMAL(38,10)) * CAST('{factor}' AS DECIMAL(20,6)), {d.area_scale})"
-                f" AS DECIMAL(18,{d.area_scale}))")
+        return _area(f"replace({raw}, ',', '')", d.area_units[unit or d.area_unit], d.area_scale)
     if f.type == "date":  # a TIMESTAMP: the caller keeps years >= 1000 and casts to DATE
         parsed = f"TRY_STRPTIME({raw}, [{', '.join(quote_str(fmt) for fmt in d.date_formats)}])"
         return f"COALESCE({parsed}, {_serial_sql(raw, d)})" if d.serial_date_years else parsed
@@ -186,12 +196,16 @@ def _problem(field_name: str, value_sql: str, reason_sql: str) -> str:
 
 def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: list[str], *,
               required: set[str], default_year: int | None = None, table: str = "patches",
-              area_unit: str | None = None, unit_check: bool = False, column_map=None) -> Normalized:
+              area_unit: str | None = None, unit_check: bool = False, column_map=None,
+              trimmed: bool = False) -> Normalized:
     """unit_check: prove area units from geometry / check their plausibility (files; not hand-written records).
+    trimmed: the raw text cells are trimmed already (the readers' tables, records), not trimmed again here.
     column_map: engine.data.column_map.ColumnMap (headers -> fields, units, fixed values)."""
     mapping, unknown = map_headers(columns, d, con, raw, column_map)
     map_units = {n: "map" for n, (h, u) in mapping.items() if u and column_map is not None and column_map.lookup(h)}
     if column_map is not None:
+        if column_map.values:  # fixed values are written into the raw table
+            materialize(con, raw)
         types = column_types(con, raw)
         for name, value in column_map.values.items():
             if name in mapping:  # the file has the column: the fixed value fills its empty cells
@@ -227,7 +241,10 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     # A typed column whose type fits its field (Parquet numbers, dates) is cast as it is; its text is rendered only
     # where a message shows it.
     types = column_types(con, raw)
-    cells, values, checked_dates, problems = [], [], [], []
+    cells: dict[str, str] = {}  # field -> the cell layer's expression of `_raw_<field>`
+    values: dict[str, str] = {}  # field -> its typed value, read from the cell layer
+    checked_dates: dict[str, str] = {}  # date field -> its year test
+    problems: list[tuple[str, str]] = []  # (condition, the problem struct)
     typed_as = {f.name: types[mapping[f.name][0]] for f in d.fields
                 if f.name in mapping and typed_fits(f.type, types.get(mapping[f.name][0], "VARCHAR"))}
     # field -> SQL of the cell as text (for messages), from the first layer's column `_raw_<field>`
@@ -238,50 +255,76 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
             header, unit = mapping[f.name]
             typ = types.get(header, "VARCHAR")
             if f.name in typed_as:
-                cells.append(f"{quote_ident(header)} AS {raw_col}")
+                cells[f.name] = quote_ident(header)
                 typed = _cast_typed(f, raw_col, typ, unit, d)
             else:
-                cells.append(f"NULLIF(trim({text_sql(quote_ident(header), typ)}), '') AS {raw_col}")
+                text = text_sql(quote_ident(header), typ)  # trimmed once: ~0.15 s per text column per 1M rows
+                cells[f.name] = f"NULLIF({text if trimmed else f'trim({text})'}, '')"
                 typed = _cast(f, raw_col, unit, d)
             if f.name == year_field and default_year is not None:
                 typed = f"COALESCE({typed}, {int(default_year)})"
-            values.append(f"{typed} AS {col}")
+            values[f.name] = typed
             if f.type == "date":  # %Y means four digits: DuckDB reads '23-3-1' as year 23
-                checked_dates.append(f"CASE WHEN year({col}) >= 1000 THEN CAST({col} AS DATE) END AS {col}")
-            problems.append(
-                f"CASE WHEN {raw_col} IS NOT NULL AND {col} IS NULL THEN "
-                + _problem(f.name, text_of[f.name], quote_str(_reason(f))) + " END"
-            )
+                checked_dates[f.name] = f"CASE WHEN year({col}) >= 1000 THEN CAST({col} AS DATE) END AS {col}"
+            problems.append((f"{raw_col} IS NOT NULL AND {col} IS NULL",
+                             _problem(f.name, text_of[f.name], quote_str(_reason(f)))))
         else:
             sqltype = {"string": "VARCHAR", "enum": "VARCHAR", "int": "BIGINT", "date": "DATE", "bool": "BOOLEAN",
                        "area": f"DECIMAL(18,{d.area_scale})"}[f.type]
             value = str(int(default_year)) if (f.name == year_field and default_year is not None) else "NULL"
-            cells.append(f"CAST(NULL AS VARCHAR) AS {raw_col}")
-            values.append(f"CAST({value} AS {sqltype}) AS {col}")
+            cells[f.name] = "CAST(NULL AS VARCHAR)"
+            values[f.name] = f"CAST({value} AS {sqltype})"
         shown = f"COALESCE({text_of[f.name]}, CAST({col} AS VARCHAR))"  # the value as the user wrote it
         if f.text_id:
-            problems.append(
-                f"CASE WHEN regexp_full_match({raw_col}, {quote_str(_SCI)}) THEN "
-                + _problem(f.name, raw_col,
-                           quote_str("是以数字形式保存的编号（科学计数法）：Excel 把编号当作数字保存时只保留 15 位有效数字，"
-                             "其余位已丢失；请在 Excel 中把该列设置为“文本”格式后重新录入编号")) + " END")
+            problems.append((f"regexp_full_match({raw_col}, {quote_str(_SCI)})",
+                             _problem(f.name, raw_col,
+                                      quote_str("是以数字形式保存的编号（科学计数法）：Excel 把编号当作数字保存时只保留 15 位有效数字，"
+                                                "其余位已丢失；请在 Excel 中把该列设置为“文本”格式后重新录入编号"))))
         if f.pattern:
-            problems.append(f"CASE WHEN {col} IS NOT NULL AND NOT regexp_full_match({col}, {quote_str(f.pattern)}) THEN "
-                            + _problem(f.name, col, quote_str("格式不对（" + f.description + "）" if f.description else "格式不对")) + " END")
+            problems.append((f"{col} IS NOT NULL AND NOT regexp_full_match({col}, {quote_str(f.pattern)})",
+                             _problem(f.name, col, quote_str("格式不对（" + f.description + "）" if f.description else "格式不对"))))
         if f.type == "area":
-            problems.append(f"CASE WHEN {col} < 0 THEN " + _problem(f.name, shown, quote_str("面积不能为负数")) + " END")
+            problems.append((f"{col} < 0", _problem(f.name, shown, quote_str("面积不能为负数"))))
         if f.minimum is not None:
-            problems.append(f"CASE WHEN {col} < {int(f.minimum)} THEN " + _problem(f.name, shown, quote_str(f"不能小于 {f.minimum}")) + " END")
+            problems.append((f"{col} < {int(f.minimum)}", _problem(f.name, shown, quote_str(f"不能小于 {f.minimum}"))))
         if f.max_field:
-            problems.append(f"CASE WHEN {col} > {quote_ident(f.max_field)} THEN "
-                            + _problem(f.name, shown,
-                                       f"'大于' || {quote_str(f.max_field)} || '（' || COALESCE({text_of[f.max_field]}, CAST({quote_ident(f.max_field)} AS VARCHAR)) || '）'") + " END")
+            problems.append((f"{col} > {quote_ident(f.max_field)}",
+                             _problem(f.name, shown,
+                                      f"'大于' || {quote_str(f.max_field)} || '（' || COALESCE({text_of[f.max_field]}, CAST({quote_ident(f.max_field)} AS VARCHAR)) || '）'")))
         if f.name in d.always_required:
-            problems.append(f"CASE WHEN {raw_col} IS NULL AND {col} IS NULL THEN " + _problem(f.name, "''", quote_str("必填，不能为空")) + " END")
+            problems.append((f"{raw_col} IS NULL AND {col} IS NULL", _problem(f.name, "''", quote_str("必填，不能为空"))))
+
+    # _rid: the row's place in the input, the same on every run whatever order the (parallel) reading left the raw
+    # table in: its line, after the lines of the files before it (a folder's files by name). No sort numbers the rows.
+    sources = [r[0] for r in con.execute(f"SELECT DISTINCT _source FROM {quote_ident(raw)} ORDER BY 1").fetchall()]
+    rid = "_line"
+    if len(sources) > 1:
+        rid = (f"(CASE _source {' '.join(f'WHEN {quote_str(s)} THEN {i}' for i, s in enumerate(sources))} END)"
+               f" * {RID_FILE_STRIDE} + _line")
+
+    def layers(fields) -> str:
+        """The typed rows of `fields`: cell text (empty -> NULL) -> value parsed once -> year test on dates."""
+        cell = ", ".join(f"{cells[n]} AS {quote_ident('_raw_' + n)}" for n in fields)
+        value = ", ".join(f"{values[n]} AS {quote_ident(n)}" for n in fields)
+        dates = [checked_dates[n] for n in fields if n in checked_dates]
+        return (f"SELECT *{f' REPLACE ({chr(44).join(dates)})' if dates else ''} FROM (SELECT *, {value} FROM ("
+                f"SELECT CAST({rid} AS BIGINT) AS _rid, _source, _line, {cell} FROM {quote_ident(raw)}))")
+
+    # Keys given more than once, found on the key columns alone: their first row (a duplicate names it).
     key = ", ".join(quote_ident(k) for k in d.key)
-    problems.append(
-        f"CASE WHEN _dup_rank > 1 THEN " + _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || " + quote_str(f"行重复（同一{d.key[1]}内{d.key[0]}应唯一）")) + " END"
-    )
+    dups = quote_ident("_dups_" + table)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {dups} AS
+        SELECT {key}, min(_rid) AS _dup_first, arg_min(_source, _rid) AS _dup_source, arg_min(_line, _rid) AS _dup_line
+        FROM ({layers(d.key)}) WHERE {' AND '.join(quote_ident(k) + ' IS NOT NULL' for k in d.key)}
+        GROUP BY {key} HAVING count(*) > 1""")
+    if con.execute(f"SELECT count(*) FROM {dups}").fetchone()[0]:
+        source = f"({layers([f.name for f in d.fields])}) t LEFT JOIN {dups} USING ({key})"
+        problems.append(("t._rid > _dup_first",
+                         _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || "
+                                  + quote_str(f"行重复（同一{d.key[1]}内{d.key[0]}应唯一）"))))
+    else:  # no duplicate key: no join
+        source = f"({layers([f.name for f in d.fields])}) t"
     # the text as written is kept only where it is read later: the key (数据格式 findings name the patch by it)
     # and dates (Excel serial warnings); the other columns' text was needed only for this statement's problems
     keep_raw = {d.key[0]} | {f.name for f in d.fields if f.type == "date"}
@@ -292,36 +335,21 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
             raw_col = quote_ident("_raw_" + f.name)
             kept.append(f"CASE WHEN {quote_ident(f.name)} IS NULL THEN {text_of[f.name]} END AS {raw_col}"
                         if f.name in typed_as else raw_col)
-    dates = f" REPLACE ({', '.join(checked_dates)})" if checked_dates else ""
-    # _rid is the row's place in the raw table (file order; a folder's files by name): no sort to number the rows,
-    # and no ORDER BY of the result (readers of `patches` that need an order ask for it)
-    # The typed layer is a temp table of its own, read twice below: a MATERIALIZED CTE of these wide rows cannot be
-    # spilled (1M rows stopped with OutOfMemory at a 240MB memory_limit, 10M at 512MB); a table spills.
-    typed = quote_ident("_typed_" + table)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {typed} AS
-        SELECT *{dates} FROM (
-            SELECT *, {', '.join(values)} FROM (
-                SELECT rowid + 1 AS _rid, _source, _line, {', '.join(cells)} FROM {quote_ident(raw)}))""")
+    # The problem list is built only for the rows that have a problem: one OR of the conditions per row
+    listed = ", ".join(f"CASE WHEN {c} THEN {s} END" for c, s in problems)
+    errors = (f"CASE WHEN {' OR '.join(f'({c})' for c, _ in problems)} "
+              f"THEN list_filter([{listed}], lambda x: x IS NOT NULL) ELSE [] END")
+    # One statement from the raw table, streamed: no intermediate table of the wide typed rows, no ORDER BY
+    # (readers of `patches` that need an order ask for it)
     con.execute(f"""
         CREATE OR REPLACE TABLE {quote_ident(table)} AS
-        WITH typed AS (SELECT * FROM {typed}),
-        dups AS (  -- keys given more than once: their first row (duplicates name it); no window over every row
-            SELECT {key}, min(_rid) AS _dup_first, arg_min(_source, _rid) AS _dup_source, arg_min(_line, _rid) AS _dup_line
-            FROM typed WHERE {' AND '.join(quote_ident(k) + ' IS NOT NULL' for k in d.key)}
-            GROUP BY {key} HAVING count(*) > 1),
-        ranked AS (
-            SELECT t.*, CASE WHEN t._rid > dups._dup_first THEN 2 ELSE 1 END AS _dup_rank, dups._dup_source, dups._dup_line
-            FROM typed t LEFT JOIN dups USING ({key}))
-        SELECT _rid, _source, _line, {', '.join(kept)},
-               list_filter([{', '.join(problems)}], lambda x: x IS NOT NULL) AS _errors
-        FROM ranked
-    """)
-    con.execute(f"DROP TABLE {typed}")
+        SELECT t._rid AS _rid, t._source AS _source, t._line AS _line, {', '.join(kept)}, {errors} AS _errors
+        FROM {source}""")
+    con.execute(f"DROP TABLE {dups}")
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchone()
     warnings += _serial_warnings(con, table, d, mapping)
     return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
-                      unit_notes, warnings, list(columns), _sources(con, raw))
+                      unit_notes, warnings, list(columns), [s for s in sources if s and s != "<records>"])
 
 
 def format_findings_sql(table: str, key_field: str) -> str:

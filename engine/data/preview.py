@@ -69,7 +69,7 @@ def preview(path, d: Dictionary, *, needed_by_year: dict[int, set[str]], sheet=N
     try:
         mapping, _unknown = map_headers(headers, d, con, "raw", column_map)
         norm = normalize(con, "raw", d, headers, required=set(), default_year=year, area_unit=area_unit,
-                         unit_check=True, column_map=column_map)
+                         unit_check=True, column_map=column_map, trimmed=True)
     except InputError as e:
         out["stop"] = str(e)
         mapping = {name: (h, None) for h, name in fields_of.items() if name}

@@ -170,7 +170,7 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
 
         cmap = load_column_map(columns, d)
     con = _open()
-    info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, dictionary=d,
+    info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, dictionary=d, lazy=True,
                       extra_headers=cmap.headers.values() if cmap else ())
     facts = load_region_facts(con, region_facts) if region_facts is not None else None  # read before the lock
     lock(con)
@@ -195,7 +195,7 @@ def prepare_records(records: list[dict], policies: dict[int, Policy], *, year: i
 def _normalized(con, columns: list[str], meta: dict, warnings: list[str], d: Dictionary, year: int | None, *,
                 area_unit: str | None = None, unit_check: bool = False, column_map=None) -> Prepared:
     norm = normalize(con, "raw", d, columns, required=set(), default_year=year, area_unit=area_unit, unit_check=unit_check,
-                     column_map=column_map)
+                     column_map=column_map, trimmed=True)
     if unit_check:
         meta["area_units"] = norm.area_units  # how each area column's unit was decided
     return Prepared(con, d, norm, meta, list(warnings) + norm.warnings)

@@ -20,7 +20,8 @@ from engine.limits import LIMITS, human_bytes, input_file_limit, over
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (  # noqa: F401 - re-exported
     CSV_SUFFIXES, EXCEL_SUFFIXES, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, OGR_SUFFIXES, PARQUET_SUFFIXES, SUPPORTED,
-    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, Known, check_headers, clean_sql, column_types, digest, text_sql,
+    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, Known, allow_path, check_headers, clean_sql, column_types, digest,
+    drop_relation, is_view, materialize, text_sql,
 )
 # the reader of each format is imported when a file of that format is read (Excel, Shapefile and Parquet
 # readers pull in calamine, pyogrio and pyarrow: a county CSV needs none of them)
@@ -29,10 +30,14 @@ from engine.data.readers.common import (  # noqa: F401 - re-exported
 # --------------------------------------------------------------------------- public entry point
 
 def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str | None = None,
-               encoding: str | None = None, extra_headers=(), dictionary: Dictionary | None = None) -> InputInfo:
+               encoding: str | None = None, extra_headers=(), dictionary: Dictionary | None = None,
+               lazy: bool = False) -> InputInfo:
     """Read `path` (a file or a folder) into the DuckDB table `table` (replaced if it exists).
     dictionary: the policy set's data dictionary (default: the bundled one); header rows are found by its names.
-    extra_headers: headers a column map names; they count as known when the header row is looked for."""
+    extra_headers: headers a column map names; they count as known when the header row is looked for.
+    lazy: a single Parquet file becomes the view `table` over the file instead of a copy (a province's 10^7 rows are
+    not copied before they are typed); the file joins the connection's allowed_paths, so the view still reads it
+    once the connection is locked. engine.data.readers.common.materialize turns it into a table where one is needed."""
     from engine.data.readers.text import normalize_encoding
 
     if encoding:
@@ -43,14 +48,14 @@ def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str |
         raise InputError(f"找不到输入文件或文件夹：{path}")
     if p.is_dir():
         return _read_folder(con, p, str(path), table, known, sheet=sheet, encoding=encoding)
-    info = _read_file(con, p, table, known, sheet=sheet, encoding=encoding)
+    info = _read_file(con, p, table, known, sheet=sheet, encoding=encoding, lazy=lazy)
     info.path = str(path)
     return info
 
 
 # --------------------------------------------------------------------------- dispatch
 
-def _read_file(con, p: Path, table: str, known: Known, *, sheet, encoding) -> InputInfo:
+def _read_file(con, p: Path, table: str, known: Known, *, sheet, encoding, lazy: bool = False) -> InputInfo:
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED:
         raise InputError(f"{p.name}：不支持的文件类型“{p.suffix or '(无后缀)'}”，支持 {SUPPORTED_TEXT}")
@@ -71,9 +76,20 @@ def _read_file(con, p: Path, table: str, known: Known, *, sheet, encoding) -> In
         else:
             from engine.data.readers.geo import read_ogr
             info, unnamed = read_ogr(con, p, staging, encoding, sheet, known)
-        _finalize(con, staging, table, p.name, info, unnamed, known.d)
+        lazy = lazy and suffix in PARQUET_SUFFIXES and is_view(con, staging)
+        if lazy:
+            allow_path(con, str(p))
+        try:
+            _finalize(con, staging, table, p.name, info, unnamed, known.d, view=lazy)
+        except duckdb.Error as e:
+            if suffix not in PARQUET_SUFFIXES or isinstance(e, duckdb.OutOfMemoryException):
+                raise
+            from engine.data.readers.columnar import unreadable  # the file is read here, through its view
+            raise InputError(unreadable(p, e)) from None
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {quote_ident(staging)}")
+        if not is_view(con, table):  # the view `table` reads its staging view
+            drop_relation(con, staging)
+        drop_relation(con, staging + "__file")
     return info
 
 
@@ -166,10 +182,11 @@ def _read_folder(con, d: Path, given: str, table: str, known: Known, *, sheet, e
 
 # --------------------------------------------------------------------------- common finishing step
 
-def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnamed: list[str], d: Dictionary) -> None:
+def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnamed: list[str], d: Dictionary, *,
+              view: bool = False) -> None:
     """staging has the data columns (VARCHAR, or typed where the type fits the field, see typed_to_text) and `_line`.
     Trim every text cell, turn empty cells into NULL, add `_source`. Columns without a header
-    (named 列N) are dropped when empty, kept with a warning otherwise."""
+    (named 列N) are dropped when empty, kept with a warning otherwise. view: `table` is a view over staging."""
     types = column_types(con, staging)
     if unnamed:
         counts = con.execute("SELECT " + ", ".join(
@@ -185,8 +202,9 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
     if GEOM_AREA in types:
         cols += (", " if cols else "") + quote_ident(GEOM_AREA)
     sep = ", " if cols else ""
-    con.execute(  # staging is in file order already; a plain scan keeps it
-        f"CREATE OR REPLACE TABLE {quote_ident(table)} AS SELECT {cols}{sep}"
+    drop_relation(con, table)
+    con.execute(
+        f"CREATE {'VIEW' if view else 'TABLE'} {quote_ident(table)} AS SELECT {cols}{sep}"
         f"{quote_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {quote_ident(staging)}"
     )
     text = [c for c in info.columns if types[c] == "VARCHAR"]
@@ -263,6 +281,7 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dicti
     con.execute("DROP TABLE __weipian_skip")
     if not rows:
         return
+    materialize(con, table)
     con.execute(f"DELETE FROM {quote_ident(table)} WHERE _line IN ({', '.join(str(int(r[0])) for r in rows)})")
     listed = [r for r in rows if not (r[1] == "空行" and (last is None or r[0] > last))]
     info.skipped += [{"source": source, "line": int(line), "reason": why, "text": txt or ""} for line, why, txt in listed]

@@ -12,23 +12,38 @@ from engine.data.readers.common import (
 
 
 def read_parquet(con, p: Path, staging: str, known: Known):
+    """The Parquet file as the view `staging`, read once by the step that copies it into the raw table
+    (a damaged file is refused there). `_line` is the row's place in the file (its first row is 1)."""
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS "
-                    f"SELECT * FROM read_parquet({quote_str(str(p))})")
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({quote_str(str(p))})").fetchall()
     except duckdb.Error as e:
-        raise InputError(f"{p.name}：Parquet 文件无法读取（文件可能不完整或已损坏）：{duck_msg(e)}") from None
-    for name, *_ in con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall():  # a file's `_geom_m2` is no area
+        raise InputError(unreadable(p, e)) from None
+    for name, *_ in described:  # a file's `_geom_m2` is no area
         refuse_reserved(p.name, name)
-    info, unnamed = typed_to_text(con, p, staging, "rowid + 1", known)
+    if any(name == "file_row_number" for name, *_ in described):  # the row number's own name is taken: copy
+        copy = quote_ident(staging + "__file")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS SELECT * FROM read_parquet({quote_str(str(p))})")
+        info, unnamed = typed_to_text(con, p, staging, "rowid + 1", known, source=copy, view=True)
+    else:
+        info, unnamed = typed_to_text(con, p, staging, "file_row_number + 1", known, described=described, view=True,
+                                      source=f"read_parquet({quote_str(str(p))}, file_row_number = true)")
     info.sha256 = sha256(p)
     return info, unnamed
 
 
-def typed_to_text(con, p: Path, staging: str, line_sql: str, known: Known):
-    """Replace the typed table `staging` by the raw table's shape: the columns and `_line`. A column whose type
-    already fits its dictionary field (numbers for areas, dates for dates) stays typed and is parsed no more; every
-    other column is rendered as the text a person would have typed."""
-    described = con.execute(f"DESCRIBE {quote_ident(staging)}").fetchall()
+def unreadable(p: Path, e: Exception) -> str:
+    return f"{p.name}：Parquet 文件无法读取（文件可能不完整或已损坏）：{duck_msg(e)}"
+
+
+def typed_to_text(con, p: Path, staging: str, line_sql: str, known: Known, *, source: str | None = None,
+                  described=None, view: bool = False):
+    """Replace the typed table `staging` — or read `source` (SQL of a table or table function) — by the raw
+    table's shape: the columns and `_line`, as a table or (view=True) a view read once by the next step. A column
+    whose type already fits its dictionary field (numbers for areas, dates for dates) stays typed and is parsed no
+    more; every other column is rendered as the text a person would have typed."""
+    source = source or quote_ident(staging)
+    if described is None:
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     warnings: list[str] = []
     kept = []
     geom = ""
@@ -46,7 +61,7 @@ def typed_to_text(con, p: Path, staging: str, line_sql: str, known: Known):
         f = known.d.match_header(h)[0]
         keep = f is not None and typed_fits(f.type, typ)
         exprs.append(f"{quote_ident(name) if keep else text_sql(quote_ident(name), typ)} AS {quote_ident(h)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS "
-                f"SELECT {', '.join(exprs)}{geom}, {line_sql} AS _line FROM {quote_ident(staging)}")
+    con.execute(f"CREATE OR REPLACE TEMP {'VIEW' if view else 'TABLE'} {quote_ident(staging)} AS "
+                f"SELECT {', '.join(exprs)}{geom}, {line_sql} AS _line FROM {source}")
     info = InputInfo(path=str(p), sha256="", files=[str(p)], rows=0, columns=headers, warnings=warnings)
     return info, unnamed

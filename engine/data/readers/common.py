@@ -80,13 +80,15 @@ _NUMBER_TYPES = _INTEGER_TYPES + ("FLOAT", "REAL", "DOUBLE")
 def typed_fits(field_type: str, sql_type: str) -> bool:
     """Does a typed column (Parquet, GeoPackage, Shapefile) already hold values of the dictionary type `field_type`?
     Such a column is read as it is, without a round trip through text: numbers for areas, integers for integers,
-    dates and timestamps without a time zone for dates."""
+    dates and timestamps without a time zone for dates, booleans for 是/否 fields."""
     if field_type == "area":
         return sql_type in _NUMBER_TYPES or sql_type.startswith("DECIMAL")
     if field_type == "int":
         return sql_type in _INTEGER_TYPES
     if field_type == "date":
         return sql_type == "DATE" or (sql_type.startswith("TIMESTAMP") and "TIME ZONE" not in sql_type)
+    if field_type == "bool":
+        return sql_type == "BOOLEAN"
     return False
 
 
@@ -101,6 +103,36 @@ def text_sql(col: str, typ: str) -> str:
         return (f"CASE WHEN CAST({col} AS TIME) = TIME '00:00:00' THEN strftime({col}, '%Y-%m-%d') "
                 f"ELSE strftime({col}, '%Y-%m-%d %H:%M:%S') END")
     return f"CAST({col} AS VARCHAR)"
+
+
+def is_view(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
+                            [name]).fetchone()[0])
+
+
+def drop_relation(con, name: str) -> None:
+    """Drop the table or view `name`, if there is one."""
+    if is_view(con, name):
+        con.execute(f"DROP VIEW {quote_ident(name)}")
+    else:
+        con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
+
+
+def materialize(con, name: str) -> None:
+    """Make the view `name` (a lazily read input, see read_input) a table of the same name and rows, to change it."""
+    if not is_view(con, name):
+        return
+    copy = quote_ident(name + "__copy")
+    con.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {quote_ident(name)}")
+    con.execute(f"DROP VIEW {quote_ident(name)}")
+    con.execute(f"ALTER TABLE {copy} RENAME TO {quote_ident(name)}")
+
+
+def allow_path(con, path: str) -> None:
+    """Let the connection read the file `path` after it is locked (enable_external_access = false): added to its
+    allowed_paths, which nothing can change once the configuration is locked."""
+    have = con.execute("SELECT current_setting('allowed_paths')").fetchone()[0] or []
+    con.execute("SET allowed_paths = [" + ", ".join(quote_str(x) for x in [*have, path]) + "]")
 
 
 def column_types(con, table: str) -> dict[str, str]:
