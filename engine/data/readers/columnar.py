@@ -23,7 +23,7 @@ def read_parquet(con, p: Path, staging: str, known: Known):
     if any(name == "file_row_number" for name, *_ in described):  # the row number's own name is taken: copy
         copy = quote_ident(staging + "__file")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS SELECT * FROM read_parquet({quote_str(str(p))})")
-        info, unnamed = typed_to_text(con, p, staging, "rowid + 1", known, source=copy, view=True)
+        info, unnamed = typed_to_text(con, p, staging, "rowid + 1", known, source=copy)
     else:
         info, unnamed = typed_to_text(con, p, staging, "file_row_number + 1", known, described=described, view=True,
                                       source=f"read_parquet({quote_str(str(p))}, file_row_number = true)")
