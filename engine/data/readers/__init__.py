@@ -208,7 +208,7 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
         f"{quote_str(source)} AS _source, CAST(_line AS BIGINT) AS _line FROM {quote_ident(staging)}"
     )
     text = [c for c in info.columns if types[c] == "VARCHAR"]
-    _check_cell_length(con, table, source, text)
+    _check_cell_length(con, table, source, text, untrimmed=staging)
     _skip_non_patch_rows(con, table, source, info, d, types)
     info.rows = con.execute(f"SELECT count(*) FROM {quote_ident(table)}").fetchall()[0][0]
     if info.rows == 0:
@@ -216,12 +216,16 @@ def _finalize(con, staging: str, table: str, source: str, info: InputInfo, unnam
         raise InputError(f"{source}：只有表头，没有数据行{extra}")
 
 
-def _check_cell_length(con, table: str, source: str, columns: list[str]) -> None:
+def _check_cell_length(con, table: str, source: str, columns: list[str], untrimmed: str) -> None:
     """No cell longer than LIMITS.cell_chars (Excel's own 32,767): refused with file, row and column,
-    never cut silently."""
+    never cut silently. untrimmed: the same cells before trimming; no cell there over the limit in bytes proves
+    the check (a trimmed cell is no longer, a character at least one byte) without trimming a cell."""
     if not columns:
         return
     limit = LIMITS.cell_chars
+    if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote_ident(untrimmed)} WHERE "
+                       + " OR ".join(f"strlen({quote_ident(c)}) > {limit}" for c in columns) + " LIMIT 1)").fetchone()[0]:
+        return
     lengths = ", ".join(f"length({quote_ident(c)})" for c in columns)
     test = " OR ".join(f"length({quote_ident(c)}) > {limit}" for c in columns)
     rows = con.execute(f"SELECT _line, {lengths} FROM {quote_ident(table)} WHERE {test} ORDER BY _line LIMIT 1").fetchall()
@@ -275,12 +279,14 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dicti
                       f"OR lower({clean[key]}) = {quote_str(header_key(key))}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE __weipian_skip AS SELECT _line, {reason} AS reason, "
                 f"left({text}, 60) AS text FROM {quote_ident(table)} WHERE {candidates}")
-    last = con.execute(f"SELECT max(_line) FROM {quote_ident(table)} WHERE NOT ({blank})").fetchone()[0]
     rows = con.execute("SELECT _line, reason, text FROM __weipian_skip WHERE reason IS NOT NULL "
                        "ORDER BY _line").fetchall()
     con.execute("DROP TABLE __weipian_skip")
     if not rows:
         return
+    last = None  # the last line with content: blank lines after it are no rows (asked only if there are blank lines)
+    if any(r[1] == "空行" for r in rows):
+        last = con.execute(f"SELECT max(_line) FROM {quote_ident(table)} WHERE NOT ({blank})").fetchone()[0]
     materialize(con, table)
     con.execute(f"DELETE FROM {quote_ident(table)} WHERE _line IN ({', '.join(str(int(r[0])) for r in rows)})")
     listed = [r for r in rows if not (r[1] == "空行" and (last is None or r[0] > last))]
