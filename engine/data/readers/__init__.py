@@ -274,20 +274,26 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dicti
     text = "concat_ws(' ', " + ", ".join(text_sql(quote_ident(c), types[c]) for c in cols) + ")"
     candidates = "TRUE"
     if key is not None:  # a patch row has an id that is neither a footer word nor the header: one cheap test
-        footer = _words_re([w for k in ("total", "signature") for w in d.non_patch_rows.get(k, [])] or ["合计"])
-        candidates = (f"{quote_ident(key)} IS NULL OR regexp_full_match({clean[key]}, {quote_str(footer)}) "
-                      f"OR lower({clean[key]}) = {quote_str(header_key(key))}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __weipian_skip AS SELECT _line, {reason} AS reason, "
-                f"left({text}, 60) AS text FROM {quote_ident(table)} WHERE {candidates}")
-    rows = con.execute("SELECT _line, reason, text FROM __weipian_skip WHERE reason IS NOT NULL "
-                       "ORDER BY _line").fetchall()
+        words = [w for k in ("total", "signature") for w in d.non_patch_rows.get(k, [])] or ["合计"]
+        k, hk = quote_ident(key), quote_str(header_key(key))
+        test = f"regexp_full_match({clean[key]}, {quote_str(_words_re(words))}) OR lower({clean[key]}) = {hk}"
+        if not any(w.isascii() for w in words):  # an id of printable ASCII is no footer word: only the header test
+            test = f"CASE WHEN regexp_full_match({k}, '[!-~]+') THEN lower({k}) = {hk} ELSE {test} END"
+        candidates = f"{k} IS NULL OR {test}"
+    # the candidates first, on the key column alone (a lazily read file is not trimmed column by column for it)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __weipian_skip AS SELECT _line FROM {quote_ident(table)} WHERE {candidates}")
+    rows = []
+    if con.execute("SELECT count(*) FROM __weipian_skip").fetchone()[0]:
+        materialize(con, table)  # rows are about to be deleted
+        rows = con.execute(f"SELECT _line, reason, text FROM (SELECT _line, {reason} AS reason, left({text}, 60) AS text "
+                           f"FROM {quote_ident(table)} WHERE _line IN (SELECT _line FROM __weipian_skip)) "
+                           "WHERE reason IS NOT NULL ORDER BY _line").fetchall()
     con.execute("DROP TABLE __weipian_skip")
     if not rows:
         return
     last = None  # the last line with content: blank lines after it are no rows (asked only if there are blank lines)
     if any(r[1] == "空行" for r in rows):
         last = con.execute(f"SELECT max(_line) FROM {quote_ident(table)} WHERE NOT ({blank})").fetchone()[0]
-    materialize(con, table)
     con.execute(f"DELETE FROM {quote_ident(table)} WHERE _line IN ({', '.join(str(int(r[0])) for r in rows)})")
     listed = [r for r in rows if not (r[1] == "空行" and (last is None or r[0] > last))]
     info.skipped += [{"source": source, "line": int(line), "reason": why, "text": txt or ""} for line, why, txt in listed]
