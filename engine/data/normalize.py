@@ -318,7 +318,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         SELECT {key}, min(_rid) AS _dup_first, arg_min(_source, _rid) AS _dup_source, arg_min(_line, _rid) AS _dup_line
         FROM ({layers(d.key)}) WHERE {' AND '.join(quote_ident(k) + ' IS NOT NULL' for k in d.key)}
         GROUP BY {key} HAVING count(*) > 1""")
-    if con.execute(f"SELECT count(*) FROM {dups}").fetchone()[0]:
+    if con.execute(f"SELECT count(*) FROM {dups}").fetchall()[0][0]:
         source = f"({layers([f.name for f in d.fields])}) t LEFT JOIN {dups} USING ({key})"
         problems.append(("t._rid > _dup_first",
                          _problem(d.key[0], quote_ident(d.key[0]), "'与 ' || _dup_source || ' 第' || _dup_line || "
@@ -346,7 +346,8 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         SELECT t._rid AS _rid, t._source AS _source, t._line AS _line, {', '.join(kept)}, {errors} AS _errors
         FROM {source}""")
     con.execute(f"DROP TABLE {dups}")
-    rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchone()
+    # fetchall: a result fetched with fetchone stays open in DuckDB 2.0 and blocks a later con.register
+    rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchall()[0]
     warnings += _serial_warnings(con, table, d, mapping)
     return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
                       unit_notes, warnings, list(columns), [s for s in sources if s and s != "<records>"])
@@ -374,7 +375,7 @@ def _serial_warnings(con, table: str, d: Dictionary, mapping: dict) -> list[str]
         raw = quote_ident("_raw_" + f.name)
         n, example, value = con.execute(
             f"SELECT count(*), min({raw}), arg_min({quote_ident(f.name)}, {raw}) FROM {quote_ident(table)} "
-            f"WHERE regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {quote_ident(f.name)} IS NOT NULL").fetchone()
+            f"WHERE regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {quote_ident(f.name)} IS NOT NULL").fetchall()[0]
         if n:
             out.append(f"列「{mapping[f.name][0]}」有 {n} 个 Excel 日期序号，已按 Excel 1900 日期系统换算为日期"
                        f"（如 {example} = {value}）")

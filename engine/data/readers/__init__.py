@@ -224,7 +224,7 @@ def _check_cell_length(con, table: str, source: str, columns: list[str], untrimm
         return
     limit = LIMITS.cell_chars
     if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {quote_ident(untrimmed)} WHERE "
-                       + " OR ".join(f"strlen({quote_ident(c)}) > {limit}" for c in columns) + " LIMIT 1)").fetchone()[0]:
+                       + " OR ".join(f"strlen({quote_ident(c)}) > {limit}" for c in columns) + " LIMIT 1)").fetchall()[0][0]:
         return
     lengths = ", ".join(f"length({quote_ident(c)})" for c in columns)
     test = " OR ".join(f"length({quote_ident(c)}) > {limit}" for c in columns)
@@ -283,7 +283,7 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dicti
     # the candidates first, on the key column alone (a lazily read file is not trimmed column by column for it)
     con.execute(f"CREATE OR REPLACE TEMP TABLE __weipian_skip AS SELECT _line FROM {quote_ident(table)} WHERE {candidates}")
     rows = []
-    if con.execute("SELECT count(*) FROM __weipian_skip").fetchone()[0]:
+    if con.execute("SELECT count(*) FROM __weipian_skip").fetchall()[0][0]:
         materialize(con, table)  # rows are about to be deleted
         rows = con.execute(f"SELECT _line, reason, text FROM (SELECT _line, {reason} AS reason, left({text}, 60) AS text "
                            f"FROM {quote_ident(table)} WHERE _line IN (SELECT _line FROM __weipian_skip)) "
@@ -293,7 +293,7 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dicti
         return
     last = None  # the last line with content: blank lines after it are no rows (asked only if there are blank lines)
     if any(r[1] == "空行" for r in rows):
-        last = con.execute(f"SELECT max(_line) FROM {quote_ident(table)} WHERE NOT ({blank})").fetchone()[0]
+        last = con.execute(f"SELECT max(_line) FROM {quote_ident(table)} WHERE NOT ({blank})").fetchall()[0][0]
     con.execute(f"DELETE FROM {quote_ident(table)} WHERE _line IN ({', '.join(str(int(r[0])) for r in rows)})")
     listed = [r for r in rows if not (r[1] == "空行" and (last is None or r[0] > last))]
     info.skipped += [{"source": source, "line": int(line), "reason": why, "text": txt or ""} for line, why, txt in listed]

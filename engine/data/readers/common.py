@@ -109,7 +109,7 @@ def text_sql(col: str, typ: str) -> str:
 
 def is_view(con, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal",
-                            [name]).fetchone()[0])
+                            [name]).fetchall()[0][0])
 
 
 def drop_relation(con, name: str) -> None:
@@ -133,7 +133,7 @@ def materialize(con, name: str) -> None:
 def allow_path(con, path: str) -> None:
     """Let the connection read the file `path` after it is locked (enable_external_access = false): added to its
     allowed_paths, which nothing can change once the configuration is locked."""
-    have = con.execute("SELECT current_setting('allowed_paths')").fetchone()[0] or []
+    have = con.execute("SELECT current_setting('allowed_paths')").fetchall()[0][0] or []
     con.execute("SET allowed_paths = [" + ", ".join(quote_str(x) for x in [*have, path]) + "]")
 
 
