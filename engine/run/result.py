@@ -28,12 +28,26 @@ EXPORT_COLUMNS = "kind, year, patch, region, rule, severity, level, action, cite
 
 
 class ResultRows:
-    """Every finding and task of a run, kept in DuckDB: the view `view` of the run's (sandboxed) connection,
-    engine.run.runner.results_sql. Reports fetch only what they show; exports read Arrow batches; counts are
-    GROUP BYs. Nothing here holds all rows in Python."""
+    """Every finding and task of a run, kept in DuckDB: the view `view` of the run's (sandboxed) connection, and
+    `keys`, the same rows without the message column (engine.run.runner.results_sql). Counts, sorts and the choice
+    of the rows a report lists read `keys` (no join with the patches); messages are rendered by DuckDB only for the
+    rows fetched (with_messages). Exports read Arrow batches. Nothing here holds all rows in Python."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, view: str):
-        self.con, self.view = con, view
+    def __init__(self, con: duckdb.DuckDBPyConnection, view: str, keys: str, message: str):
+        self.con, self.view, self.keys, self.message = con, view, keys, message
+
+    def with_messages(self, sub: str) -> str:
+        """The rows of `sub` (a query over `keys`) with their message column, rendered from each hit's patch;
+        in no particular order."""
+        return (f"SELECT k.* EXCLUDE (_y, _i, _msg), CASE WHEN k._i IS NULL THEN k._msg ELSE {self.message} END "
+                f"AS message FROM ({sub}) k LEFT JOIN patches p ON k._i IS NOT NULL AND p._rid = k._rid")
+
+    def _first(self, columns: str, where: str, order: str, limit: int | None) -> str:
+        """`columns` of the rows of `where` in `order`; with a limit, the messages of those rows only."""
+        if limit is None:
+            return f"SELECT {columns} FROM {self.view} WHERE {where} ORDER BY {order}"
+        first = f"SELECT * FROM {self.keys} WHERE {where} ORDER BY {order}{_limit(limit)}"
+        return f"SELECT {columns} FROM ({self.with_messages(first)}) ORDER BY {order}"
 
     @property
     def sql(self) -> str:
@@ -47,34 +61,46 @@ class ResultRows:
 
     def counts(self) -> dict[str, int]:
         """Rows by kind."""
-        return dict(self.con.execute(f"SELECT kind, count(*) FROM {self.view} GROUP BY 1 ORDER BY 1").fetchall())
+        return dict(self.con.execute(f"SELECT kind, count(*) FROM {self.keys} GROUP BY 1 ORDER BY 1").fetchall())
 
     def findings(self, limit: int | None = None, where: str = "TRUE") -> list[Finding]:
         """Findings in the contract's order (the first `limit` of them), messages rendered for these rows only."""
-        rows = self.con.execute(
-            f"SELECT patch, rule, severity, message, cite, source, line FROM {self.view} "
-            f"WHERE kind = 'finding' AND ({where}) ORDER BY {FINDINGS_ORDER}{_limit(limit)}").fetchall()
+        rows = self.con.execute(self._first("patch, rule, severity, message, cite, source, line",
+                                            f"kind = 'finding' AND ({where})", FINDINGS_ORDER, limit)).fetchall()
         return [Finding(*r) for r in rows]
 
     def tasks(self, limit: int | None = None, kinds: tuple[str, ...] = ("task", "region_task")) -> list[Task | RegionTask]:
-        rows = self.con.execute(
-            f"SELECT kind, patch, region, rule, level, action, cite, message, source, line FROM {self.view} "
-            f"WHERE kind IN ({', '.join(repr(k) for k in kinds)}) ORDER BY {TASKS_ORDER}{_limit(limit)}").fetchall()
+        rows = self.con.execute(self._first(
+            "kind, patch, region, rule, level, action, cite, message, source, line",
+            f"kind IN ({', '.join(repr(k) for k in kinds)})", TASKS_ORDER, limit)).fetchall()
         return [RegionTask(r[2], *r[3:8]) if r[0] == "region_task" else Task(r[1], *r[3:10]) for r in rows]
 
-    def count_by(self, column: str, kinds: tuple[str, ...], order: str) -> dict[str, int]:
-        """{value: rows} of `column` over rows of `kinds`, in the order each value first occurs in `order`."""
-        return dict(self.con.execute(
-            f"SELECT {column}, count(*) FROM {self.view} WHERE kind IN ({', '.join(repr(k) for k in kinds)}) "
-            f"GROUP BY 1 ORDER BY min(({order}))").fetchall())
+    def summary(self) -> dict[str, dict]:
+        """Findings by severity and by rule, tasks by level, in one pass over `keys`: {value: rows} of each, in the
+        order each value first occurs in the findings' (the tasks') order."""
+        out: dict[str, dict] = {"severity": {}, "rule": {}, "level": {}}
+        for name, value, n in self.con.execute(f"""
+                SELECT name, value, n FROM (
+                    SELECT CASE WHEN GROUPING(severity) = 0 THEN 'severity' WHEN GROUPING(rule) = 0 THEN 'rule'
+                                ELSE 'level' END AS name,
+                           CASE WHEN GROUPING(severity) = 0 THEN severity WHEN GROUPING(rule) = 0 THEN rule
+                                ELSE level END AS value, count(*) AS n,
+                           min(CASE WHEN _f THEN ({FINDINGS_ORDER}) END) AS f_first,
+                           min(CASE WHEN NOT _f THEN ({TASKS_ORDER}) END) AS t_first
+                    FROM (SELECT *, kind = 'finding' AS _f FROM {self.keys})
+                    GROUP BY GROUPING SETS ((_f, severity), (_f, rule), (_f, level))
+                    HAVING _f = (GROUPING(level) = 1))
+                ORDER BY name, f_first, t_first""").fetchall():
+            out[name][value] = n
+        return out
 
     def by_rule(self) -> list[tuple[str, str, str, int]]:
         """(rule, severity, cite, findings) for each rule with findings, most findings first."""
-        return self.con.execute(f"SELECT rule, any_value(severity), any_value(cite), count(*) AS n FROM {self.view} "
+        return self.con.execute(f"SELECT rule, any_value(severity), any_value(cite), count(*) AS n FROM {self.keys} "
                                 f"WHERE kind = 'finding' GROUP BY 1 ORDER BY n DESC, rule").fetchall()
 
     def has_errors(self) -> bool:
-        return self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.view} "
+        return self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.keys} "
                                 f"WHERE kind = 'finding' AND severity = 'error' LIMIT 1)").fetchone()[0] > 0
 
     def write_json_items(self, write, kind: str, batch_rows: int = 8192) -> None:
@@ -159,11 +185,8 @@ class Result:
         findings and tasks."""
         if self.rows is None:
             return {"findings_by_severity": {}, "findings_by_rule": {}, "tasks_by_level": {}}
-        return {
-            "findings_by_severity": self.rows.count_by("severity", ("finding",), FINDINGS_ORDER),
-            "findings_by_rule": self.rows.count_by("rule", ("finding",), FINDINGS_ORDER),
-            "tasks_by_level": self.rows.count_by("level", ("task", "region_task"), TASKS_ORDER),
-        }
+        by = self.rows.summary()
+        return {"findings_by_severity": by["severity"], "findings_by_rule": by["rule"], "tasks_by_level": by["level"]}
 
     def _policy_json(self, p: Policy) -> dict:
         return {"year": p.year, "title": p.title, "source": p.source, "digest": p.digest}

@@ -40,9 +40,11 @@ def as_date(value) -> date:
         raise InputError(f"评估日期「{value}」不是有效日期（应写成 2024-06-30）") from None
 
 
-def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Check] | None = None) -> str:
+def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Check] | None = None,
+            carry: tuple[tuple[str, str], ...] = ()) -> str:
     """One SELECT evaluating every row rule and trigger of `policy` in a single scan of `table`: one (row, check)
-    pair per hit. Messages are not built here: message_sql renders them only for the rows shown or exported."""
+    pair per hit. Messages are not built here: message_sql renders them only for the rows shown or exported.
+    carry: (SQL expression, name) pairs of the patch passed through with each hit (the results' own columns)."""
     checks = policy.checks if checks is None else checks
     items = []
     for i, c in enumerate(checks):
@@ -51,9 +53,11 @@ def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Ch
     key = quote_ident(policy.dictionary.key[0])
     year_col = quote_ident(policy.dictionary.key[1])
     body = ",\n    ".join(items) if items else ""
+    inner = "".join(f", {expr} AS {quote_ident(name)}" for expr, name in carry)
+    outer = "".join(f", {quote_ident(name)}" for _, name in carry)
     return (
-        f"SELECT _rid, {key} AS patch, hit AS idx FROM (\n"
-        f"  SELECT _rid, {key}, unnest(list_filter([\n    {body}\n  ]::INTEGER[], lambda x: x IS NOT NULL)) AS hit\n"
+        f"SELECT _rid, {key} AS patch{outer}, hit AS idx FROM (\n"
+        f"  SELECT _rid, {key}{inner}, unnest(list_filter([\n    {body}\n  ]::INTEGER[], lambda x: x IS NOT NULL)) AS hit\n"
         f"  FROM {quote_ident(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
     )
 
@@ -267,9 +271,16 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
 
     run = next(_RUNS)  # each evaluation keeps its own tables and view: its Result streams its rows from them
     hits, catalog, region_table, view = f"hits_{run}", f"catalog_{run}", f"region_tasks_{run}", f"results_{run}"
-    con.execute(f"CREATE TABLE {hits} (_y INTEGER, _i INTEGER, _rid BIGINT)")
+    # each hit carries the patch's own columns of the results (counts, sorts and the rows a report lists read
+    # them without joining the patches back; only a message does)
+    have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE patches)").fetchall()}
+    carry = (("CAST(" + (quote_ident(d.region_field) if d.region_field in have else "NULL") + " AS VARCHAR)", "region"),
+             ("_source", "source"), ("_line", "line"))
+    con.execute(f"CREATE TABLE {hits} (_y INTEGER, _i INTEGER, _rid BIGINT, patch VARCHAR, region VARCHAR, "
+                f"source VARCHAR, line BIGINT)")
     for y, policy in used.items():
-        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid FROM ({row_sql(policy, as_of)})",
+        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid, patch, region, source, line "
+                         f"FROM ({row_sql(policy, as_of, carry=carry)})",
                     policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c]))
     waived = None
     if waivers is not None:  # before the results view: a waived hit is no finding, in any count or output
@@ -288,14 +299,16 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
             region_tasks += tasks
     _catalog_table(con, used, catalog)
     _region_table(con, region_table, region_tasks)
-    con.execute(f"CREATE VIEW {view} AS {results_sql(con, d, used, as_of, hits, catalog, region_table)}")
+    rows = ResultRows(con, view, f"{view}_keys", message_sql(used, as_of, "k._y", "k._i"))
+    con.execute(f"CREATE VIEW {rows.keys} AS {results_sql(d, have, hits, catalog, region_table)}")
+    con.execute(f"CREATE VIEW {view} AS {rows.with_messages(f'SELECT * FROM {rows.keys}')}")
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})
     warnings = list(prepared.warnings) + [x.line() for x in not_evaluated]  # every output shows the warnings
     if assess and (unused := unused_facts(con, fact_regions)):
         warnings.append(unused)
-    return Result(policies_used, d, meta, as_of, ResultRows(con, view), assessments, warnings, not_evaluated,
+    return Result(policies_used, d, meta, as_of, rows, assessments, warnings, not_evaluated,
                   waived=waived)
 
 
@@ -318,32 +331,31 @@ def _region_table(con, table: str, region_tasks: list[RegionTask]) -> None:
                         [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
 
 
-def results_sql(con, d: Dictionary, used: dict[int, Policy], as_of: date, hits: str, catalog: str,
-                region_table: str) -> str:
-    """Every finding and task of one evaluation, one row each: the one place a report or export reads them from
-    (and where a later status, e.g. a waiver, can be joined in). Columns: kind (finding, task, region_task), year,
-    patch, region, rule, severity, level, action, cite, message, source, line, and the sort keys _rid, _tie (a
-    数据格式 finding's own text), _ord (a region task's position) and _rank (the level's, 省级 first).
-    The message of a hit is an expression over its patch (message_sql): DuckDB evaluates it only when a query
-    reads the column, so counts and sorts never build it."""
-    have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE patches)").fetchall()}
+def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_table: str) -> str:
+    """Every finding and task of one evaluation, one row each, without the messages of the hits: what counts, sorts
+    and a report's choice of rows read (ResultRows.keys); ResultRows.with_messages adds the message column (the
+    results view, the one place a report or export reads rows from, where a later status can be joined in).
+    Columns: kind (finding, task, region_task), year, patch, region, rule, severity, level, action, cite, source,
+    line, and the sort keys _rid, _tie (a 数据格式 finding's own text), _ord (a region task's position) and _rank
+    (the level's, 省级 first); _y, _i: the hit's check (NULL on other rows), _msg: the message of other rows.
+    `have`: the columns of the table patches."""
     region = f"CAST(p.{quote_ident(d.region_field)} AS VARCHAR)" if d.region_field in have else "NULL::VARCHAR"
     year = f"CAST(p.{quote_ident(d.key[1])} AS INTEGER)" if d.key[1] in have else "NULL::INTEGER"
-    key = f"p.{quote_ident(d.key[0])}"
     ranks = " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(list(d.levels)[::-1]))  # 省级 first
     rank = f"CASE level {ranks} ELSE 99 END" if ranks else "99"
     return f"""
         SELECT *, {rank} AS _rank FROM (
-            SELECT CASE c.kind WHEN 'rule' THEN 'finding' ELSE 'task' END AS kind, h._y AS year, {key} AS patch, {region} AS region, c.rule, c.severity, c.level,
-                   c.action, c.cite, {message_sql(used, as_of)} AS message, p._source AS source, p._line AS line,
-                   h._rid AS _rid, NULL::VARCHAR AS _tie, NULL::INTEGER AS _ord
-            FROM {hits} h JOIN {catalog} c USING (_y, _i) JOIN patches p USING (_rid)
+            SELECT CASE c.kind WHEN 'rule' THEN 'finding' ELSE 'task' END AS kind, h._y AS year, h.patch, h.region,
+                   c.rule, c.severity, c.level, c.action, c.cite, h.source, h.line,
+                   h._rid AS _rid, NULL::VARCHAR AS _tie, NULL::INTEGER AS _ord, h._y AS _y, h._i AS _i,
+                   NULL::VARCHAR AS _msg
+            FROM {hits} h JOIN {catalog} c USING (_y, _i)
             UNION ALL
-            SELECT 'finding', {year}, f.patch, {region}, f.rule, f.severity, NULL, NULL, f.cite, f.message,
-                   p._source, p._line, f._rid, f.message, NULL
+            SELECT 'finding', {year}, f.patch, {region}, f.rule, f.severity, NULL, NULL, f.cite,
+                   p._source, p._line, f._rid, f.message, NULL, NULL, NULL, f.message
             FROM ({format_findings_sql('patches', d.key[0])}) f JOIN patches p USING (_rid)
             UNION ALL
-            SELECT 'region_task', NULL, NULL, region, rule, NULL, level, action, cite, message, NULL, NULL,
-                   NULL, NULL, ord
+            SELECT 'region_task', NULL, NULL, region, rule, NULL, level, action, cite, NULL, NULL,
+                   NULL, NULL, ord, NULL, NULL, message
             FROM {region_table}
         )"""
