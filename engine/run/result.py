@@ -24,6 +24,7 @@ SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}  # f
 # tasks by level (省级 first), a level's patch tasks by patch, rule and row, then its region tasks as assessed.
 FINDINGS_ORDER = "patch, rule, _rid, _tie"
 TASKS_ORDER = "_rank, kind = 'region_task', patch, rule, _rid, _ord"
+UNRANKED = 99  # the _rank of a task whose level the dictionary does not list (engine.run.runner.results_sql)
 EXPORT_COLUMNS = "kind, year, patch, region, rule, severity, level, action, cite, message, source, line"
 
 
@@ -76,22 +77,26 @@ class ResultRows:
         return [RegionTask(r[2], *r[3:8]) if r[0] == "region_task" else Task(r[1], *r[3:10]) for r in rows]
 
     def summary(self) -> dict[str, dict]:
-        """Findings by severity and by rule, tasks by level, in one pass over `keys`: {value: rows} of each, in the
-        order each value first occurs in the findings' (the tasks') order."""
+        """Findings by severity and by rule, tasks by level: {value: rows} of each, in the order each value first
+        occurs in the findings' (the tasks') order. Two cheap passes over `keys` instead of the minimum of the whole
+        sort key over every row: a findings group's first row has the group's least patch, so only the rows holding
+        that patch are compared; a task's level decides its rank (runner.results_sql), so levels compare by rank and
+        only unranked ones by their first row."""
         out: dict[str, dict] = {"severity": {}, "rule": {}, "level": {}}
-        for name, value, n in self.con.execute(f"""
-                SELECT name, value, n FROM (
-                    SELECT CASE WHEN GROUPING(severity) = 0 THEN 'severity' WHEN GROUPING(rule) = 0 THEN 'rule'
-                                ELSE 'level' END AS name,
-                           CASE WHEN GROUPING(severity) = 0 THEN severity WHEN GROUPING(rule) = 0 THEN rule
-                                ELSE level END AS value, count(*) AS n,
-                           min(CASE WHEN _f THEN ({FINDINGS_ORDER}) END) AS f_first,
-                           min(CASE WHEN NOT _f THEN ({TASKS_ORDER}) END) AS t_first
-                    FROM (SELECT *, kind = 'finding' AS _f FROM {self.keys})
-                    GROUP BY GROUPING SETS ((_f, severity), (_f, rule), (_f, level))
-                    HAVING _f = (GROUPING(level) = 1))
-                ORDER BY name, f_first, t_first""").fetchall():
-            out[name][value] = n
+        for by_severity, value, n in self.con.execute(f"""
+                WITH f AS (SELECT severity, rule, patch, _rid, _tie FROM {self.keys} WHERE kind = 'finding'),
+                g AS (SELECT GROUPING(severity) = 0 AS by_severity,
+                             CASE WHEN GROUPING(severity) = 0 THEN severity ELSE rule END AS value,
+                             count(*) AS n, min(patch) AS first_patch
+                      FROM f GROUP BY GROUPING SETS ((severity), (rule)))
+                SELECT g.by_severity, g.value, g.n FROM g JOIN f
+                    ON f.patch IS NOT DISTINCT FROM g.first_patch
+                   AND (CASE WHEN g.by_severity THEN f.severity ELSE f.rule END) IS NOT DISTINCT FROM g.value
+                GROUP BY ALL ORDER BY g.by_severity, min(({FINDINGS_ORDER}))""").fetchall():
+            out["severity" if by_severity else "rule"][value] = n
+        out["level"] = dict((v, n) for v, n, *_ in self.con.execute(f"""
+                SELECT level, count(*), min(_rank) AS r, min(CASE WHEN _rank = {UNRANKED} THEN ({TASKS_ORDER}) END) AS t
+                FROM {self.keys} WHERE kind <> 'finding' GROUP BY 1 ORDER BY r, t""").fetchall())
         return out
 
     def by_rule(self) -> list[tuple[str, str, str, int]]:

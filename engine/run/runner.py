@@ -23,7 +23,7 @@ from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
 from engine.run.messages import message_sql
 from engine.run.partial import NotEvaluated, needed_by, without_missing
-from engine.run.result import Result, ResultRows
+from engine.run.result import UNRANKED, Result, ResultRows
 from engine.run.rows import AssessmentRow, RegionTask
 from engine.lang.units import quantize_area
 
@@ -342,7 +342,7 @@ def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_t
     region = f"CAST(p.{quote_ident(d.region_field)} AS VARCHAR)" if d.region_field in have else "NULL::VARCHAR"
     year = f"CAST(p.{quote_ident(d.key[1])} AS INTEGER)" if d.key[1] in have else "NULL::INTEGER"
     ranks = " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(list(d.levels)[::-1]))  # 省级 first
-    rank = f"CASE level {ranks} ELSE 99 END" if ranks else "99"
+    rank = f"CASE level {ranks} ELSE {UNRANKED} END" if ranks else str(UNRANKED)  # a function of level only
     return f"""
         SELECT *, {rank} AS _rank FROM (
             SELECT CASE c.kind WHEN 'rule' THEN 'finding' ELSE 'task' END AS kind, h._y AS year, h.patch, h.region,
