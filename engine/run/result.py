@@ -34,8 +34,10 @@ class ResultRows:
     of the rows a report lists read `keys` (no join with the patches); messages are rendered by DuckDB only for the
     rows fetched (with_messages). Exports read Arrow batches. Nothing here holds all rows in Python."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, view: str, keys: str, message: str):
+    def __init__(self, con: duckdb.DuckDBPyConnection, view: str, keys: str, message: str,
+                 exports: dict[str, str] | None = None):
         self.con, self.view, self.keys, self.message = con, view, keys, message
+        self.exports = exports if exports is not None else {}  # output -> temp file con may write (run.exports)
 
     def with_messages(self, sub: str) -> str:
         """The rows of `sub` (a query over `keys`) with their message column, rendered from each hit's patch;

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -90,9 +90,12 @@ def _temp_dir() -> str:
     return tempfile.mkdtemp(dir=_TEMP_ROOT[0])
 
 
-def lock(con: duckdb.DuckDBPyConnection) -> None:
+def lock(con: duckdb.DuckDBPyConnection, writable=()) -> None:
     """Sandbox `con` (opened by _open: memory limit and spill directory already set) once the input is in it,
-    before any policy SQL runs: no file, network or extension access, and a configuration nobody can change."""
+    before any policy SQL runs: no file, network or extension access, and a configuration nobody can change.
+    writable: the only files it may still access, the temp files of its exports (engine.run.exports.reserve)."""
+    if writable:
+        con.execute(f"SET allowed_paths = [{', '.join(quote_str(str(p)) for p in writable)}]")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET enable_external_access = false")
@@ -108,6 +111,7 @@ class Prepared:
     norm: Normalized
     meta: dict
     warnings: list[str]
+    exports: dict[str, str] = field(default_factory=dict)  # output -> temp file this connection may write
 
 
 def _policies(policies) -> PolicySet:
@@ -117,19 +121,21 @@ def _policies(policies) -> PolicySet:
 
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
           sheet: str | None = None, encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-          columns=None, allow_missing: bool = False, waivers=None, region_facts=None) -> Result:
+          columns=None, allow_missing: bool = False, waivers=None, region_facts=None, exports=None) -> Result:
     """Check a patch file (or folder) against the policies of each row's 监测年度. allow_missing: run the rules
     whose columns the file has and name the others (Result.not_evaluated) instead of refusing the file.
     waivers: a waivers file (--waivers, see engine.run.waivers): findings it validly explains go to Result.waived.
-    region_facts: the region facts file (--region-facts), see engine.data.region_facts."""
+    region_facts: the region facts file (--region-facts), see engine.data.region_facts.
+    exports: {output: temp file} from engine.run.exports.reserve, the files the run's connection may write."""
     return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess,
                           area_unit=area_unit, columns=columns, allow_missing=allow_missing, waivers=waivers,
-                          region_facts=region_facts)[0]
+                          region_facts=region_facts, exports=exports)[0]
 
 
 def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
                    encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-                   columns=None, allow_missing: bool = False, waivers=None, region_facts=None) -> list[Result]:
+                   columns=None, allow_missing: bool = False, waivers=None, region_facts=None,
+                   exports=None) -> list[Result]:
     """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
     variants = [_policies(v) for v in variants]
     if waivers is not None:
@@ -137,7 +143,7 @@ def check_variants(data, variants: list, *, as_of=None, year: int | None = None,
 
         waivers = read_waivers(waivers, variants[0].dictionary)  # checked before the (larger) input is read
     prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding, area_unit=area_unit, columns=columns,
-                       region_facts=region_facts)
+                       region_facts=region_facts, exports=exports)
     as_of = as_date(as_of)
     return [evaluate(prepared, v, as_of, year=year, assess=assess, allow_missing=allow_missing, waivers=waivers)
             for v in variants]
@@ -162,7 +168,8 @@ def check_records(records: list[dict], policies: dict[int, Policy] | str | Path 
 
 
 def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet: str | None = None,
-            encoding: str | None = None, area_unit: str | None = None, columns=None, region_facts=None) -> Prepared:
+            encoding: str | None = None, area_unit: str | None = None, columns=None, region_facts=None,
+            exports: dict[str, str] | None = None) -> Prepared:
     """columns: a column map file (--columns map.yaml), see engine.data.column_map."""
     """Read a patch file once into a DuckDB connection and normalize it into the typed table `patches`."""
     from engine.data.readers import read_input  # its InputError is an engine.errors.InputError
@@ -177,15 +184,17 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
     info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, dictionary=d,
                       extra_headers=cmap.headers.values() if cmap else ())
     facts = load_region_facts(con, region_facts) if region_facts is not None else None  # read before the lock
-    lock(con)
+    lock(con, (exports or {}).values())
     meta = {"path": str(data), "sha256": info.sha256, "files": info.files,
             "rows_read": info.rows + len(info.skipped), "skipped": len(info.skipped), "skipped_rows": info.skipped}
     if cmap is not None:
         meta["column_map"] = cmap.manifest()
     if facts is not None:
         meta["region_facts"] = facts.manifest()
-    return _normalized(con, info.columns, meta, info.warnings + (facts.warnings if facts else []), d, year,
-                       area_unit=area_unit, unit_check=True, column_map=cmap)
+    prepared = _normalized(con, info.columns, meta, info.warnings + (facts.warnings if facts else []), d, year,
+                           area_unit=area_unit, unit_check=True, column_map=cmap)
+    prepared.exports = dict(exports or {})
+    return prepared
 
 
 def prepare_records(records: list[dict], policies: dict[int, Policy], *, year: int | None = None,
@@ -299,7 +308,7 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
             region_tasks += tasks
     _catalog_table(con, used, catalog)
     _region_table(con, region_table, region_tasks)
-    rows = ResultRows(con, view, f"{view}_keys", message_sql(used, as_of, "k._y", "k._i"))
+    rows = ResultRows(con, view, f"{view}_keys", message_sql(used, as_of, "k._y", "k._i"), prepared.exports)
     con.execute(f"CREATE VIEW {rows.keys} AS {results_sql(d, have, hits, catalog, region_table)}")
     con.execute(f"CREATE VIEW {view} AS {rows.with_messages(f'SELECT * FROM {rows.keys}')}")
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
