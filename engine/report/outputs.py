@@ -138,6 +138,7 @@ def write_rows(result: Result, path: Path, fmt: str) -> None:
     try:
         # a second DuckDB instance beside the run's: it only buffers a row group or two, so it gets a small share
         # of the memory limit, not a second limit of its own (peak RSS = run's + writer's)
+        out.execute("SET enable_progress_bar = false")
         out.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
         out.execute("SET threads = 1")
         out.execute("SET preserve_insertion_order = true")  # the rows' order is the export's

@@ -68,6 +68,7 @@ def _open() -> duckdb.DuckDBPyConnection:
     from engine.limits import LIMITS
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: into the report, or the JSON
     con.execute("SET preserve_insertion_order = false")  # every output that has an order says it (ORDER BY)
     con.execute("SET temp_directory = '" + _temp_dir().replace("'", "''") + "'")  # must precede enable_external_access=false
     con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
