@@ -80,21 +80,23 @@ class ResultRows:
 
     def summary(self) -> dict[str, dict]:
         """Findings by severity and by rule, tasks by level: {value: rows} of each, in the order each value first
-        occurs in the findings' (the tasks') order. Two cheap passes over `keys` instead of the minimum of the whole
-        sort key over every row: a findings group's first row has the group's least patch, so only the rows holding
-        that patch are compared; a task's level decides its rank (runner.results_sql), so levels compare by rank and
-        only unranked ones by their first row."""
+        occurs in the findings' (the tasks') order. Cheap passes over `keys` instead of the minimum of the whole sort
+        key over every row: a findings group's first row holds the group's least patch (the first sort key), so only
+        the rows holding that patch are compared; a task's level decides its rank (runner.results_sql), so levels
+        compare by rank and only unranked ones by their first row."""
         out: dict[str, dict] = {"severity": {}, "rule": {}, "level": {}}
+        keys = [k.strip() for k in FINDINGS_ORDER.split(",")]
+        lead, order = keys[0], ", ".join(f"f.{k}" for k in keys)  # lead: the findings' first sort key, patch
         for by_severity, value, n in self.con.execute(f"""
-                WITH f AS (SELECT severity, rule, patch, _rid, _tie FROM {self.keys} WHERE kind = 'finding'),
+                WITH f AS (SELECT * FROM {self.keys} WHERE kind = 'finding'),
                 g AS (SELECT GROUPING(severity) = 0 AS by_severity,
                              CASE WHEN GROUPING(severity) = 0 THEN severity ELSE rule END AS value,
-                             count(*) AS n, min(patch) AS first_patch
+                             count(*) AS n, min({lead}) AS lead
                       FROM f GROUP BY GROUPING SETS ((severity), (rule)))
                 SELECT g.by_severity, g.value, g.n FROM g JOIN f
-                    ON f.patch IS NOT DISTINCT FROM g.first_patch
+                    ON f.{lead} IS NOT DISTINCT FROM g.lead
                    AND (CASE WHEN g.by_severity THEN f.severity ELSE f.rule END) IS NOT DISTINCT FROM g.value
-                GROUP BY ALL ORDER BY g.by_severity, min(({FINDINGS_ORDER}))""").fetchall():
+                GROUP BY ALL ORDER BY g.by_severity, min(({order}))""").fetchall():
             out["severity" if by_severity else "rule"][value] = n
         out["level"] = dict((v, n) for v, n, *_ in self.con.execute(f"""
                 SELECT level, count(*), min(_rank) AS r, min(CASE WHEN _rank = {UNRANKED} THEN ({TASKS_ORDER}) END) AS t
