@@ -23,6 +23,7 @@ def cmd_check(args, console: Console) -> int:
     from engine.policy.policyset import load_policies
     from engine.report.outputs import refuse_overwrite, write_outputs
     from engine.report.text import render
+    from engine.run.exports import reserve
     from engine.run.runner import check
 
     policies = load_policies(args.policies)
@@ -37,7 +38,7 @@ def cmd_check(args, console: Console) -> int:
         refuse_overwrite(args.output + ([split_dir] if split_dir else []), args.waivers, [])
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing,
-                   waivers=args.waivers, region_facts=args.region_facts)
+                   waivers=args.waivers, region_facts=args.region_facts, exports=reserve(args.output))
     write_outputs(result, args.output, stdout=sys.stdout.buffer if args.format == "json" else None)
     split = write_xlsx_split(result.to_json(), result.catalog(), split_dir, result.dictionary) if split_dir else []
     if args.format != "json":

@@ -8,16 +8,23 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None):
+def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None,
+                 tmp: str | None = None):
     """Yield a file object (mode "w" or "wb") for a temp file beside `path`; on success it replaces
     `path` with os.replace, on error the temp file is removed and `path` is left untouched.
-    For libraries that want a file name (XlsxWriter), open with mode=None: the temp path is yielded."""
+    For libraries that want a file name (XlsxWriter), open with mode=None: the temp path is yielded.
+    tmp: with mode=None, the temp file to use, created beside `path` before (engine.run.exports.reserve)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if tmp is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    else:
+        assert mode is None, "a reserved temp file is written by name"
+        fd = None
     try:
         if mode is None:
-            os.close(fd)
+            if fd is not None:
+                os.close(fd)
             yield tmp
         else:
             binary = "b" in mode

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engine.report.atomic import atomic_write
 from engine.errors import InputError
+from engine.lang.quoting import quote_str
 from engine.run.result import FINDINGS_ORDER, Result
 
 FINDING_HEADERS = {"patch": "图斑编号", "rule": "规则", "severity": "严重程度", "message": "说明", "cite": "条款"}
@@ -115,26 +116,35 @@ WRITER_MEMORY = "128MB"
 
 
 def write_rows(result: Result, path: Path, fmt: str) -> None:
-    """Every finding and task (rule, severity, level, cite, region, source file and line) written by DuckDB's COPY,
-    streamed in Arrow batches from the run's connection: bounded memory, no Python object per row. The run's
-    connection stays sandboxed (no file access); a fresh connection that only sees the stream writes the file."""
+    """Every finding and task (rule, severity, level, cite, region, source file and line) written by DuckDB's COPY:
+    bounded memory, no Python object per row. When the run reserved this output (engine.run.exports), the run's
+    own connection writes it, the one file its lock allows; otherwise the rows stream in Arrow batches from the
+    run's (sandboxed) connection to a fresh connection that only sees the stream and writes the file."""
     import duckdb
 
-    from engine.limits import LIMITS
+    from engine.run.exports import release
 
     if result.rows is None:
         raise InputError(f"{path.name}：此结果没有可导出的明细行")
+    reserved = result.rows.exports.pop(str(Path(path)), None)
+    if reserved is not None:
+        try:
+            with atomic_write(path, mode=None, tmp=reserved) as tmp:
+                result.rows.con.execute(f"COPY ({result.rows.sql}) TO {quote_str(tmp)} (FORMAT {fmt}, USE_TMP_FILE false)")
+        finally:
+            release(reserved)
+        return
     out = duckdb.connect()
     try:
         # a second DuckDB instance beside the run's: it only buffers a row group or two, so it gets a small share
         # of the memory limit, not a second limit of its own (peak RSS = run's + writer's)
+        out.execute("SET enable_progress_bar = false")
         out.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
         out.execute("SET threads = 1")
         out.execute("SET preserve_insertion_order = true")  # the rows' order is the export's
         reader = result.rows.reader()
         out.register("result_rows", reader)
         with atomic_write(path, mode=None) as tmp:
-            target = str(tmp).replace("'", "''")
-            out.execute(f"COPY result_rows TO '{target}' (FORMAT {fmt})")
+            out.execute(f"COPY result_rows TO {quote_str(str(tmp))} (FORMAT {fmt})")
     finally:
         out.close()

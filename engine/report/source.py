@@ -81,22 +81,24 @@ def from_result(result: Result, names: dict[str, str], levels: dict[str, int], b
     rows = result.rows
     if rows is None:
         return from_doc(doc, names, levels)
-    con, view, region = rows.con, rows.view, _region_sql(names)
+    con, keys, region = rows.con, rows.keys, _region_sql(names)
     summary = doc["summary"]
     by_region: dict[str, dict] = {}
     for code, kind, key, n in con.execute(
             f"SELECT {region} AS r, kind, CASE WHEN kind = 'finding' THEN severity ELSE level END, count(*) "
-            f"FROM {view} GROUP BY ALL").fetchall():
+            f"FROM {keys} GROUP BY ALL").fetchall():
         st = by_region.setdefault(code, {"sev": Counter(), "tasks": Counter()})
         st["sev" if kind == "finding" else "tasks"][key] += n
-    by_action = con.execute(f"SELECT level, action, count(*) FROM {view} WHERE kind <> 'finding' "
+    by_action = con.execute(f"SELECT level, action, count(*) FROM {keys} WHERE kind <> 'finding' "
                             f"GROUP BY ALL ORDER BY min((_rank, kind = 'region_task', patch, rule, _rid, _ord))").fetchall()
 
     def stream(columns: list[str], where: str, order: str):
         def items(limit=None) -> Iterator[dict]:
             cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" if c == "region" else c for c in columns)
-            sql = (f"SELECT kind, {cols} FROM (SELECT *, {region} AS _region FROM {view} WHERE {where}) "
-                   f"ORDER BY {order}" + ("" if limit is None else f" LIMIT {int(limit)}"))
+            chosen = f"SELECT *, {region} AS _region FROM {rows.keys} WHERE {where}"
+            if limit is not None:  # messages only for the rows listed
+                chosen += f" ORDER BY {order} LIMIT {int(limit)}"
+            sql = f"SELECT kind, {cols} FROM ({rows.with_messages(chosen)}) ORDER BY {order}"
             for batch in rows.reader(batch_rows, sql):
                 for item in batch.to_pylist():
                     if item.pop("kind") == "region_task":

@@ -11,9 +11,12 @@ from engine.policy.model import Policy
 def message_sql(used: dict[int, Policy], as_of: date, year: str = "_y", idx: str = "_i") -> str:
     """The message of hit (year, idx) as one SQL expression over the patch's columns: evaluated only for the rows
     a report shows or an export writes, never in the scan."""
-    whens = []
+    years = []
     for y, policy in used.items():
+        whens = []
         for i, c in enumerate(policy.checks):
             comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level, units=policy.dictionary.units))
-            whens.append(f"WHEN {year} = {int(y)} AND {idx} = {i} THEN {comp.message(c.message, c.title)}")
-    return f"CASE {' '.join(whens)} END" if whens else "NULL::VARCHAR"
+            whens.append(f"WHEN {i} THEN {comp.message(c.message, c.title)}")
+        if whens:  # a simple CASE per year: one comparison chain on idx, not a conjunction per check
+            years.append(f"WHEN {int(y)} THEN CASE {idx} {' '.join(whens)} END")
+    return f"CASE {year} {' '.join(years)} END" if years else "NULL::VARCHAR"

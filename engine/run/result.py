@@ -24,16 +24,33 @@ SEVERITY_WORDS = {"error": "错误", "warning": "警告", "info": "提示"}  # f
 # tasks by level (省级 first), a level's patch tasks by patch, rule and row, then its region tasks as assessed.
 FINDINGS_ORDER = "patch, rule, _rid, _tie"
 TASKS_ORDER = "_rank, kind = 'region_task', patch, rule, _rid, _ord"
+UNRANKED = 99  # the _rank of a task whose level the dictionary does not list (engine.run.runner.results_sql)
 EXPORT_COLUMNS = "kind, year, patch, region, rule, severity, level, action, cite, message, source, line"
 
 
 class ResultRows:
-    """Every finding and task of a run, kept in DuckDB: the view `view` of the run's (sandboxed) connection,
-    engine.run.runner.results_sql. Reports fetch only what they show; exports read Arrow batches; counts are
-    GROUP BYs. Nothing here holds all rows in Python."""
+    """Every finding and task of a run, kept in DuckDB: the view `view` of the run's (sandboxed) connection, and
+    `keys`, the same rows without the message column (engine.run.runner.results_sql). Counts, sorts and the choice
+    of the rows a report lists read `keys` (no join with the patches); messages are rendered by DuckDB only for the
+    rows fetched (with_messages). Exports read Arrow batches. Nothing here holds all rows in Python."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, view: str):
-        self.con, self.view = con, view
+    def __init__(self, con: duckdb.DuckDBPyConnection, view: str, keys: str, message: str,
+                 exports: dict[str, str] | None = None):
+        self.con, self.view, self.keys, self.message = con, view, keys, message
+        self.exports = exports if exports is not None else {}  # output -> temp file con may write (run.exports)
+
+    def with_messages(self, sub: str) -> str:
+        """The rows of `sub` (a query over `keys`) with their message column, rendered from each hit's patch;
+        in no particular order."""
+        return (f"SELECT k.* EXCLUDE (_y, _i, _msg), CASE WHEN k._i IS NULL THEN k._msg ELSE {self.message} END "
+                f"AS message FROM ({sub}) k LEFT JOIN patches p ON k._i IS NOT NULL AND p._rid = k._rid")
+
+    def _first(self, columns: str, where: str, order: str, limit: int | None) -> str:
+        """`columns` of the rows of `where` in `order`; with a limit, the messages of those rows only."""
+        if limit is None:
+            return f"SELECT {columns} FROM {self.view} WHERE {where} ORDER BY {order}"
+        first = f"SELECT * FROM {self.keys} WHERE {where} ORDER BY {order}{_limit(limit)}"
+        return f"SELECT {columns} FROM ({self.with_messages(first)}) ORDER BY {order}"
 
     @property
     def sql(self) -> str:
@@ -47,34 +64,52 @@ class ResultRows:
 
     def counts(self) -> dict[str, int]:
         """Rows by kind."""
-        return dict(self.con.execute(f"SELECT kind, count(*) FROM {self.view} GROUP BY 1 ORDER BY 1").fetchall())
+        return dict(self.con.execute(f"SELECT kind, count(*) FROM {self.keys} GROUP BY 1 ORDER BY 1").fetchall())
 
     def findings(self, limit: int | None = None, where: str = "TRUE") -> list[Finding]:
         """Findings in the contract's order (the first `limit` of them), messages rendered for these rows only."""
-        rows = self.con.execute(
-            f"SELECT patch, rule, severity, message, cite, source, line FROM {self.view} "
-            f"WHERE kind = 'finding' AND ({where}) ORDER BY {FINDINGS_ORDER}{_limit(limit)}").fetchall()
+        rows = self.con.execute(self._first("patch, rule, severity, message, cite, source, line",
+                                            f"kind = 'finding' AND ({where})", FINDINGS_ORDER, limit)).fetchall()
         return [Finding(*r) for r in rows]
 
     def tasks(self, limit: int | None = None, kinds: tuple[str, ...] = ("task", "region_task")) -> list[Task | RegionTask]:
-        rows = self.con.execute(
-            f"SELECT kind, patch, region, rule, level, action, cite, message, source, line FROM {self.view} "
-            f"WHERE kind IN ({', '.join(repr(k) for k in kinds)}) ORDER BY {TASKS_ORDER}{_limit(limit)}").fetchall()
+        rows = self.con.execute(self._first(
+            "kind, patch, region, rule, level, action, cite, message, source, line",
+            f"kind IN ({', '.join(repr(k) for k in kinds)})", TASKS_ORDER, limit)).fetchall()
         return [RegionTask(r[2], *r[3:8]) if r[0] == "region_task" else Task(r[1], *r[3:10]) for r in rows]
 
-    def count_by(self, column: str, kinds: tuple[str, ...], order: str) -> dict[str, int]:
-        """{value: rows} of `column` over rows of `kinds`, in the order each value first occurs in `order`."""
-        return dict(self.con.execute(
-            f"SELECT {column}, count(*) FROM {self.view} WHERE kind IN ({', '.join(repr(k) for k in kinds)}) "
-            f"GROUP BY 1 ORDER BY min(({order}))").fetchall())
+    def summary(self) -> dict[str, dict]:
+        """Findings by severity and by rule, tasks by level: {value: rows} of each, in the order each value first
+        occurs in the findings' (the tasks') order. Cheap passes over `keys` instead of the minimum of the whole sort
+        key over every row: a findings group's first row holds the group's least patch (the first sort key), so only
+        the rows holding that patch are compared; a task's level decides its rank (runner.results_sql), so levels
+        compare by rank and only unranked ones by their first row."""
+        out: dict[str, dict] = {"severity": {}, "rule": {}, "level": {}}
+        keys = [k.strip() for k in FINDINGS_ORDER.split(",")]
+        lead, order = keys[0], ", ".join(f"f.{k}" for k in keys)  # lead: the findings' first sort key, patch
+        for by_severity, value, n in self.con.execute(f"""
+                WITH f AS (SELECT * FROM {self.keys} WHERE kind = 'finding'),
+                g AS (SELECT GROUPING(severity) = 0 AS by_severity,
+                             CASE WHEN GROUPING(severity) = 0 THEN severity ELSE rule END AS value,
+                             count(*) AS n, min({lead}) AS lead
+                      FROM f GROUP BY GROUPING SETS ((severity), (rule)))
+                SELECT g.by_severity, g.value, g.n FROM g JOIN f
+                    ON f.{lead} IS NOT DISTINCT FROM g.lead
+                   AND (CASE WHEN g.by_severity THEN f.severity ELSE f.rule END) IS NOT DISTINCT FROM g.value
+                GROUP BY ALL ORDER BY g.by_severity, min(({order}))""").fetchall():
+            out["severity" if by_severity else "rule"][value] = n
+        out["level"] = dict((v, n) for v, n, *_ in self.con.execute(f"""
+                SELECT level, count(*), min(_rank) AS r, min(CASE WHEN _rank = {UNRANKED} THEN ({TASKS_ORDER}) END) AS t
+                FROM {self.keys} WHERE kind <> 'finding' GROUP BY 1 ORDER BY r, t""").fetchall())
+        return out
 
     def by_rule(self) -> list[tuple[str, str, str, int]]:
         """(rule, severity, cite, findings) for each rule with findings, most findings first."""
-        return self.con.execute(f"SELECT rule, any_value(severity), any_value(cite), count(*) AS n FROM {self.view} "
+        return self.con.execute(f"SELECT rule, any_value(severity), any_value(cite), count(*) AS n FROM {self.keys} "
                                 f"WHERE kind = 'finding' GROUP BY 1 ORDER BY n DESC, rule").fetchall()
 
     def has_errors(self) -> bool:
-        return self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.view} "
+        return self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.keys} "
                                 f"WHERE kind = 'finding' AND severity = 'error' LIMIT 1)").fetchone()[0] > 0
 
     def write_json_items(self, write, kind: str, batch_rows: int = 8192) -> None:
@@ -159,11 +194,8 @@ class Result:
         findings and tasks."""
         if self.rows is None:
             return {"findings_by_severity": {}, "findings_by_rule": {}, "tasks_by_level": {}}
-        return {
-            "findings_by_severity": self.rows.count_by("severity", ("finding",), FINDINGS_ORDER),
-            "findings_by_rule": self.rows.count_by("rule", ("finding",), FINDINGS_ORDER),
-            "tasks_by_level": self.rows.count_by("level", ("task", "region_task"), TASKS_ORDER),
-        }
+        by = self.rows.summary()
+        return {"findings_by_severity": by["severity"], "findings_by_rule": by["rule"], "tasks_by_level": by["level"]}
 
     def _policy_json(self, p: Policy) -> dict:
         return {"year": p.year, "title": p.title, "source": p.source, "digest": p.digest}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +23,7 @@ from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
 from engine.run.messages import message_sql
 from engine.run.partial import NotEvaluated, needed_by, without_missing
-from engine.run.result import Result, ResultRows
+from engine.run.result import UNRANKED, Result, ResultRows
 from engine.run.rows import AssessmentRow, RegionTask
 from engine.lang.units import quantize_area
 
@@ -40,9 +40,11 @@ def as_date(value) -> date:
         raise InputError(f"评估日期「{value}」不是有效日期（应写成 2024-06-30）") from None
 
 
-def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Check] | None = None) -> str:
+def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Check] | None = None,
+            carry: tuple[tuple[str, str], ...] = ()) -> str:
     """One SELECT evaluating every row rule and trigger of `policy` in a single scan of `table`: one (row, check)
-    pair per hit. Messages are not built here: message_sql renders them only for the rows shown or exported."""
+    pair per hit. Messages are not built here: message_sql renders them only for the rows shown or exported.
+    carry: (SQL expression, name) pairs of the patch passed through with each hit (the results' own columns)."""
     checks = policy.checks if checks is None else checks
     items = []
     for i, c in enumerate(checks):
@@ -51,9 +53,11 @@ def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Ch
     key = quote_ident(policy.dictionary.key[0])
     year_col = quote_ident(policy.dictionary.key[1])
     body = ",\n    ".join(items) if items else ""
+    inner = "".join(f", {expr} AS {quote_ident(name)}" for expr, name in carry)
+    outer = "".join(f", {quote_ident(name)}" for _, name in carry)
     return (
-        f"SELECT _rid, {key} AS patch, hit AS idx FROM (\n"
-        f"  SELECT _rid, {key}, unnest(list_filter([\n    {body}\n  ]::INTEGER[], lambda x: x IS NOT NULL)) AS hit\n"
+        f"SELECT _rid, {key} AS patch{outer}, hit AS idx FROM (\n"
+        f"  SELECT _rid, {key}{inner}, unnest(list_filter([\n    {body}\n  ]::INTEGER[], lambda x: x IS NOT NULL)) AS hit\n"
         f"  FROM {quote_ident(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
     )
 
@@ -64,6 +68,7 @@ def _open() -> duckdb.DuckDBPyConnection:
     from engine.limits import LIMITS
 
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: into the report, or the JSON
     con.execute("SET preserve_insertion_order = false")  # every output that has an order says it (ORDER BY)
     con.execute("SET temp_directory = '" + _temp_dir().replace("'", "''") + "'")  # must precede enable_external_access=false
     con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
@@ -86,9 +91,12 @@ def _temp_dir() -> str:
     return tempfile.mkdtemp(dir=_TEMP_ROOT[0])
 
 
-def lock(con: duckdb.DuckDBPyConnection) -> None:
+def lock(con: duckdb.DuckDBPyConnection, writable=()) -> None:
     """Sandbox `con` (opened by _open: memory limit and spill directory already set) once the input is in it,
-    before any policy SQL runs: no file, network or extension access, and a configuration nobody can change."""
+    before any policy SQL runs: no file, network or extension access, and a configuration nobody can change.
+    writable: the only files it may still access, the temp files of its exports (engine.run.exports.reserve)."""
+    if writable:
+        con.execute(f"SET allowed_paths = [{', '.join(quote_str(str(p)) for p in writable)}]")
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET enable_external_access = false")
@@ -104,6 +112,7 @@ class Prepared:
     norm: Normalized
     meta: dict
     warnings: list[str]
+    exports: dict[str, str] = field(default_factory=dict)  # output -> temp file this connection may write
 
 
 def _policies(policies) -> PolicySet:
@@ -113,19 +122,21 @@ def _policies(policies) -> PolicySet:
 
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
           sheet: str | None = None, encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-          columns=None, allow_missing: bool = False, waivers=None, region_facts=None) -> Result:
+          columns=None, allow_missing: bool = False, waivers=None, region_facts=None, exports=None) -> Result:
     """Check a patch file (or folder) against the policies of each row's 监测年度. allow_missing: run the rules
     whose columns the file has and name the others (Result.not_evaluated) instead of refusing the file.
     waivers: a waivers file (--waivers, see engine.run.waivers): findings it validly explains go to Result.waived.
-    region_facts: the region facts file (--region-facts), see engine.data.region_facts."""
+    region_facts: the region facts file (--region-facts), see engine.data.region_facts.
+    exports: {output: temp file} from engine.run.exports.reserve, the files the run's connection may write."""
     return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess,
                           area_unit=area_unit, columns=columns, allow_missing=allow_missing, waivers=waivers,
-                          region_facts=region_facts)[0]
+                          region_facts=region_facts, exports=exports)[0]
 
 
 def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
                    encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-                   columns=None, allow_missing: bool = False, waivers=None, region_facts=None) -> list[Result]:
+                   columns=None, allow_missing: bool = False, waivers=None, region_facts=None,
+                   exports=None) -> list[Result]:
     """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
     variants = [_policies(v) for v in variants]
     if waivers is not None:
@@ -133,7 +144,7 @@ def check_variants(data, variants: list, *, as_of=None, year: int | None = None,
 
         waivers = read_waivers(waivers, variants[0].dictionary)  # checked before the (larger) input is read
     prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding, area_unit=area_unit, columns=columns,
-                       region_facts=region_facts)
+                       region_facts=region_facts, exports=exports)
     as_of = as_date(as_of)
     return [evaluate(prepared, v, as_of, year=year, assess=assess, allow_missing=allow_missing, waivers=waivers)
             for v in variants]
@@ -158,7 +169,8 @@ def check_records(records: list[dict], policies: dict[int, Policy] | str | Path 
 
 
 def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet: str | None = None,
-            encoding: str | None = None, area_unit: str | None = None, columns=None, region_facts=None) -> Prepared:
+            encoding: str | None = None, area_unit: str | None = None, columns=None, region_facts=None,
+            exports: dict[str, str] | None = None) -> Prepared:
     """columns: a column map file (--columns map.yaml), see engine.data.column_map."""
     """Read a patch file once into a DuckDB connection and normalize it into the typed table `patches`."""
     from engine.data.readers import read_input  # its InputError is an engine.errors.InputError
@@ -173,15 +185,17 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
     info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, dictionary=d, lazy=True,
                       extra_headers=cmap.headers.values() if cmap else ())
     facts = load_region_facts(con, region_facts) if region_facts is not None else None  # read before the lock
-    lock(con)
+    lock(con, (exports or {}).values())
     meta = {"path": str(data), "sha256": info.sha256, "files": info.files,
             "rows_read": info.rows + len(info.skipped), "skipped": len(info.skipped), "skipped_rows": info.skipped}
     if cmap is not None:
         meta["column_map"] = cmap.manifest()
     if facts is not None:
         meta["region_facts"] = facts.manifest()
-    return _normalized(con, info.columns, meta, info.warnings + (facts.warnings if facts else []), d, year,
-                       area_unit=area_unit, unit_check=True, column_map=cmap)
+    prepared = _normalized(con, info.columns, meta, info.warnings + (facts.warnings if facts else []), d, year,
+                           area_unit=area_unit, unit_check=True, column_map=cmap)
+    prepared.exports = dict(exports or {})
+    return prepared
 
 
 def prepare_records(records: list[dict], policies: dict[int, Policy], *, year: int | None = None,
@@ -267,9 +281,16 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
 
     run = next(_RUNS)  # each evaluation keeps its own tables and view: its Result streams its rows from them
     hits, catalog, region_table, view = f"hits_{run}", f"catalog_{run}", f"region_tasks_{run}", f"results_{run}"
-    con.execute(f"CREATE TABLE {hits} (_y INTEGER, _i INTEGER, _rid BIGINT)")
+    # each hit carries the patch's own columns of the results (counts, sorts and the rows a report lists read
+    # them without joining the patches back; only a message does)
+    have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE patches)").fetchall()}
+    carry = (("CAST(" + (quote_ident(d.region_field) if d.region_field in have else "NULL") + " AS VARCHAR)", "region"),
+             ("_source", "source"), ("_line", "line"))
+    con.execute(f"CREATE TABLE {hits} (_y INTEGER, _i INTEGER, _rid BIGINT, patch VARCHAR, region VARCHAR, "
+                f"source VARCHAR, line BIGINT)")
     for y, policy in used.items():
-        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid FROM ({row_sql(policy, as_of)})",
+        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid, patch, region, source, line "
+                         f"FROM ({row_sql(policy, as_of, carry=carry)})",
                     policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c]))
     waived = None
     if waivers is not None:  # before the results view: a waived hit is no finding, in any count or output
@@ -288,14 +309,16 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
             region_tasks += tasks
     _catalog_table(con, used, catalog)
     _region_table(con, region_table, region_tasks)
-    con.execute(f"CREATE VIEW {view} AS {results_sql(con, d, used, as_of, hits, catalog, region_table)}")
+    rows = ResultRows(con, view, f"{view}_keys", message_sql(used, as_of, "k._y", "k._i"), prepared.exports)
+    con.execute(f"CREATE VIEW {rows.keys} AS {results_sql(d, have, hits, catalog, region_table)}")
+    con.execute(f"CREATE VIEW {view} AS {rows.with_messages(f'SELECT * FROM {rows.keys}')}")
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})
     warnings = list(prepared.warnings) + [x.line() for x in not_evaluated]  # every output shows the warnings
     if assess and (unused := unused_facts(con, fact_regions)):
         warnings.append(unused)
-    return Result(policies_used, d, meta, as_of, ResultRows(con, view), assessments, warnings, not_evaluated,
+    return Result(policies_used, d, meta, as_of, rows, assessments, warnings, not_evaluated,
                   waived=waived)
 
 
@@ -318,32 +341,31 @@ def _region_table(con, table: str, region_tasks: list[RegionTask]) -> None:
                         [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
 
 
-def results_sql(con, d: Dictionary, used: dict[int, Policy], as_of: date, hits: str, catalog: str,
-                region_table: str) -> str:
-    """Every finding and task of one evaluation, one row each: the one place a report or export reads them from
-    (and where a later status, e.g. a waiver, can be joined in). Columns: kind (finding, task, region_task), year,
-    patch, region, rule, severity, level, action, cite, message, source, line, and the sort keys _rid, _tie (a
-    数据格式 finding's own text), _ord (a region task's position) and _rank (the level's, 省级 first).
-    The message of a hit is an expression over its patch (message_sql): DuckDB evaluates it only when a query
-    reads the column, so counts and sorts never build it."""
-    have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE patches)").fetchall()}
+def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_table: str) -> str:
+    """Every finding and task of one evaluation, one row each, without the messages of the hits: what counts, sorts
+    and a report's choice of rows read (ResultRows.keys); ResultRows.with_messages adds the message column (the
+    results view, the one place a report or export reads rows from, where a later status can be joined in).
+    Columns: kind (finding, task, region_task), year, patch, region, rule, severity, level, action, cite, source,
+    line, and the sort keys _rid, _tie (a 数据格式 finding's own text), _ord (a region task's position) and _rank
+    (the level's, 省级 first); _y, _i: the hit's check (NULL on other rows), _msg: the message of other rows.
+    `have`: the columns of the table patches."""
     region = f"CAST(p.{quote_ident(d.region_field)} AS VARCHAR)" if d.region_field in have else "NULL::VARCHAR"
     year = f"CAST(p.{quote_ident(d.key[1])} AS INTEGER)" if d.key[1] in have else "NULL::INTEGER"
-    key = f"p.{quote_ident(d.key[0])}"
     ranks = " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(list(d.levels)[::-1]))  # 省级 first
-    rank = f"CASE level {ranks} ELSE 99 END" if ranks else "99"
+    rank = f"CASE level {ranks} ELSE {UNRANKED} END" if ranks else str(UNRANKED)  # a function of level only
     return f"""
         SELECT *, {rank} AS _rank FROM (
-            SELECT CASE c.kind WHEN 'rule' THEN 'finding' ELSE 'task' END AS kind, h._y AS year, {key} AS patch, {region} AS region, c.rule, c.severity, c.level,
-                   c.action, c.cite, {message_sql(used, as_of)} AS message, p._source AS source, p._line AS line,
-                   h._rid AS _rid, NULL::VARCHAR AS _tie, NULL::INTEGER AS _ord
-            FROM {hits} h JOIN {catalog} c USING (_y, _i) JOIN patches p USING (_rid)
+            SELECT CASE c.kind WHEN 'rule' THEN 'finding' ELSE 'task' END AS kind, h._y AS year, h.patch, h.region,
+                   c.rule, c.severity, c.level, c.action, c.cite, h.source, h.line,
+                   h._rid AS _rid, NULL::VARCHAR AS _tie, NULL::INTEGER AS _ord, h._y AS _y, h._i AS _i,
+                   NULL::VARCHAR AS _msg
+            FROM {hits} h JOIN {catalog} c USING (_y, _i)
             UNION ALL
-            SELECT 'finding', {year}, f.patch, {region}, f.rule, f.severity, NULL, NULL, f.cite, f.message,
-                   p._source, p._line, f._rid, f.message, NULL
+            SELECT 'finding', {year}, f.patch, {region}, f.rule, f.severity, NULL, NULL, f.cite,
+                   p._source, p._line, f._rid, f.message, NULL, NULL, NULL, f.message
             FROM ({format_findings_sql('patches', d.key[0])}) f JOIN patches p USING (_rid)
             UNION ALL
-            SELECT 'region_task', NULL, NULL, region, rule, NULL, level, action, cite, message, NULL, NULL,
-                   NULL, NULL, ord
+            SELECT 'region_task', NULL, NULL, region, rule, NULL, level, action, cite, NULL, NULL,
+                   NULL, NULL, ord, NULL, NULL, message
             FROM {region_table}
         )"""

@@ -108,3 +108,42 @@ def test_html_embeds_a_bounded_number_of_rows(tmp_path, monkeypatch):
     assert f"共 {total:,} 条，本页只列出前 5 条" in page and "--output 台账.xlsx" in page
     data = json.loads(page.split('id="data-findings">', 1)[1].split("</script>", 1)[0])
     assert len(data["rows"]) == 5
+
+
+def test_the_runs_own_connection_writes_a_reserved_export_as_the_stream_would(tmp_path):
+    """--output results.parquet is written by one COPY on the run's locked connection, into the temp file reserved
+    before the lock; the rows (and their order) are those of the Arrow stream a caller without a reservation gets."""
+    from engine.report.outputs import write_rows
+    from engine.run.exports import reserve
+    from engine.run.runner import check
+
+    sample = ROOT / "datasets/sample_mixed.csv"
+    a, b = tmp_path / "out" / "a.parquet", tmp_path / "b.parquet"
+    exports = reserve([a, tmp_path / "x.csv"])
+    assert list(exports) == [str(a)] and Path(exports[str(a)]).parent == a.parent  # only what DuckDB writes
+    reserved = check(sample, as_of="2024-06-30", exports=exports)
+    write_rows(reserved, a, "parquet")
+    streamed = check(sample, as_of="2024-06-30")
+    write_rows(streamed, b, "parquet")
+    con = duckdb.connect()
+    rows = [con.execute(f"SELECT * FROM read_parquet('{p}')").fetchall() for p in (a, b)]
+    assert rows[0] == rows[1] and len(rows[0]) > 50
+    assert sorted(p.name for p in a.parent.iterdir()) == ["a.parquet"]  # the temp file became the output
+    # the lock still holds: neither the output itself nor any other file
+    for target in (a, tmp_path / "y.parquet"):
+        with pytest.raises(duckdb.PermissionException, match="file system operations are disabled"):
+            reserved.rows.con.execute(f"COPY (SELECT 1 AS x) TO '{target}' (FORMAT parquet, USE_TMP_FILE false)")
+
+
+def test_a_failed_run_leaves_no_reserved_temp_file(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("图斑编号,监测年度\nA1,1999\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-c", "import sys; from engine.cli.main import main; sys.exit(main())",
+                          "check", str(bad), "--output", str(out / "r.parquet")], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert run.returncode == 2, run.stderr
+    assert list(out.iterdir()) == []
