@@ -17,6 +17,7 @@ from engine.lang.quoting import quote_ident, quote_str
 from engine.data.dictionary import Dictionary
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
+from engine.data.readers.common import allow_path
 from engine.data.region_facts import load_region_facts, unused_facts
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
@@ -94,9 +95,10 @@ def _temp_dir() -> str:
 def lock(con: duckdb.DuckDBPyConnection, writable=()) -> None:
     """Sandbox `con` (opened by _open: memory limit and spill directory already set) once the input is in it,
     before any policy SQL runs: no file, network or extension access, and a configuration nobody can change.
-    writable: the only files it may still access, the temp files of its exports (engine.run.exports.reserve)."""
-    if writable:
-        con.execute(f"SET allowed_paths = [{', '.join(quote_str(str(p)) for p in writable)}]")
+    writable: the temp files of its exports (engine.run.exports.reserve); with a Parquet input read through a view
+    (read_input lazy=True, already in allowed_paths), the only files it may still access."""
+    for p in writable:
+        allow_path(con, str(p))
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET enable_external_access = false")
