@@ -1,14 +1,18 @@
 """Parse DSL expressions (lark, LALR) into the AST of engine.lang.ast, with errors for people."""
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
+import lark
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.tree import Meta
 
 from engine.lang import ast
 from engine.limits import LIMITS
@@ -57,11 +61,29 @@ class ParseFailure(Exception):
         self.offset, self.length, self.message, self.help, self.code = offset, length, message, help, code
 
 
+class TreeStore(Protocol):
+    """Parse trees kept between runs, by expression text, for one grammar (see grammar_key): what `tree_data` made."""
+
+    def get(self, text: str) -> object | None: ...
+
+    def put(self, text: str, data: object) -> None: ...
+
+
+@lru_cache(maxsize=8)
+def _grammar(area_units: tuple[str, ...]) -> str:
+    return _GRAMMAR.read_text(encoding="utf-8").replace("%AREA_UNITS%", "|".join(re.escape(u) for u in area_units))
+
+
 @lru_cache(maxsize=8)
 def _parser(area_units: tuple[str, ...]) -> Lark:
     """The LALR parser for these area units (longest first), filled into the grammar's QUANTITY token."""
-    grammar = _GRAMMAR.read_text(encoding="utf-8").replace("%AREA_UNITS%", "|".join(re.escape(u) for u in area_units))
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return Lark(_grammar(area_units), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def grammar_key(units: Units) -> str:
+    """What a parse tree depends on besides the expression's text: the grammar with these units, and lark."""
+    text = f"lark {lark.__version__}\n{_grammar(tuple(units.longest_first()))}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @lru_cache(maxsize=1024)
@@ -175,8 +197,10 @@ class _ToAst(Transformer):
         return ast.If(*children, **_span(meta))
 
 
-def parse(text: str, units: Units) -> ast.Node:
-    """Parse one expression (quantities may carry one of `units`); raises ParseFailure with an offset into `text`."""
+def parse(text: str, units: Units, store: TreeStore | None = None) -> ast.Node:
+    """Parse one expression (quantities may carry one of `units`); raises ParseFailure with an offset into `text`.
+    With `store` (trees of the grammar of `units`), a kept tree is used instead of the parser when it is well formed
+    for `text`, and a new tree is kept."""
     if not text or not str(text).strip():
         raise ParseFailure(0, 1, "表达式为空", "写一个条件，例如 字段名 >= 数值")
     text = str(text)
@@ -184,18 +208,85 @@ def parse(text: str, units: Units) -> ast.Node:
         raise ParseFailure(LIMITS.expression_chars, 1, f"表达式过长：{len(text)} 个字符，上限 {LIMITS.expression_chars} 个",
                            "把条件拆成几个定义（definitions），再在规则中引用", code="E071")
     area_units = tuple(units.longest_first())
+    kept = store.get(text) if store is not None else None
+    if kept is not None:
+        try:  # anything amiss (a tree not of this text, a failure) and the parser decides
+            tree = tree_from_data(kept, text)
+            _within_limits(text, tree)
+            return _ToAst(area_units).transform(tree)
+        except Exception:
+            pass
     try:
         tree = _tree(text, area_units)
     except UnexpectedInput as exc:
         raise _explain(text, exc, _parser(area_units)) from None
     _within_limits(text, tree)
     try:
-        return _ToAst(area_units).transform(tree)
+        node = _ToAst(area_units).transform(tree)
     except Exception as exc:  # lark wraps errors raised in callbacks
         inner = getattr(exc, "orig_exc", exc)
         if isinstance(inner, ParseFailure):
             raise inner from None
         raise
+    if store is not None:
+        store.put(text, tree_data(tree))
+    return node
+
+
+_RULES = frozenset(n for n in vars(_ToAst) if not n.startswith("_"))  # every rule the grammar leaves in a tree
+
+
+def tree_data(tree) -> object:
+    """lark's tree as JSON values: {"r": rule, "s": start, "e": end, "c": children}, a token {"t": type, "s", "e"}
+    (its text is the expression's text there), an absent optional part null."""
+    if tree is None:
+        return None
+    if isinstance(tree, Token):
+        return {"t": tree.type, "s": tree.start_pos, "e": tree.end_pos}
+    meta = tree.meta
+    s, e = (None, None) if meta.empty else (meta.start_pos, meta.end_pos)
+    return {"r": str(tree.data), "s": s, "e": e, "c": [tree_data(c) for c in tree.children]}
+
+
+def tree_from_data(data, text: str) -> Tree:
+    """The tree `tree_data` made for `text`, checked on the way: known rules, positions inside `text`, bounded size
+    and depth; ValueError otherwise (a kept tree is never trusted blindly)."""
+    budget = [4 * LIMITS.expression_nodes]
+
+    def pos(v, allow_none: bool) -> int | None:
+        if v is None and allow_none:
+            return None
+        if type(v) is not int or not 0 <= v <= len(text):
+            raise ValueError("position")
+        return v
+
+    def build(d, depth: int):
+        budget[0] -= 1
+        if budget[0] < 0 or depth > LIMITS.expression_depth + 2:
+            raise ValueError("size")
+        if d is None:
+            return None
+        if type(d) is not dict:
+            raise ValueError("node")
+        if d.keys() == {"t", "s", "e"} and type(d["t"]) is str:
+            s, e = pos(d["s"], False), pos(d["e"], False)
+            if s > e:
+                raise ValueError("token")
+            return Token(d["t"], text[s:e], start_pos=s, end_pos=e)
+        if d.keys() != {"r", "s", "e", "c"} or d["r"] not in _RULES or type(d["c"]) is not list:
+            raise ValueError("tree")
+        meta = Meta()
+        s, e = pos(d["s"], True), pos(d["e"], True)
+        if (s is None) != (e is None) or (s is not None and s > e):
+            raise ValueError("span")
+        if s is not None:
+            meta.empty, meta.start_pos, meta.end_pos = False, s, e
+        return Tree(d["r"], [build(c, depth + 1) for c in d["c"]], meta)
+
+    tree = build(data, 1)
+    if not isinstance(tree, Tree):
+        raise ValueError("root")
+    return tree
 
 
 def _within_limits(text: str, tree) -> None:
