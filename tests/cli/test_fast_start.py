@@ -36,3 +36,9 @@ def test_help_imports_neither_the_engine_nor_duckdb():
     heavy = HEAVY + ["duckdb", "jsonschema", "lark"]
     assert imported("--help", heavy=heavy) == []
     assert imported("check", "--help", heavy=heavy) == []
+
+
+def test_generate_imports_no_schema_validator(tmp_path):
+    """jsonschema (~0.15 s) is imported only where a policy file is validated against the schema."""
+    out = str(tmp_path / "g.csv")
+    assert imported("generate", "--year", "2023", "--rows", "5", "--seed", "1", "-o", out, heavy=["jsonschema"]) == []
