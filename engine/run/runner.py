@@ -71,6 +71,7 @@ def _open() -> duckdb.DuckDBPyConnection:
 
 
 _TEMP_ROOT: list[str] = []
+SMALL_RESULTS = 20_000  # findings and tasks up to which a run's results are a table, not a view (_results_relation)
 _RUNS = itertools.count(1)
 
 
@@ -288,7 +289,7 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
             region_tasks += tasks
     _catalog_table(con, used, catalog)
     _region_table(con, region_table, region_tasks)
-    con.execute(f"CREATE VIEW {view} AS {results_sql(con, d, used, as_of, hits, catalog, region_table)}")
+    _results_relation(con, view, results_sql(con, d, used, as_of, hits, catalog, region_table), hits, region_table)
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})
@@ -297,6 +298,21 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
         warnings.append(unused)
     return Result(policies_used, d, meta, as_of, ResultRows(con, view), assessments, warnings, not_evaluated,
                   waived=waived)
+
+
+def _results_relation(con, view: str, sql: str, hits: str, region_table: str) -> None:
+    """The run's results: a view (messages rendered only for the rows fetched), or for a small run a table. Every
+    query of a view binds its SQL again (a message CASE per rule: ~20 ms each, and a report makes a dozen), while
+    rendering every message of a few thousand rows once takes a few ms. Same rows either way; should a message
+    fail to render on some row, the view is kept and fails only where that row is fetched, as before."""
+    n = con.execute(f"SELECT (SELECT count(*) FROM {hits}) + (SELECT count(*) FROM {region_table})").fetchone()[0]
+    if n <= SMALL_RESULTS:
+        try:
+            con.execute(f"CREATE TEMP TABLE {view} AS {sql}")
+            return
+        except duckdb.Error:
+            pass
+    con.execute(f"CREATE VIEW {view} AS {sql}")
 
 
 def _catalog_table(con, used: dict[int, Policy], catalog: str) -> None:
