@@ -13,7 +13,7 @@ import pytest
 from conftest import run_cli
 from engine import cache
 from engine.lang import parser
-from engine.lang.parser import ParseFailure, parse, tree_data, tree_from_data
+from engine.lang.parser import ParseFailure, ast_from_data, parse, tree_data
 from engine.limits import LIMITS
 from engine.policy.parse_cache import FileTreeStore
 
@@ -202,24 +202,46 @@ def test_no_home_and_no_cache_dir_means_no_cache(monkeypatch):
     "count() > 0", "-耕地面积 < 2023-01-31", "x[省级] != 6.67公顷", "f()", "a not in []",
 ])
 def test_tree_round_trip(text, dictionary):
-    units = dictionary.units
-    tree = parser._tree(text, tuple(units.longest_first()))
+    """A kept tree (through JSON) gives the very AST the parser gives, without lark."""
+    units = tuple(dictionary.units.longest_first())
+    tree = parser._tree(text, units)
     data = json.loads(json.dumps(tree_data(tree)))
-    again = tree_from_data(data, text)
-    assert again == tree
-    assert tree_data(again) == data
+    assert repr(ast_from_data(data, text, units)) == repr(parse(text, dictionary.units))
 
 
-def test_a_tree_failing_in_the_transformer_falls_back_to_the_parser(dictionary):
+def test_a_kept_tree_over_the_limits_goes_to_the_parser(dictionary, monkeypatch):
+    """A tree at LIMITS.expression_nodes nodes is used; one node more and the parser decides (and says E071)."""
+    units = tuple(dictionary.units.longest_first())
+    text = "a and b"  # and_(name(a), name(b)): 3 nodes, depth 2
+    data = tree_data(parser._tree(text, units))
+    monkeypatch.setattr(LIMITS, "expression_nodes", 3)
+    assert ast_from_data(data, text, units).op == "and"
+    monkeypatch.setattr(LIMITS, "expression_nodes", 2)
+    with pytest.raises(ValueError):
+        ast_from_data(data, text, units)
+    with pytest.raises(ParseFailure) as exc:
+        parse(text, dictionary.units, _Kept(data))
+    assert exc.value.code == "E071"
+    monkeypatch.setattr(LIMITS, "expression_nodes", 3)
+    monkeypatch.setattr(LIMITS, "expression_depth", 1)
+    with pytest.raises(ValueError):
+        ast_from_data(data, text, units)
+
+
+class _Kept:
+    def __init__(self, data):
+        self.data = data
+
+    def get(self, text):
+        return self.data
+
+    def put(self, text, data):
+        pass
+
+
+def test_a_tree_failing_in_the_builders_falls_back_to_the_parser(dictionary):
     """A kept tree that raises (here: a date that does not exist) is not the answer: the parser decides."""
-    class Store:
-        def get(self, text):
-            return {"r": "date", "s": 0, "e": 10, "c": [{"t": "DATE", "s": 0, "e": 10}]}
-
-        def put(self, text, data):
-            self.put_called = True
-
-    s = Store()
+    s = _Kept({"r": "date", "s": 0, "e": 10, "c": [{"t": "DATE", "s": 0, "e": 10}]})
     with pytest.raises(ParseFailure, match="不存在"):
         parse("2023-02-30", dictionary.units, s)
     assert parse("2023-02-28 ", dictionary.units, s).value.isoformat() == "2023-02-28"
