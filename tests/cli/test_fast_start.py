@@ -49,3 +49,11 @@ def test_a_ledger_and_a_page_import_neither_pyarrow_nor_numpy(tmp_path):
     sample = str(datasets_dir() / "sample_2023.csv")
     assert imported("check", sample, "--as-of", "2024-06-30", "--output", str(tmp_path / "台账.xlsx"),
                     "--output", str(tmp_path / "报告.html"), heavy=["pyarrow", "numpy"]) == []
+
+
+def test_a_check_with_kept_parse_trees_imports_no_lark(tmp_path, monkeypatch):
+    """The first run parses (lark) and keeps the trees; the next one builds its ASTs from them without lark."""
+    monkeypatch.setenv("WEIPIAN_CACHE_DIR", str(tmp_path / "cache"))
+    sample = str(datasets_dir() / "sample_2023.csv")
+    assert "lark" in imported("check", sample, "--as-of", "2024-06-30", heavy=["lark"])
+    assert imported("check", sample, "--as-of", "2024-06-30", heavy=["lark"]) == []
