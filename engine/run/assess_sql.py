@@ -178,6 +178,44 @@ def _json_value(v):
     return v
 
 
+def _lit(v) -> str:
+    """A SQL literal of a value fetched from an assessment's result (text, whole number, flag or NULL)."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(int(v))
+    return quote_str(str(v))
+
+
+def _flush(con, pending: list[tuple]) -> None:
+    """Write the fetched result rows `pending` (then emptied) into _assess_out, in one statement."""
+    if pending:
+        con.execute("INSERT INTO _assess_out VALUES " + ", ".join(
+            f"({_lit(y)}, {_lit(rule)}, {_lit(lv)}, {_lit(region)}, {_lit(period)}, {_lit(pidx)}, {_lit(flagged)})"
+            for y, rule, lv, region, period, pidx, _name, flagged, *_ in pending))
+        pending.clear()
+
+
+def _region_tasks(a: Assessment, recs: list[tuple]) -> list[RegionTask]:
+    """One task per region flagged by `a` (ordered by region), naming its flagged periods in order (by period index,
+    none last, then label), from the assessment's fetched rows (level, region, period, pidx, name, flagged …)."""
+    by_region: dict[str, list[tuple]] = {}
+    for _y, _rule, _level, region, period, pidx, name, flagged, *_ in recs:
+        if flagged is True:
+            by_region.setdefault(region, []).append((pidx is None, pidx or 0, period, name))
+    out = []
+    for region in sorted(by_region):
+        rows = sorted(by_region[region], key=lambda r: r[:3])
+        name = next((r[3] for r in rows if r[3] is not None), None)
+        periods = "、".join(r[2] for r in rows if r[2] is not None)
+        label = f"{name}（{region}）" if name else region
+        out.append(RegionTask(region, a.id, a.task["level"], a.task["action"], a.task["cite"],
+                              f"{label}：{a.title}（{periods}）→ {a.task['title']}"))
+    return out
+
+
 def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[AssessmentRow], list[RegionTask]]:
     """Every assessment of `policy` over `table`: (rows of the output contract, region tasks: one per flagged
     region of an assessment that has a `task:`)."""
@@ -194,13 +232,15 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
     con.execute(f"CREATE OR REPLACE TEMP TABLE _assess_agg AS {plan.sql(table)}")  # the one pass over the table
     out: list[AssessmentRow] = []
     tasks: list[RegionTask] = []
+    pending: list[tuple] = []  # rows not yet in _assess_out: written before a rollup reads it, and at the end
     for a, (sql, cols) in zip(items, finals):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _assess_cur AS {sql}")  # kept in DuckDB (no pyarrow for a county file)
-        con.execute("INSERT INTO _assess_out SELECT year, rule, _level, _region, _period, _pidx, flagged FROM _assess_cur")
+        if a.rollups:
+            _flush(con, pending)
+        recs = con.execute(sql).fetchall()  # in the output's order; one statement per assessment (each costs planning)
+        pending += recs
         titles = {x.id: (x.title, x.effect_word) for x in a.deductions}
-        for rec in con.execute("SELECT * EXCLUDE (_rank) FROM _assess_cur "
-                               "ORDER BY _rank, _region, _pidx NULLS LAST, _period").fetchall():
-            _, rule, level, region, period, _pidx, name, flagged, missing, *vals = rec
+        for rec in recs:
+            _, rule, level, region, period, _pidx, name, flagged, missing, *vals = rec[:-1]  # without _rank
             values: dict = {}
             for (path, _typ), v in zip(cols, vals):
                 if path[0] == "deductions":
@@ -212,13 +252,7 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
             out.append(AssessmentRow(rule, a.kind, level, region, name, period, values,
                                      None if missing else bool(flagged), a.cite, missing))
         if a.task:
-            for region, name, periods in con.execute(
-                "SELECT _region, any_value(_name), string_agg(_period, '、' ORDER BY _pidx NULLS LAST, _period) "
-                "FROM _assess_cur WHERE flagged GROUP BY _region ORDER BY _region"
-            ).fetchall():
-                label = f"{name}（{region}）" if name else region
-                tasks.append(RegionTask(region, a.id, a.task["level"], a.task["action"], a.task["cite"],
-                                        f"{label}：{a.title}（{periods}）→ {a.task['title']}"))
-        con.execute("DROP TABLE _assess_cur")
+            tasks += _region_tasks(a, recs)
+    _flush(con, pending)  # what explain and the next year's rollups read
     con.execute("DROP TABLE _assess_agg")
     return out, tasks
