@@ -2,8 +2,9 @@
 
 One pass over the patch table computes every aggregate of every assessment of a policy per level, region and
 period (engine/run/assess_pass.py) into the small table `_assess_agg`. Then, per assessment in policy order, a final
-query over that table derives values, deductions, thresholds and the flag. Results go to the `_assess_out` table so
-a later assessment can roll them up (count of flagged sub-regions or periods). No Python loop over rows or regions.
+query over that table derives values, deductions, thresholds and the flag; its result rows (regions × periods, never
+patches) are fetched once and become the output rows and region tasks. The flagged rows of an assessment that a later
+one rolls up (count of flagged sub-regions or periods) go to the `_assess_out` table, one INSERT before that rollup.
 """
 from __future__ import annotations
 
@@ -232,12 +233,14 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
     con.execute(f"CREATE OR REPLACE TEMP TABLE _assess_agg AS {plan.sql(table)}")  # the one pass over the table
     out: list[AssessmentRow] = []
     tasks: list[RegionTask] = []
-    pending: list[tuple] = []  # rows not yet in _assess_out: written before a rollup reads it, and at the end
+    counted = {r.of for a in items for r in a.rollups}  # assessments whose flagged rows a rollup counts
+    pending: list[tuple] = []  # such rows not yet in _assess_out: written before a rollup reads them, and at the end
     for a, (sql, cols) in zip(items, finals):
         if a.rollups:
             _flush(con, pending)
         recs = con.execute(sql).fetchall()  # in the output's order; one statement per assessment (each costs planning)
-        pending += recs
+        if a.id in counted:
+            pending += [r for r in recs if r[7] is True]  # flagged
         titles = {x.id: (x.title, x.effect_word) for x in a.deductions}
         for rec in recs:
             _, rule, level, region, period, _pidx, name, flagged, missing, *vals = rec[:-1]  # without _rank
@@ -253,6 +256,6 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
                                      None if missing else bool(flagged), a.cite, missing))
         if a.task:
             tasks += _region_tasks(a, recs)
-    _flush(con, pending)  # what explain and the next year's rollups read
+    _flush(con, pending)  # what explain's assessments read
     con.execute("DROP TABLE _assess_agg")
     return out, tasks
