@@ -20,6 +20,7 @@ from engine.policy.model import Policy
 from engine.data.region_facts import facts_dictionary, facts_relation
 from engine.data.regions import load_regions
 from engine.run.assess_pass import AssessPass
+from engine.run.insert_rows import insert_rows
 from engine.run.rows import AssessmentRow, RegionTask
 
 def region_table(con) -> list[str]:
@@ -179,24 +180,10 @@ def _json_value(v):
     return v
 
 
-def _lit(v) -> str:
-    """A SQL literal of a value fetched from an assessment's result (text, whole number, flag or NULL)."""
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int):
-        return str(int(v))
-    return quote_str(str(v))
-
-
 def _flush(con, pending: list[tuple]) -> None:
     """Write the fetched result rows `pending` (then emptied) into _assess_out, in one statement."""
-    if pending:
-        con.execute("INSERT INTO _assess_out VALUES " + ", ".join(
-            f"({_lit(y)}, {_lit(rule)}, {_lit(lv)}, {_lit(region)}, {_lit(period)}, {_lit(pidx)}, {_lit(flagged)})"
-            for y, rule, lv, region, period, pidx, _name, flagged, *_ in pending))
-        pending.clear()
+    insert_rows(con, "_assess_out", [r[:6] + (r[7],) for r in pending])  # year … pidx, flagged
+    pending.clear()
 
 
 def _region_tasks(a: Assessment, recs: list[tuple]) -> list[RegionTask]:

@@ -21,6 +21,7 @@ from engine.data.region_facts import load_region_facts, unused_facts
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
+from engine.run.insert_rows import insert_rows
 from engine.run.messages import message_sql
 from engine.run.partial import NotEvaluated, needed_by, without_missing
 from engine.run.result import Result, ResultRows
@@ -321,17 +322,14 @@ def _catalog_table(con, used: dict[int, Policy], catalog: str) -> None:
             for y, policy in used.items() for i, c in enumerate(policy.checks)]
     con.execute(f"CREATE TABLE {catalog} (_y INTEGER, _i INTEGER, rule VARCHAR, kind VARCHAR, severity VARCHAR, "
                 f"level VARCHAR, action VARCHAR, cite VARCHAR)")
-    if rows:
-        con.executemany(f"INSERT INTO {catalog} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    insert_rows(con, catalog, rows)
 
 
 def _region_table(con, table: str, region_tasks: list[RegionTask]) -> None:
     """The tasks the assessments gave to regions (few), in their order."""
     con.execute(f"CREATE TABLE {table} (region VARCHAR, rule VARCHAR, level VARCHAR, action VARCHAR, "
                 f"cite VARCHAR, message VARCHAR, ord INTEGER)")
-    if region_tasks:
-        con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
+    insert_rows(con, table, [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
 
 
 def results_sql(con, d: Dictionary, used: dict[int, Policy], as_of: date, hits: str, catalog: str,
