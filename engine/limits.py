@@ -93,6 +93,13 @@ class Limits:
     # Columns of one table (county tables have 40-80; Excel allows 16,384 but each column costs SQL).
     columns: int = 1_000
 
+    # --- the user's cache (engine/cache.py) ---
+    # One cache file in bytes (the parse trees of both bundled policy years take about 0.3 MB); a bigger file is
+    # ignored when read and not written.
+    cache_file_bytes: int = 8_000_000
+    # Expressions kept in the parse tree cache; past it, only the ones of the latest load are kept.
+    cache_trees: int = 5_000
+
     # --- `weipian serve` (engine/serve): uploads from the local web page ---
     # One upload in bytes, counted while it streams to disk (`weipian serve --max-upload 500MB`).
     upload_bytes: int = 200_000_000

@@ -190,8 +190,8 @@ def _load(path: str) -> Dictionary:
 def _document(path: str) -> dict:
     """The dictionary file parsed once per process: the patch and the region facts dictionaries both read it
     (neither changes it)."""
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    with open(path, encoding="utf-8") as fh:  # libyaml when PyYAML has it (~10× faster), the same document
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _from_doc(path: str, doc: dict) -> Dictionary:

@@ -1,14 +1,20 @@
-"""Parse DSL expressions (lark, LALR) into the AST of engine.lang.ast, with errors for people."""
+"""Parse DSL expressions (lark, LALR) into the AST of engine.lang.ast, with errors for people.
+
+lark is imported only when an expression is parsed: an expression whose tree was kept (a TreeStore, see
+engine.policy.parse_cache) becomes its AST without lark, through the same node builders (_Nodes)."""
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+if TYPE_CHECKING:
+    from lark import Lark, Tree
+    from lark.exceptions import UnexpectedInput
 
 from engine.lang import ast
 from engine.limits import LIMITS
@@ -57,11 +63,34 @@ class ParseFailure(Exception):
         self.offset, self.length, self.message, self.help, self.code = offset, length, message, help, code
 
 
+class TreeStore(Protocol):
+    """Parse trees kept between runs, by expression text, for one grammar (see grammar_key): what `tree_data` made."""
+
+    def get(self, text: str) -> object | None: ...
+
+    def put(self, text: str, data: object) -> None: ...
+
+
+@lru_cache(maxsize=8)
+def _grammar(area_units: tuple[str, ...]) -> str:
+    return _GRAMMAR.read_text(encoding="utf-8").replace("%AREA_UNITS%", "|".join(re.escape(u) for u in area_units))
+
+
 @lru_cache(maxsize=8)
 def _parser(area_units: tuple[str, ...]) -> Lark:
     """The LALR parser for these area units (longest first), filled into the grammar's QUANTITY token."""
-    grammar = _GRAMMAR.read_text(encoding="utf-8").replace("%AREA_UNITS%", "|".join(re.escape(u) for u in area_units))
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    from lark import Lark
+
+    return Lark(_grammar(area_units), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def grammar_key(units: Units) -> str:
+    """What a parse tree depends on besides the expression's text: the grammar with these units, and lark's version
+    (read from its installed metadata: importing lark would cost what the cache saves)."""
+    from importlib.metadata import version
+
+    text = f"lark {version('lark')}\n{_grammar(tuple(units.longest_first()))}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @lru_cache(maxsize=1024)
@@ -75,14 +104,30 @@ def _span(meta) -> dict:
     return {"start": meta.start_pos, "end": meta.end_pos}
 
 
-def _tok_span(tok: Token) -> dict:
+def _tok_span(tok) -> dict:
     return {"start": tok.start_pos, "end": tok.end_pos}
 
 
-@v_args(meta=True)
-class _ToAst(Transformer):
+class _Span(NamedTuple):
+    """A node's place (what the builders read of lark's Meta)."""
+
+    start_pos: int
+    end_pos: int
+
+
+class _Tok(str):
+    """A token of a kept tree: its text, with what the builders read of lark's Token."""
+
+    type: str
+    start_pos: int
+    end_pos: int
+
+
+class _Nodes:
+    """The AST node of each rule the grammar leaves in a tree, from its place (meta) and its children (tokens, None
+    for an absent optional part, nodes already built)."""
+
     def __init__(self, area_units: tuple[str, ...]):
-        super().__init__()
         self.area_units = area_units
 
     def quantity(self, meta, children):
@@ -175,8 +220,31 @@ class _ToAst(Transformer):
         return ast.If(*children, **_span(meta))
 
 
-def parse(text: str, units: Units) -> ast.Node:
-    """Parse one expression (quantities may carry one of `units`); raises ParseFailure with an offset into `text`."""
+_RULES = frozenset(n for n in vars(_Nodes) if not n.startswith("_"))  # every rule the grammar leaves in a tree
+
+
+@lru_cache(maxsize=8)
+def _transformer(area_units: tuple[str, ...]):
+    """A lark Transformer applying _Nodes bottom-up (every rule goes to __default__)."""
+    from lark import Transformer
+
+    nodes = _Nodes(area_units)
+
+    class ToAst(Transformer):
+        def __default__(self, data, children, meta):
+            return getattr(nodes, data)(meta, children)
+
+    return ToAst()
+
+
+def _transform(tree: Tree, area_units: tuple[str, ...]) -> ast.Node:
+    return _transformer(area_units).transform(tree)
+
+
+def parse(text: str, units: Units, store: TreeStore | None = None) -> ast.Node:
+    """Parse one expression (quantities may carry one of `units`); raises ParseFailure with an offset into `text`.
+    With `store` (trees of the grammar of `units`), a kept tree is used instead of the parser when it is well formed
+    for `text`, and a new tree is kept."""
     if not text or not str(text).strip():
         raise ParseFailure(0, 1, "表达式为空", "写一个条件，例如 字段名 >= 数值")
     text = str(text)
@@ -184,22 +252,84 @@ def parse(text: str, units: Units) -> ast.Node:
         raise ParseFailure(LIMITS.expression_chars, 1, f"表达式过长：{len(text)} 个字符，上限 {LIMITS.expression_chars} 个",
                            "把条件拆成几个定义（definitions），再在规则中引用", code="E071")
     area_units = tuple(units.longest_first())
+    kept = store.get(text) if store is not None else None
+    if kept is not None:
+        try:  # anything amiss (a tree not of this text, over a limit, a failure) and the parser decides
+            return ast_from_data(kept, text, area_units)
+        except Exception:
+            pass
+    from lark.exceptions import UnexpectedInput
+
     try:
         tree = _tree(text, area_units)
     except UnexpectedInput as exc:
         raise _explain(text, exc, _parser(area_units)) from None
     _within_limits(text, tree)
     try:
-        return _ToAst(area_units).transform(tree)
+        node = _transform(tree, area_units)
     except Exception as exc:  # lark wraps errors raised in callbacks
         inner = getattr(exc, "orig_exc", exc)
         if isinstance(inner, ParseFailure):
             raise inner from None
         raise
+    if store is not None:
+        store.put(text, tree_data(tree))
+    return node
+
+
+def tree_data(tree) -> object:
+    """lark's tree as JSON values: {"r": rule, "s": start, "e": end, "c": children}, a token {"t": type, "s", "e"}
+    (its text is the expression's text there), an absent optional part null."""
+    if tree is None:
+        return None
+    if isinstance(tree, str):  # a Token
+        return {"t": tree.type, "s": tree.start_pos, "e": tree.end_pos}
+    meta = tree.meta
+    s, e = (None, None) if meta.empty else (meta.start_pos, meta.end_pos)
+    return {"r": str(tree.data), "s": s, "e": e, "c": [tree_data(c) for c in tree.children]}
+
+
+def ast_from_data(data, text: str, area_units: tuple[str, ...]) -> ast.Node:
+    """The AST of `text` from the tree `tree_data` made of it, checked on the way: known rules, positions inside
+    `text`, within the limits of lark's trees (nodes, depth); ValueError otherwise (a kept tree is never trusted
+    blindly), or what the node builders raise."""
+    nodes = _Nodes(area_units)
+    count = [0]
+
+    def pos(v) -> int:
+        if type(v) is not int or not 0 <= v <= len(text):
+            raise ValueError("position")
+        return v
+
+    def build(d, depth: int):
+        if d is None:
+            return None
+        if type(d) is not dict:
+            raise ValueError("node")
+        s, e = pos(d.get("s")), pos(d.get("e"))
+        if s > e:
+            raise ValueError("span")
+        if d.keys() == {"t", "s", "e"} and type(d["t"]) is str:
+            tok = _Tok(text[s:e])
+            tok.type, tok.start_pos, tok.end_pos = d["t"], s, e
+            return tok
+        count[0] += 1
+        if count[0] > LIMITS.expression_nodes or depth > LIMITS.expression_depth:
+            raise ValueError("limits")  # lark's tree would be refused too: the parser says how
+        if d.keys() != {"r", "s", "e", "c"} or d["r"] not in _RULES or type(d["c"]) is not list:
+            raise ValueError("tree")
+        return getattr(nodes, d["r"])(_Span(s, e), [build(c, depth + 1) for c in d["c"]])
+
+    node = build(data, 1)
+    if not isinstance(node, ast.Node):
+        raise ValueError("root")
+    return node
 
 
 def _within_limits(text: str, tree) -> None:
     """Depth and node count of lark's tree, walked without recursion (before the recursive transformer runs)."""
+    from lark import Tree
+
     nodes = 0
     stack = [(tree, 1)]
     while stack:
@@ -228,6 +358,8 @@ def _expected(exc) -> str:
 
 
 def _explain(text: str, exc: UnexpectedInput, parser: Lark) -> ParseFailure:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     offset = exc.pos_in_stream if exc.pos_in_stream is not None else len(text)
     length = 1
     if isinstance(exc, UnexpectedToken) and exc.token is not None and exc.token.type != "$END":

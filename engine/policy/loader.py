@@ -7,8 +7,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-
-import jsonschema
+from typing import TYPE_CHECKING
 
 from engine.errors import Diagnostic, Loc, PolicyError
 from engine.paths import schemas_dir
@@ -16,6 +15,9 @@ from engine.policy.marks import YDict, YStr, YamlProblem, load_yaml
 
 SECTIONS = ("rules", "triggers", "assessments")
 HEADER_FILE = "policy.yaml"
+
+if TYPE_CHECKING:
+    import jsonschema
 
 
 @dataclass
@@ -56,6 +58,8 @@ class PolicySource:
 
 @lru_cache(maxsize=1)
 def _validator():
+    import jsonschema  # ~0.15 s to import: only where a policy file is validated
+
     schema = json.loads((schemas_dir() / "policy.schema.json").read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 

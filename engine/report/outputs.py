@@ -10,6 +10,7 @@ from pathlib import Path
 from engine.report.atomic import atomic_write
 from engine.errors import InputError
 from engine.lang.quoting import quote_str
+from engine.paths import set_spill_dir
 from engine.run.result import FINDINGS_ORDER, Result
 
 FINDING_HEADERS = {"patch": "图斑编号", "rule": "规则", "severity": "严重程度", "message": "说明", "cite": "条款"}
@@ -136,6 +137,7 @@ def write_rows(result: Result, path: Path, fmt: str) -> None:
         return
     out = duckdb.connect()
     try:
+        set_spill_dir(out)
         # a second DuckDB instance beside the run's: it only buffers a row group or two, so it gets a small share
         # of the memory limit, not a second limit of its own (peak RSS = run's + writer's)
         out.execute("SET enable_progress_bar = false")

@@ -2,8 +2,9 @@
 
 One pass over the patch table computes every aggregate of every assessment of a policy per level, region and
 period (engine/run/assess_pass.py) into the small table `_assess_agg`. Then, per assessment in policy order, a final
-query over that table derives values, deductions, thresholds and the flag. Results go to the `_assess_out` table so
-a later assessment can roll them up (count of flagged sub-regions or periods). No Python loop over rows or regions.
+query over that table derives values, deductions, thresholds and the flag; its result rows (regions × periods, never
+patches) are fetched once and become the output rows and region tasks. The flagged rows of an assessment that a later
+one rolls up (count of flagged sub-regions or periods) go to the `_assess_out` table, one INSERT before that rollup.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from engine.policy.model import Policy
 from engine.data.region_facts import facts_dictionary, facts_relation
 from engine.data.regions import load_regions
 from engine.run.assess_pass import AssessPass
+from engine.run.insert_rows import insert_rows
 from engine.run.rows import AssessmentRow, RegionTask
 
 def region_table(con) -> list[str]:
@@ -178,6 +180,30 @@ def _json_value(v):
     return v
 
 
+def _flush(con, pending: list[tuple]) -> None:
+    """Write the fetched result rows `pending` (then emptied) into _assess_out, in one statement."""
+    insert_rows(con, "_assess_out", [r[:6] + (r[7],) for r in pending])  # year … pidx, flagged
+    pending.clear()
+
+
+def _region_tasks(a: Assessment, recs: list[tuple]) -> list[RegionTask]:
+    """One task per region flagged by `a` (ordered by region), naming its flagged periods in order (by period index,
+    none last, then label), from the assessment's fetched rows (level, region, period, pidx, name, flagged …)."""
+    by_region: dict[str, list[tuple]] = {}
+    for _y, _rule, _level, region, period, pidx, name, flagged, *_ in recs:
+        if flagged is True:
+            by_region.setdefault(region, []).append((pidx is None, pidx or 0, period, name))
+    out = []
+    for region in sorted(by_region):
+        rows = sorted(by_region[region], key=lambda r: r[:3])
+        name = next((r[3] for r in rows if r[3] is not None), None)
+        periods = "、".join(r[2] for r in rows if r[2] is not None)
+        label = f"{name}（{region}）" if name else region
+        out.append(RegionTask(region, a.id, a.task["level"], a.task["action"], a.task["cite"],
+                              f"{label}：{a.title}（{periods}）→ {a.task['title']}"))
+    return out
+
+
 def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[AssessmentRow], list[RegionTask]]:
     """Every assessment of `policy` over `table`: (rows of the output contract, region tasks: one per flagged
     region of an assessment that has a `task:`)."""
@@ -194,13 +220,17 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
     con.execute(f"CREATE OR REPLACE TEMP TABLE _assess_agg AS {plan.sql(table)}")  # the one pass over the table
     out: list[AssessmentRow] = []
     tasks: list[RegionTask] = []
+    counted = {r.of for a in items for r in a.rollups}  # assessments whose flagged rows a rollup counts
+    pending: list[tuple] = []  # such rows not yet in _assess_out: written before a rollup reads them, and at the end
     for a, (sql, cols) in zip(items, finals):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _assess_cur AS {sql}")  # kept in DuckDB (no pyarrow for a county file)
-        con.execute("INSERT INTO _assess_out SELECT year, rule, _level, _region, _period, _pidx, flagged FROM _assess_cur")
+        if a.rollups:
+            _flush(con, pending)
+        recs = con.execute(sql).fetchall()  # in the output's order; one statement per assessment (each costs planning)
+        if a.id in counted:
+            pending += [r for r in recs if r[7] is True]  # flagged
         titles = {x.id: (x.title, x.effect_word) for x in a.deductions}
-        for rec in con.execute("SELECT * EXCLUDE (_rank) FROM _assess_cur "
-                               "ORDER BY _rank, _region, _pidx NULLS LAST, _period").fetchall():
-            _, rule, level, region, period, _pidx, name, flagged, missing, *vals = rec
+        for rec in recs:
+            _, rule, level, region, period, _pidx, name, flagged, missing, *vals = rec[:-1]  # without _rank
             values: dict = {}
             for (path, _typ), v in zip(cols, vals):
                 if path[0] == "deductions":
@@ -212,13 +242,7 @@ def run_assessments(con, table: str, policy: Policy, as_of: date) -> tuple[list[
             out.append(AssessmentRow(rule, a.kind, level, region, name, period, values,
                                      None if missing else bool(flagged), a.cite, missing))
         if a.task:
-            for region, name, periods in con.execute(
-                "SELECT _region, any_value(_name), string_agg(_period, '、' ORDER BY _pidx NULLS LAST, _period) "
-                "FROM _assess_cur WHERE flagged GROUP BY _region ORDER BY _region"
-            ).fetchall():
-                label = f"{name}（{region}）" if name else region
-                tasks.append(RegionTask(region, a.id, a.task["level"], a.task["action"], a.task["cite"],
-                                        f"{label}：{a.title}（{periods}）→ {a.task['title']}"))
-        con.execute("DROP TABLE _assess_cur")
+            tasks += _region_tasks(a, recs)
+    _flush(con, pending)  # what explain's assessments read
     con.execute("DROP TABLE _assess_agg")
     return out, tasks

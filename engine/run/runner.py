@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from engine.paths import set_spill_dir
+
 from engine.run.assess_sql import run_assessments
 from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.quoting import quote_ident, quote_str
@@ -22,6 +24,7 @@ from engine.data.region_facts import load_region_facts, unused_facts
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
+from engine.run.insert_rows import insert_rows
 from engine.run.messages import message_sql
 from engine.run.partial import NotEvaluated, needed_by, without_missing
 from engine.run.result import UNRANKED, Result, ResultRows
@@ -71,25 +74,12 @@ def _open() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: into the report, or the JSON
     con.execute("SET preserve_insertion_order = false")  # every output that has an order says it (ORDER BY)
-    con.execute("SET temp_directory = '" + _temp_dir().replace("'", "''") + "'")  # must precede enable_external_access=false
+    set_spill_dir(con)  # must precede enable_external_access=false
     con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
     return con
 
 
-_TEMP_ROOT: list[str] = []
 _RUNS = itertools.count(1)
-
-
-def _temp_dir() -> str:
-    """A fresh spill directory for one connection, under one per-process directory removed at exit."""
-    import atexit
-    import shutil
-    import tempfile
-
-    if not _TEMP_ROOT:
-        _TEMP_ROOT.append(tempfile.mkdtemp(prefix="weipian-duckdb-"))
-        atexit.register(shutil.rmtree, _TEMP_ROOT[0], True)
-    return tempfile.mkdtemp(dir=_TEMP_ROOT[0])
 
 
 def lock(con: duckdb.DuckDBPyConnection, writable=()) -> None:
@@ -330,17 +320,14 @@ def _catalog_table(con, used: dict[int, Policy], catalog: str) -> None:
             for y, policy in used.items() for i, c in enumerate(policy.checks)]
     con.execute(f"CREATE TABLE {catalog} (_y INTEGER, _i INTEGER, rule VARCHAR, kind VARCHAR, severity VARCHAR, "
                 f"level VARCHAR, action VARCHAR, cite VARCHAR)")
-    if rows:
-        con.executemany(f"INSERT INTO {catalog} VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    insert_rows(con, catalog, rows)
 
 
 def _region_table(con, table: str, region_tasks: list[RegionTask]) -> None:
     """The tasks the assessments gave to regions (few), in their order."""
     con.execute(f"CREATE TABLE {table} (region VARCHAR, rule VARCHAR, level VARCHAR, action VARCHAR, "
                 f"cite VARCHAR, message VARCHAR, ord INTEGER)")
-    if region_tasks:
-        con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
+    insert_rows(con, table, [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
 
 
 def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_table: str) -> str:

@@ -36,3 +36,24 @@ def test_help_imports_neither_the_engine_nor_duckdb():
     heavy = HEAVY + ["duckdb", "jsonschema", "lark"]
     assert imported("--help", heavy=heavy) == []
     assert imported("check", "--help", heavy=heavy) == []
+
+
+def test_generate_imports_no_schema_validator(tmp_path):
+    """jsonschema (~0.15 s) is imported only where a policy file is validated against the schema."""
+    out = str(tmp_path / "g.csv")
+    assert imported("generate", "--year", "2023", "--rows", "5", "--seed", "1", "-o", out, heavy=["jsonschema"]) == []
+
+
+def test_a_ledger_and_a_page_import_neither_pyarrow_nor_numpy(tmp_path):
+    """The ledger and the HTML page fetch findings and tasks from DuckDB as Python rows, batch by batch."""
+    sample = str(datasets_dir() / "sample_2023.csv")
+    assert imported("check", sample, "--as-of", "2024-06-30", "--output", str(tmp_path / "台账.xlsx"),
+                    "--output", str(tmp_path / "报告.html"), heavy=["pyarrow", "numpy"]) == []
+
+
+def test_a_check_with_kept_parse_trees_imports_no_lark(tmp_path, monkeypatch):
+    """The first run parses (lark) and keeps the trees; the next one builds its ASTs from them without lark."""
+    monkeypatch.setenv("WEIPIAN_CACHE_DIR", str(tmp_path / "cache"))
+    sample = str(datasets_dir() / "sample_2023.csv")
+    assert "lark" in imported("check", sample, "--as-of", "2024-06-30", heavy=["lark"])
+    assert imported("check", sample, "--as-of", "2024-06-30", heavy=["lark"]) == []

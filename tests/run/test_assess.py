@@ -296,3 +296,24 @@ def test_output_sorted_and_json_ready(policies):
     assert [(a.rule, a.level, a.region, a.period, a.flagged) for a in r.assessments] == \
            [(a.rule, a.level, a.region, a.period, a.flagged) for a in again.assessments]
     json.dumps(r.to_json(), ensure_ascii=False)
+
+
+def test_region_tasks_from_fetched_rows():
+    """One task per flagged region, regions in order; its flagged periods ordered by period index (none last), then
+    label; unflagged (FALSE) and not evaluated (NULL) rows name no period."""
+    from types import SimpleNamespace
+
+    from engine.run.assess_sql import _region_tasks
+
+    a = SimpleNamespace(id="T-A", title="预警", task={"level": "市级", "action": "约谈", "cite": "六", "title": "约谈"})
+    # (year, rule, level, region, period, pidx, name, flagged, missing)
+    recs = [(2023, "T-A", "县级", "610902", "2023-03", 2, "汉滨区", True, None),
+            (2023, "T-A", "县级", "610902", "未知", None, "汉滨区", True, None),
+            (2023, "T-A", "县级", "610902", "2023-01", 0, "汉滨区", True, None),
+            (2023, "T-A", "县级", "610902", "2023-02", 1, "汉滨区", False, None),
+            (2023, "T-A", "县级", "610901", "2023-05", 4, None, True, None),
+            (2023, "T-A", "县级", "610903", "2023-05", 4, "x", None, "未提供")]
+    tasks = _region_tasks(a, recs)
+    assert [(t.region, t.message) for t in tasks] == [
+        ("610901", "610901：预警（2023-05）→ 约谈"),
+        ("610902", "汉滨区（610902）：预警（2023-01、2023-03、未知）→ 约谈")]

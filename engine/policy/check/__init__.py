@@ -41,6 +41,7 @@ def check_policy(src: PolicySource, dictionary: Dictionary) -> Policy:
     warnings = [d for d in ctx.diags if d.severity != "error"] + unused(ctx) + fixed_not_dated(ctx.params) \
         + window_warnings(dated, src, dictionary.key[1])
     errors = [d for d in ctx.diags if d.severity == "error"]
+    ctx.trees.save()  # the trees of the expressions that parsed, also when another part of the policy is wrong
     if errors:
         raise PolicyError(errors + warnings)
     checks = rules + triggers

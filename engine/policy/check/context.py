@@ -14,6 +14,7 @@ from engine.lang.typecheck import TypeChecker
 from engine.lang.types import Type
 from engine.policy.loader import PolicySource
 from engine.policy.marks import YDict, YStr
+from engine.policy.parse_cache import FileTreeStore
 from engine.policy.model import Definition, Param
 
 
@@ -77,6 +78,7 @@ class CheckContext:
         self.names = PolicyNames(src, dictionary)
         self.expanded: dict[str, tuple[int, list[str]]] = {}  # definition -> (size expanded, heaviest chain)
         self.types = TypeChecker(self.units, self.levels, self.problem, area_scale=dictionary.area_scale)
+        self.trees = FileTreeStore(self.units)  # parse trees kept between runs; saved by check_policy
 
     @property
     def params(self) -> dict[str, Param]:
@@ -102,7 +104,7 @@ class CheckContext:
         `where`, the YAML scalar `text` was cut from at `offset`) and return None."""
         where = text if where is None else where
         try:
-            return parse(str(text), self.units)
+            return parse(str(text), self.units, self.trees)
         except ParseFailure as exc:
             loc = where.loc(offset + exc.offset, exc.length) if isinstance(where, YStr) else Loc()
             if exc.code is not None:  # a limit, not a syntax error
