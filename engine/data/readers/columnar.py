@@ -22,7 +22,12 @@ def read_parquet(con, p: Path, staging: str, known: Known):
         refuse_reserved(p.name, name)
     if any(name == "file_row_number" for name, *_ in described):  # the row number's own name is taken: copy
         copy = quote_ident(staging + "__file")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS SELECT * FROM read_parquet({quote_str(str(p))})")
+        keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+        con.execute("SET preserve_insertion_order = true")  # rowid is then the file's order
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS SELECT * FROM read_parquet({quote_str(str(p))})")
+        finally:
+            con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
         info, unnamed = typed_to_text(con, p, staging, "rowid + 1", known, source=copy)
     else:
         info, unnamed = typed_to_text(con, p, staging, "file_row_number + 1", known, described=described, view=True,
@@ -48,6 +53,8 @@ def typed_to_text(con, p: Path, staging: str, line_sql: str, known: Known, *, so
     kept = []
     geom = ""
     for name, typ, *_ in described:
+        if name == "_line":  # numbered by the reader (a file's own `_line` is refused as reserved)
+            continue
         if name == GEOM_AREA:  # computed by the geo reader, carried as a number
             geom = f", {quote_ident(GEOM_AREA)}"
             continue

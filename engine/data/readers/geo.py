@@ -72,8 +72,12 @@ def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None
     for name in tab.column_names:  # before the engine adds its own `_geom_m2`
         refuse_reserved(p.name, name)
     tab = _with_geometry_area(tab, meta, p, warnings)
+    import pyarrow as pa
+
+    # the record's place in the file, numbered here: the staging table is built in parallel, so its rowid is not it
+    tab = tab.append_column("_line", pa.array(range(1, tab.num_rows + 1), pa.int64()))
     register_as_table(con, tab, staging)
-    info, unnamed = typed_to_text(con, p, staging, "rowid + 1", known)
+    info, unnamed = typed_to_text(con, p, staging, "_line", known)
     info.files = [str(f) for f in files]
     info.sha256 = sha256(p) if len(files) == 1 else sha256_of(files)
     info.warnings = warnings + info.warnings
