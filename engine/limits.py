@@ -147,6 +147,11 @@ def parse_size(text: str, what: str) -> int:
     return int(float(m.group(1)) * _UNITS[(m.group(2) or "").upper()])
 
 
+def memory_limit_bytes() -> int:
+    """LIMITS.memory_limit in bytes."""
+    return parse_size(LIMITS.memory_limit, "内存上限")
+
+
 def human_bytes(n: int) -> str:
     """A byte count for people: 2,000,000,000 字节 → 2.0 GB (decimal units, as file managers show)."""
     for unit, size in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):

@@ -9,6 +9,8 @@ from functools import cached_property
 from datetime import date
 
 import duckdb
+
+from engine.lang.quoting import quote_str
 import orjson
 
 from engine.data.dictionary import Dictionary
@@ -57,6 +59,35 @@ class ResultRows:
         """Every finding and task for --output results.parquet / .jsonl: kind (finding, task, region_task), year,
         patch, region, rule, severity, level, action, cite, message, source, line."""
         return f"SELECT {EXPORT_COLUMNS} FROM {self.view} ORDER BY kind, COALESCE(_rid, _ord), rule, _tie"
+
+    def export_pieces(self, rows: int) -> list[str]:
+        """The export (`sql`) as queries of about `rows` rows each, in order: one after the other they give the
+        export's rows in the export's order. Each kind's rows are cut at approximate quantiles of the row id (the
+        sort's second key) and each piece is sorted on its own: one sort of 10^7 rows with their messages does not
+        fit the memory limit. A run within `rows` is one piece, `sql` itself."""
+        counts = self.counts()
+        if sum(counts.values()) <= rows:
+            return [self.sql]
+        key = "COALESCE(_rid, _ord)"
+        pieces = []
+        for kind, n in counts.items():  # ordered by kind, as the export
+            k = -(-n // rows)
+            cuts: list[int] = []
+            if k > 1:
+                qs = ", ".join(str(i / k) for i in range(1, k))
+                cuts = sorted({c for c in self.con.execute(
+                    f"SELECT approx_quantile({key}, [{qs}]) FROM {self.keys} WHERE kind = {quote_str(kind)}"
+                ).fetchall()[0][0] if c is not None})
+            bounds = [None, *cuts, None]
+            for lo, hi in zip(bounds, bounds[1:]):
+                where = [f"kind = {quote_str(kind)}"]
+                if lo is not None:
+                    where.append(f"({key} > {int(lo)} OR {key} IS NULL)" if hi is None else f"{key} > {int(lo)}")
+                if hi is not None:
+                    where.append(f"{key} <= {int(hi)}")
+                pieces.append(f"SELECT {EXPORT_COLUMNS} FROM {self.view} WHERE {' AND '.join(where)} "
+                              f"ORDER BY kind, {key}, rule, _tie")
+        return pieces
 
     def reader(self, batch_rows: int = 65536, sql: str | None = None):
         """A pyarrow RecordBatchReader over the rows (of `sql`, default: the export's)."""
