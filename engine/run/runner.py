@@ -19,7 +19,7 @@ from engine.lang.quoting import quote_ident, quote_str
 from engine.data.dictionary import Dictionary
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
-from engine.data.readers.common import allow_path
+from engine.data.readers.common import allow_path, is_view
 from engine.data.region_facts import load_region_facts, unused_facts
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
@@ -184,8 +184,16 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
         meta["column_map"] = cmap.manifest()
     if facts is not None:
         meta["region_facts"] = facts.manifest()
-    prepared = _normalized(con, info.columns, meta, info.warnings + (facts.warnings if facts else []), d, year,
-                           area_unit=area_unit, unit_check=True, column_map=cmap)
+    lazy = is_view(con, "raw")  # a Parquet file read through a view: normalize reads the file itself
+    try:
+        prepared = _normalized(con, info.columns, meta, info.warnings + (facts.warnings if facts else []), d, year,
+                               area_unit=area_unit, unit_check=True, column_map=cmap)
+    except duckdb.Error as e:  # a page damaged past the pages the reader checked is the file's fault, not ours
+        if not lazy or isinstance(e, duckdb.OutOfMemoryException):
+            raise
+        from engine.data.readers.columnar import unreadable
+
+        raise InputError(unreadable(Path(str(data)), e)) from None
     prepared.exports = dict(exports or {})
     return prepared
 

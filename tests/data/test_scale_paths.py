@@ -135,3 +135,22 @@ def test_duplicate_key_named_with_its_first_row_across_files(tmp_path, dictionar
     assert got == [("a.csv", 2, []), ("a.csv", 3, []),
                    ("b.csv", 2, ["与 a.csv 第3行重复（同一监测年度内图斑编号应唯一）"]),  # X 2023 first given in a.csv line 3
                    ("b.csv", 3, [])]  # X in 2022 is another patch
+
+
+def test_parquet_damaged_in_a_number_column_is_an_input_error(tmp_path):
+    """A lazily read file is not copied: a damaged page of a number column is still found and reported as the
+    file's error (exit 2), not an internal one. (prepare also turns such an error met later, in normalize, into
+    the same message.)"""
+    from engine import check
+
+    p = _parquet(tmp_path / "t.parquet", "SELECT 'A' || i AS 图斑编号, 2023 AS 监测年度, '610902' AS 行政区代码, "
+                                          "hash(i) % 1000 / 7.0 AS 耕地面积 FROM range(200000) r(i)")
+    data = bytearray(p.read_bytes())
+    con = duckdb.connect()
+    pages = con.execute(f"SELECT data_page_offset, total_compressed_size FROM parquet_metadata('{p}') "
+                        "WHERE path_in_schema = '耕地面积'").fetchall()
+    start, size = pages[0]
+    data[start + 16:start + size - 16] = b"\xff" * (size - 32)
+    p.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"t\.parquet.*损坏"):
+        check(p, year=2023, as_of="2024-06-30")
