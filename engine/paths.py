@@ -33,23 +33,3 @@ def display_path(path: str | Path) -> str:
     except ValueError:
         return str(path)
 
-
-_SPILL_ROOT: list[str] = []
-
-
-def spill_dir() -> str:
-    """A fresh directory for one DuckDB connection's spill files (SET temp_directory), under one per-process
-    directory removed at exit: never DuckDB's default `.tmp` in the user's working folder."""
-    import atexit
-    import shutil
-    import tempfile
-
-    if not _SPILL_ROOT:
-        _SPILL_ROOT.append(tempfile.mkdtemp(prefix="weipian-duckdb-"))
-        atexit.register(shutil.rmtree, _SPILL_ROOT[0], True)
-    return tempfile.mkdtemp(dir=_SPILL_ROOT[0])
-
-
-def set_spill_dir(con) -> None:
-    """Point `con`'s spill files at a private directory (before any query that may spill)."""
-    con.execute("SET temp_directory = '" + spill_dir().replace("'", "''") + "'")

@@ -10,7 +10,7 @@ import engine
 
 ROOT = Path(engine.__file__).parent
 STAGES = ("base", "lang", "data", "policy", "run", "report", "testing", "serve", "cli")  # lowest first
-BASE = {"engine.errors", "engine.paths", "engine.version", "engine.limits", "engine.values", "engine.cache"}
+BASE = {"engine.errors", "engine.paths", "engine.version", "engine.limits", "engine.values", "engine.cache", "engine.duck"}
 FACADE = "engine"  # the package itself: the Python API (load_policies, check …); it may import any stage, none imports it
 
 # Known violations owned by work in progress elsewhere; each entry must still occur (the test says when it is gone).

@@ -22,7 +22,7 @@ SOURCES = {"header": "表头", "map": "列映射文件", "option": "--area-unit 
 
 def _num(col: str, typ: str = "VARCHAR") -> str:
     """A column's numbers as DOUBLE: a typed number as it is, text without its thousands separators."""
-    if typ != "VARCHAR" and typed_fits("area", typ):
+    if typed_fits("area", typ):
         return f"CAST({quote_ident(col)} AS DOUBLE)"
     return f"TRY_CAST(replace(trim(CAST({quote_ident(col)} AS VARCHAR)), ',', '') AS DOUBLE)"
 

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import difflib
 
-import duckdb
-
-from engine.paths import set_spill_dir
-
 from engine.data.dictionary import Dictionary, header_key
+from engine.duck import connect
 from engine.errors import InputError
 from engine.lang.quoting import quote_ident
 
@@ -47,8 +44,7 @@ def preview(path, d: Dictionary, *, needed_by_year: dict[int, set[str]], sheet=N
     from engine.data.readers import read_input
     from engine.data.readers.common import column_types, text_sql
 
-    con = duckdb.connect()
-    set_spill_dir(con)
+    con = connect()
     info = read_input(con, path, "raw", sheet=sheet, encoding=encoding, dictionary=d,
                       extra_headers=column_map.headers.values() if column_map is not None else ())
     headers = list(info.columns)

@@ -11,7 +11,7 @@ from engine.report.atomic import atomic_write
 from engine.errors import InputError
 from engine.lang.quoting import quote_str
 from engine.limits import memory_limit_bytes
-from engine.paths import set_spill_dir
+from engine.duck import connect
 from engine.run.result import FINDINGS_ORDER, Result
 
 FINDING_HEADERS = {"patch": "图斑编号", "rule": "规则", "severity": "严重程度", "message": "说明", "cite": "条款"}
@@ -127,8 +127,6 @@ def write_rows(result: Result, path: Path, fmt: str, piece_rows: int | None = No
     fit one sort, the run's own connection writes it, the one file its lock allows; otherwise the rows stream in
     Arrow batches — piece by piece in the export's order, each piece sorted on its own — from the run's (sandboxed)
     connection to a fresh connection that only sees the stream and writes the file."""
-    import duckdb
-
     from engine.run.exports import release
 
     if result.rows is None:
@@ -137,22 +135,17 @@ def write_rows(result: Result, path: Path, fmt: str, piece_rows: int | None = No
     try:
         if piece_rows is None:
             limit = memory_limit_bytes()
-            whole = int(limit * WHOLE_ROWS_PER_BYTE)
-            piece_rows = whole if sum(result.rows.counts().values()) <= whole else int(limit * PIECE_ROWS_PER_BYTE)
-        pieces = result.rows.export_pieces(max(piece_rows, 1))
+            pieces = result.rows.export_pieces(max(int(limit * PIECE_ROWS_PER_BYTE), 1), int(limit * WHOLE_ROWS_PER_BYTE))
+        else:
+            pieces = result.rows.export_pieces(max(piece_rows, 1))
         if reserved is not None and len(pieces) == 1:
             with atomic_write(path, mode=None, tmp=reserved) as tmp:
                 result.rows.con.execute(f"COPY ({pieces[0]}) TO {quote_str(tmp)} (FORMAT {fmt}, USE_TMP_FILE false)")
             return
-        out = duckdb.connect()
+        # a second DuckDB instance beside the run's: it only buffers a row group or two, so it gets a small share
+        # of the memory limit, not a second limit of its own (peak RSS = run's + writer's); it keeps the rows' order
+        out = connect(WRITER_MEMORY, threads=1)
         try:
-            set_spill_dir(out)
-            # a second DuckDB instance beside the run's: it only buffers a row group or two, so it gets a small share
-            # of the memory limit, not a second limit of its own (peak RSS = run's + writer's)
-            out.execute("SET enable_progress_bar = false")
-            out.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
-            out.execute("SET threads = 1")
-            out.execute("SET preserve_insertion_order = true")  # the rows' order is the export's
             out.register("result_rows", _stream(result, pieces))
             with atomic_write(path, mode=None, tmp=reserved) as tmp:
                 out.execute(f"COPY result_rows TO {quote_str(str(tmp))} (FORMAT {fmt})")

@@ -9,11 +9,10 @@ from functools import cached_property
 from datetime import date
 
 import duckdb
-
-from engine.lang.quoting import quote_str
 import orjson
 
 from engine.data.dictionary import Dictionary
+from engine.lang.quoting import quote_str
 from engine.policy.model import Policy
 from engine.run.rows import (FINDING_KEYS, REGION_TASK_KEYS, TASK_KEYS, AssessmentRow, Finding, RegionTask, Task,
                               json_item_sql)
@@ -28,6 +27,8 @@ FINDINGS_ORDER = "patch, rule, _rid, _tie"
 TASKS_ORDER = "_rank, kind = 'region_task', patch, rule, _rid, _ord"
 UNRANKED = 99  # the _rank of a task whose level the dictionary does not list (engine.run.runner.results_sql)
 EXPORT_COLUMNS = "kind, year, patch, region, rule, severity, level, action, cite, message, source, line"
+EXPORT_ROW = "COALESCE(_rid, _ord)"  # the export's second sort key: a patch row's id, a region task's position
+EXPORT_ORDER = f"kind, {EXPORT_ROW}, rule, _tie"
 
 
 class ResultRows:
@@ -58,17 +59,17 @@ class ResultRows:
     def sql(self) -> str:
         """Every finding and task for --output results.parquet / .jsonl: kind (finding, task, region_task), year,
         patch, region, rule, severity, level, action, cite, message, source, line."""
-        return f"SELECT {EXPORT_COLUMNS} FROM {self.view} ORDER BY kind, COALESCE(_rid, _ord), rule, _tie"
+        return f"SELECT {EXPORT_COLUMNS} FROM {self.view} ORDER BY {EXPORT_ORDER}"
 
-    def export_pieces(self, rows: int) -> list[str]:
+    def export_pieces(self, rows: int, whole: int | None = None) -> list[str]:
         """The export (`sql`) as queries of about `rows` rows each, in order: one after the other they give the
         export's rows in the export's order. Each kind's rows are cut at approximate quantiles of the row id (the
         sort's second key) and each piece is sorted on its own: one sort of 10^7 rows with their messages does not
-        fit the memory limit. A run within `rows` is one piece, `sql` itself."""
+        fit the memory limit. A run within `whole` rows (default `rows`) is one piece, `sql` itself."""
         counts = self.counts()
-        if sum(counts.values()) <= rows:
+        if sum(counts.values()) <= (rows if whole is None else whole):
             return [self.sql]
-        key = "COALESCE(_rid, _ord)"
+        key = EXPORT_ROW
         pieces = []
         for kind, n in counts.items():  # ordered by kind, as the export
             k = -(-n // rows)
@@ -86,7 +87,7 @@ class ResultRows:
                 if hi is not None:
                     where.append(f"{key} <= {int(hi)}")
                 pieces.append(f"SELECT {EXPORT_COLUMNS} FROM {self.view} WHERE {' AND '.join(where)} "
-                              f"ORDER BY kind, {key}, rule, _tie")
+                              f"ORDER BY {EXPORT_ORDER}")
         return pieces
 
     def reader(self, batch_rows: int = 65536, sql: str | None = None):

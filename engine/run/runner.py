@@ -11,12 +11,11 @@ from pathlib import Path
 
 import duckdb
 
-from engine.paths import set_spill_dir
-
 from engine.run.assess_sql import run_assessments
 from engine.lang.compiler import Compiler, SqlContext
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.dictionary import Dictionary
+from engine.duck import connect
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
 from engine.data.readers.common import allow_path, is_view
@@ -66,24 +65,11 @@ def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Ch
     )
 
 
-def _open() -> duckdb.DuckDBPyConnection:
-    """A connection bounded from the start, while the input is read too: the memory limit and a private spill
-    directory (a Parquet file that decompresses hugely spills or stops, it does not exhaust the machine)."""
-    from engine.limits import LIMITS
-
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")  # DuckDB draws it on stdout: into the report, or the JSON
-    con.execute("SET preserve_insertion_order = false")  # every output that has an order says it (ORDER BY)
-    set_spill_dir(con)  # must precede enable_external_access=false
-    con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
-    return con
-
-
 _RUNS = itertools.count(1)
 
 
 def lock(con: duckdb.DuckDBPyConnection, writable=()) -> None:
-    """Sandbox `con` (opened by _open: memory limit and spill directory already set) once the input is in it,
+    """Sandbox `con` (opened by engine.duck.connect: memory limit and spill directory already set) once the input is in it,
     before any policy SQL runs: no file, network or extension access, and a configuration nobody can change.
     writable: the temp files of its exports (engine.run.exports.reserve); with a Parquet input read through a view
     (read_input lazy=True, already in allowed_paths), the only files it may still access."""
@@ -173,7 +159,7 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
         from engine.data.column_map import load_column_map
 
         cmap = load_column_map(columns, d)
-    con = _open()
+    con = connect(keep_order=False)  # bounded while the input is read too
     info = read_input(con, data, "raw", sheet=sheet, encoding=encoding, dictionary=d, lazy=True,
                       extra_headers=cmap.headers.values() if cmap else ())
     facts = load_region_facts(con, region_facts) if region_facts is not None else None  # read before the lock
@@ -229,7 +215,7 @@ def records_table(records: list[dict], d: Dictionary):
     data["_line"] = list(range(1, len(records) + 1))
     import pyarrow as pa  # only for records (the CLI reads files)
 
-    con = _open()
+    con = connect(keep_order=False)  # bounded while the input is read too
     con.register("raw_arrow", pa.table(data) if records else pa.table({"_source": pa.array([], pa.string()), "_line": pa.array([], pa.int64())}))
     con.execute("CREATE TABLE raw AS SELECT * FROM raw_arrow")
     lock(con)
@@ -284,8 +270,7 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     # each hit carries the patch's own columns of the results (counts, sorts and the rows a report lists read
     # them without joining the patches back; only a message does)
     have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE patches)").fetchall()}
-    carry = (("CAST(" + (quote_ident(d.region_field) if d.region_field in have else "NULL") + " AS VARCHAR)", "region"),
-             ("_source", "source"), ("_line", "line"))
+    carry = ((_region_sql(d, have), "region"), ("_source", "source"), ("_line", "line"))
     con.execute(f"CREATE TABLE {hits} (_y INTEGER, _i INTEGER, _rid BIGINT, patch VARCHAR, region VARCHAR, "
                 f"source VARCHAR, line BIGINT)")
     for y, policy in used.items():
@@ -338,6 +323,11 @@ def _region_table(con, table: str, region_tasks: list[RegionTask]) -> None:
     insert_rows(con, table, [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
 
 
+def _region_sql(d: Dictionary, have: set[str], prefix: str = "") -> str:
+    """A patch's region code as text (NULL when the table patches, whose columns are `have`, has none)."""
+    return f"CAST({prefix}{quote_ident(d.region_field)} AS VARCHAR)" if d.region_field in have else "NULL::VARCHAR"
+
+
 def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_table: str) -> str:
     """Every finding and task of one evaluation, one row each, without the messages of the hits: what counts, sorts
     and a report's choice of rows read (ResultRows.keys); ResultRows.with_messages adds the message column (the
@@ -346,7 +336,7 @@ def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_t
     line, and the sort keys _rid, _tie (a 数据格式 finding's own text), _ord (a region task's position) and _rank
     (the level's, 省级 first); _y, _i: the hit's check (NULL on other rows), _msg: the message of other rows.
     `have`: the columns of the table patches."""
-    region = f"CAST(p.{quote_ident(d.region_field)} AS VARCHAR)" if d.region_field in have else "NULL::VARCHAR"
+    region = _region_sql(d, have, "p.")
     year = f"CAST(p.{quote_ident(d.key[1])} AS INTEGER)" if d.key[1] in have else "NULL::INTEGER"
     ranks = " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(list(d.levels)[::-1]))  # 省级 first
     rank = f"CASE level {ranks} ELSE {UNRANKED} END" if ranks else str(UNRANKED)  # a function of level only

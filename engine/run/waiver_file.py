@@ -10,12 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
-from engine.paths import set_spill_dir
 import pyarrow as pa
 
 from engine.data.dictionary import Dictionary, header_key
+from engine.duck import connect
 from engine.errors import InputError
 from engine.lang.quoting import quote_ident
 
@@ -48,10 +46,8 @@ def read_waivers(path, dictionary: Dictionary) -> WaiverFile:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"找不到说明理由文件：{path}（--waivers 需要一个 CSV、xlsx 或 YAML 文件）")
-    con = duckdb.connect()
+    con = connect()
     try:
-        set_spill_dir(con)
-        con.execute(f"SET memory_limit = '{LIMITS.memory_limit}'")
         if p.suffix.lower() in YAML_SUFFIXES:
             sha = _yaml_table(con, p)
         else:

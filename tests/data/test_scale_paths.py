@@ -12,7 +12,8 @@ from engine.data.normalize import RID_FILE_STRIDE, normalize
 from engine.data.readers import read_input
 from engine.data.readers.common import is_view
 from engine.errors import InputError
-from engine.run.runner import _open, lock
+from engine.duck import connect
+from engine.run.runner import lock
 
 from conftest import write_csv
 
@@ -34,7 +35,7 @@ ROWS = """SELECT * FROM (VALUES
 def test_parquet_is_read_through_a_view_the_locked_connection_may_read(tmp_path):
     p = _parquet(tmp_path / "图斑.parquet", ROWS)
     other = _parquet(tmp_path / "other.parquet", "SELECT 1 AS x")
-    con = _open()
+    con = connect(keep_order=False)
     info = read_input(con, p, "raw", lazy=True)
     lock(con)
     assert is_view(con, "raw") and info.rows == 3
@@ -51,7 +52,7 @@ def test_parquet_without_lazy_is_copied(tmp_path):
 
 def test_parquet_total_row_is_skipped_from_the_view(tmp_path):
     p = _parquet(tmp_path / "图斑.parquet", ROWS + " UNION ALL SELECT '合计', NULL, NULL, 200000013.0, NULL, NULL")
-    con = _open()
+    con = connect(keep_order=False)
     info = read_input(con, p, "raw", lazy=True)
     assert [(s["line"], s["reason"]) for s in info.skipped] == [(4, "合计行")]
     assert info.rows == 3 and con.execute("SELECT count(*) FROM raw").fetchone()[0] == 3
@@ -59,7 +60,7 @@ def test_parquet_total_row_is_skipped_from_the_view(tmp_path):
 
 def test_parquet_with_a_column_named_like_the_row_number(tmp_path):
     p = _parquet(tmp_path / "图斑.parquet", f"SELECT *, 7 AS file_row_number FROM ({ROWS})")
-    con = _open()
+    con = connect(keep_order=False)
     info = read_input(con, p, "raw", lazy=True)
     assert "file_row_number" in info.columns
     assert con.execute("SELECT list(_line ORDER BY _line), min(file_row_number) FROM raw").fetchone() == ([1, 2, 3], "7")  # as text
@@ -69,13 +70,13 @@ def test_damaged_parquet_read_through_the_view_is_an_input_error(tmp_path):
     p = _parquet(tmp_path / "t.parquet", "SELECT 'A' || i AS 图斑编号, i AS 监测年度 FROM range(100000) r(i)")
     data = p.read_bytes()
     p.write_bytes(data[:4] + b"\0" * (len(data) // 2) + data[4 + len(data) // 2:])  # footer kept, pages broken
-    con = _open()
+    con = connect(keep_order=False)
     with pytest.raises(InputError, match=r"t\.parquet.*损坏"):
         read_input(con, p, "raw", lazy=True)
 
 
 def test_typed_values_from_parquet(tmp_path, dictionary):
-    con = _open()
+    con = connect(keep_order=False)
     cols = read_input(con, _parquet(tmp_path / "图斑.parquet", ROWS), "raw", lazy=True).columns
     lock(con)
     normalize(con, "raw", dictionary, cols, required=set(), trimmed=True)
@@ -154,3 +155,38 @@ def test_parquet_damaged_in_a_number_column_is_an_input_error(tmp_path):
     p.write_bytes(bytes(data))
     with pytest.raises(InputError, match=r"t\.parquet.*损坏"):
         check(p, year=2023, as_of="2024-06-30")
+
+
+def test_a_normalize_error_on_a_lazy_parquet_is_the_files(tmp_path, monkeypatch):
+    """prepare: DuckDB failing while normalize reads a Parquet through its view is the file's error (exit 2); the same
+    failure on a copied input (CSV) stays an internal error."""
+    from engine import check
+    from engine.run import runner
+
+    def broken(*a, **k):
+        raise duckdb.IOException("Invalid page header")
+
+    monkeypatch.setattr(runner, "normalize", broken)
+    with pytest.raises(InputError, match=r"图斑\.parquet.*损坏.*Invalid page header"):
+        check(_parquet(tmp_path / "图斑.parquet", ROWS), year=2023, as_of="2024-06-30")
+    csv = write_csv(tmp_path / "图斑.csv", H, [["A1", 2023, C]])
+    with pytest.raises(duckdb.IOException):
+        check(csv, year=2023, as_of="2024-06-30")
+
+
+def test_lazy_parquet_input_and_a_parquet_output_both_pass_the_lock(tmp_path, capsys):
+    """The locked connection reads its Parquet input through allowed_paths and writes its reserved export: adding
+    the export's temp file keeps the input's entry. The bundled 2023 sample as Parquet gives the CSV's rows."""
+    from pathlib import Path
+
+    from conftest import run_cli
+
+    sample = Path(__file__).resolve().parents[2] / "datasets/sample_2023.csv"
+    p = _parquet(tmp_path / "图斑.parquet", f"SELECT * FROM read_csv('{sample}', all_varchar = true)")
+    rows = {}
+    for name, data in (("csv", sample), ("parquet", p)):
+        out = tmp_path / f"{name}.parquet"
+        code, _, err = run_cli(capsys, "check", data, "--as-of", "2024-06-30", "--output", out)
+        assert code == 1, err
+        rows[name] = duckdb.connect().execute(f"SELECT kind, patch, rule FROM read_parquet('{out}')").fetchall()
+    assert rows["parquet"] == rows["csv"] and len(rows["csv"]) > 10

@@ -18,6 +18,7 @@ _SHP_SIDECARS = (".shp", ".shx", ".dbf", ".cpg", ".prj")
 
 
 def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None, known: Known):
+    import pyarrow as pa
     import pyogrio
 
     suffix = p.suffix.lower()
@@ -72,8 +73,6 @@ def read_ogr(con, p: Path, staging: str, encoding: str | None, layer: str | None
     for name in tab.column_names:  # before the engine adds its own `_geom_m2`
         refuse_reserved(p.name, name)
     tab = _with_geometry_area(tab, meta, p, warnings)
-    import pyarrow as pa
-
     # the record's place in the file, numbered here: the staging table is built in parallel, so its rowid is not it
     tab = tab.append_column("_line", pa.array(range(1, tab.num_rows + 1), pa.int64()))
     register_as_table(con, tab, staging)
