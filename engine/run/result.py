@@ -38,13 +38,16 @@ class ResultRows:
     rows fetched (with_messages). Exports read Arrow batches. Nothing here holds all rows in Python."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, view: str, keys: str, message: str,
-                 exports: dict[str, str] | None = None):
+                 exports: dict[str, str] | None = None, rendered: bool = False):
         self.con, self.view, self.keys, self.message = con, view, keys, message
         self.exports = exports if exports is not None else {}  # output -> temp file con may write (run.exports)
+        self.rendered = rendered  # the scan rendered every hit's message (runner.row_sql messages=True)
 
     def with_messages(self, sub: str) -> str:
         """The rows of `sub` (a query over `keys`) with their message column, rendered from each hit's patch;
         in no particular order."""
+        if self.rendered:  # every row has its message already: no join
+            return f"SELECT k.* EXCLUDE (_y, _i, _msg), k._msg AS message FROM ({sub}) k"
         return (f"SELECT k.* EXCLUDE (_y, _i, _msg), CASE WHEN k._i IS NULL THEN k._msg ELSE {self.message} END "
                 f"AS message FROM ({sub}) k LEFT JOIN patches p ON k._i IS NOT NULL AND p._rid = k._rid")
 

@@ -24,7 +24,7 @@ from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
 from engine.run.insert_rows import insert_rows
-from engine.run.messages import message_sql
+from engine.run.messages import check_message_sql, message_sql
 from engine.run.partial import NotEvaluated, needed_by, without_missing
 from engine.run.result import UNRANKED, Result, ResultRows
 from engine.run.rows import AssessmentRow, RegionTask
@@ -44,23 +44,27 @@ def as_date(value) -> date:
 
 
 def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Check] | None = None,
-            carry: tuple[tuple[str, str], ...] = ()) -> str:
+            carry: tuple[tuple[str, str], ...] = (), messages: bool = False) -> str:
     """One SELECT evaluating every row rule and trigger of `policy` in a single scan of `table`: one (row, check)
-    pair per hit. Messages are not built here: message_sql renders them only for the rows shown or exported.
-    carry: (SQL expression, name) pairs of the patch passed through with each hit (the results' own columns)."""
+    pair per hit, with columns _rid, patch, the carried ones, idx (the check's position) and message.
+    carry: (SQL expression, name) pairs of the patch passed through with each hit (the results' own columns).
+    messages: render each hit's message here, from the row being scanned (a run that writes every row's message:
+    no join back to the patches later); otherwise message is NULL and message_sql renders only the rows shown."""
     checks = policy.checks if checks is None else checks
     items = []
     for i, c in enumerate(checks):
         comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level, units=policy.dictionary.units))
-        items.append(f"CASE WHEN {comp.cond(c.when)} THEN {i} END")
+        hit = f"{{'i': {i}, 'm': {check_message_sql(policy, c, as_of)}}}" if messages else str(i)
+        items.append(f"CASE WHEN {comp.cond(c.when)} THEN {hit} END")
     key = quote_ident(policy.dictionary.key[0])
     year_col = quote_ident(policy.dictionary.key[1])
     body = ",\n    ".join(items) if items else ""
     inner = "".join(f", {expr} AS {quote_ident(name)}" for expr, name in carry)
     outer = "".join(f", {quote_ident(name)}" for _, name in carry)
+    typ, idx, msg = ("STRUCT(i INTEGER, m VARCHAR)[]", "hit.i", "hit.m") if messages else ("INTEGER[]", "hit", "NULL::VARCHAR")
     return (
-        f"SELECT _rid, {key} AS patch{outer}, hit AS idx FROM (\n"
-        f"  SELECT _rid, {key}{inner}, unnest(list_filter([\n    {body}\n  ]::INTEGER[], lambda x: x IS NOT NULL)) AS hit\n"
+        f"SELECT _rid, {key} AS patch{outer}, {idx} AS idx, {msg} AS message FROM (\n"
+        f"  SELECT _rid, {key}{inner}, unnest(list_filter([\n    {body}\n  ]::{typ}, lambda x: x IS NOT NULL)) AS hit\n"
         f"  FROM {quote_ident(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
     )
 
@@ -267,16 +271,22 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
 
     run = next(_RUNS)  # each evaluation keeps its own tables and view: its Result streams its rows from them
     hits, catalog, region_table, view = f"hits_{run}", f"catalog_{run}", f"region_tasks_{run}", f"results_{run}"
+    formats = f"formats_{run}"
     # each hit carries the patch's own columns of the results (counts, sorts and the rows a report lists read
     # them without joining the patches back; only a message does)
     have = {r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE patches)").fetchall()}
     carry = ((_region_sql(d, have), "region"), ("_source", "source"), ("_line", "line"))
+    # a run that exports every row renders every message: in the scan, from the row at hand, not by joining each
+    # hit back to its patch afterwards (at 10^7 patches, a join per export piece with a table far over memory)
+    scan_messages = bool(prepared.exports)
     con.execute(f"CREATE TABLE {hits} (_y INTEGER, _i INTEGER, _rid BIGINT, patch VARCHAR, region VARCHAR, "
-                f"source VARCHAR, line BIGINT)")
+                f"source VARCHAR, line BIGINT, message VARCHAR)")
     for y, policy in used.items():
-        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid, patch, region, source, line "
-                         f"FROM ({row_sql(policy, as_of, carry=carry)})",
-                    policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c]))
+        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid, patch, region, source, line, message "
+                         f"FROM ({row_sql(policy, as_of, carry=carry, messages=scan_messages)})",
+                    policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c], messages=scan_messages))
+    # the 数据格式 findings, once: every count, sort and export reads them, none rescans the patches for them
+    con.execute(f"CREATE TABLE {formats} AS {format_rows_sql(d, have)}")
     waived = None
     if waivers is not None:  # before the results view: a waived hit is no finding, in any count or output
         from engine.run.waivers import apply_waivers
@@ -294,8 +304,9 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
             region_tasks += tasks
     _catalog_table(con, used, catalog)
     _region_table(con, region_table, region_tasks)
-    rows = ResultRows(con, view, f"{view}_keys", message_sql(used, as_of, "k._y", "k._i"), prepared.exports)
-    con.execute(f"CREATE VIEW {rows.keys} AS {results_sql(d, have, hits, catalog, region_table)}")
+    rows = ResultRows(con, view, f"{view}_keys", message_sql(used, as_of, "k._y", "k._i"), prepared.exports,
+                      rendered=scan_messages)
+    con.execute(f"CREATE VIEW {rows.keys} AS {results_sql(d, have, hits, catalog, region_table, formats)}")
     con.execute(f"CREATE VIEW {view} AS {rows.with_messages(f'SELECT * FROM {rows.keys}')}")
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
@@ -328,16 +339,25 @@ def _region_sql(d: Dictionary, have: set[str], prefix: str = "") -> str:
     return f"CAST({prefix}{quote_ident(d.region_field)} AS VARCHAR)" if d.region_field in have else "NULL::VARCHAR"
 
 
-def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_table: str) -> str:
-    """Every finding and task of one evaluation, one row each, without the messages of the hits: what counts, sorts
-    and a report's choice of rows read (ResultRows.keys); ResultRows.with_messages adds the message column (the
-    results view, the one place a report or export reads rows from, where a later status can be joined in).
-    Columns: kind (finding, task, region_task), year, patch, region, rule, severity, level, action, cite, source,
-    line, and the sort keys _rid, _tie (a 数据格式 finding's own text), _ord (a region task's position) and _rank
-    (the level's, 省级 first); _y, _i: the hit's check (NULL on other rows), _msg: the message of other rows.
-    `have`: the columns of the table patches."""
+def format_rows_sql(d: Dictionary, have: set[str]) -> str:
+    """The 数据格式 findings of the table patches (whose columns are `have`) with the columns of the results."""
     region = _region_sql(d, have, "p.")
     year = f"CAST(p.{quote_ident(d.key[1])} AS INTEGER)" if d.key[1] in have else "NULL::INTEGER"
+    return (f"SELECT {year} AS year, f.patch, {region} AS region, f.rule, f.severity, f.cite, p._source AS source, "
+            f"p._line AS line, f._rid, f.message FROM ({format_findings_sql('patches', d.key[0])}) f "
+            f"JOIN patches p USING (_rid)")
+
+
+def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_table: str, formats: str) -> str:
+    """Every finding and task of one evaluation, one row each, without the messages of the hits (unless the scan
+    rendered them): what counts, sorts and a report's choice of rows read (ResultRows.keys);
+    ResultRows.with_messages adds the message column (the results view, the one place a report or export reads
+    rows from, where a later status can be joined in).
+    Columns: kind (finding, task, region_task), year, patch, region, rule, severity, level, action, cite, source,
+    line, and the sort keys _rid, _tie (a 数据格式 finding's own text), _ord (a region task's position) and _rank
+    (the level's, 省级 first); _y, _i: the hit's check (NULL on other rows), _msg: the message of other rows and
+    of hits whose message the scan rendered. `have`: the columns of the table patches; `formats`: the table of
+    format_rows_sql."""
     ranks = " ".join(f"WHEN {quote_str(lv)} THEN {i}" for i, lv in enumerate(list(d.levels)[::-1]))  # 省级 first
     rank = f"CASE level {ranks} ELSE {UNRANKED} END" if ranks else str(UNRANKED)  # a function of level only
     return f"""
@@ -345,12 +365,12 @@ def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_t
             SELECT CASE c.kind WHEN 'rule' THEN 'finding' ELSE 'task' END AS kind, h._y AS year, h.patch, h.region,
                    c.rule, c.severity, c.level, c.action, c.cite, h.source, h.line,
                    h._rid AS _rid, NULL::VARCHAR AS _tie, NULL::INTEGER AS _ord, h._y AS _y, h._i AS _i,
-                   NULL::VARCHAR AS _msg
+                   h.message AS _msg
             FROM {hits} h JOIN {catalog} c USING (_y, _i)
             UNION ALL
-            SELECT 'finding', {year}, f.patch, {region}, f.rule, f.severity, NULL, NULL, f.cite,
-                   p._source, p._line, f._rid, f.message, NULL, NULL, NULL, f.message
-            FROM ({format_findings_sql('patches', d.key[0])}) f JOIN patches p USING (_rid)
+            SELECT 'finding', year, patch, region, rule, severity, NULL, NULL, cite, source, line, _rid, message,
+                   NULL, NULL, NULL, message
+            FROM {formats}
             UNION ALL
             SELECT 'region_task', NULL, NULL, region, rule, NULL, level, action, cite, NULL, NULL,
                    NULL, NULL, ord, NULL, NULL, message

@@ -112,7 +112,8 @@ def test_html_embeds_a_bounded_number_of_rows(tmp_path, monkeypatch):
 
 def test_the_runs_own_connection_writes_a_reserved_export_as_the_stream_would(tmp_path):
     """--output results.parquet is written by one COPY on the run's locked connection, into the temp file reserved
-    before the lock; the rows (and their order) are those of the Arrow stream a caller without a reservation gets."""
+    before the lock; the rows (and their order) are those of the Arrow stream a caller without a reservation gets,
+    messages included (rendered in the scan there, from each hit's patch afterwards here)."""
     from engine.report.outputs import write_rows
     from engine.run.exports import reserve
     from engine.run.runner import check
@@ -122,8 +123,12 @@ def test_the_runs_own_connection_writes_a_reserved_export_as_the_stream_would(tm
     exports = reserve([a, tmp_path / "x.csv"])
     assert list(exports) == [str(a)] and Path(exports[str(a)]).parent == a.parent  # only what DuckDB writes
     reserved = check(sample, as_of="2024-06-30", exports=exports)
+    # a run that exports every row renders the messages in its scan: writing them joins nothing back to the patches
+    assert reserved.rows.rendered
+    reserved.rows.con.execute("DROP TABLE patches")
     write_rows(reserved, a, "parquet")
     streamed = check(sample, as_of="2024-06-30")
+    assert not streamed.rows.rendered  # messages rendered (joined) only for the rows written
     write_rows(streamed, b, "parquet")
     con = duckdb.connect()
     rows = [con.execute(f"SELECT * FROM read_parquet('{p}')").fetchall() for p in (a, b)]
