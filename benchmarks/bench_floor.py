@@ -5,6 +5,7 @@ run interleaved, wall time and peak RSS of each process, and the ratio of the me
     python benchmarks/bench_floor.py --rows 100000 --rows 1000000 --rows 10000000 --rounds 3
     python benchmarks/bench_floor.py --county              # also a 2,000-row county CSV, end to end
     python benchmarks/bench_floor.py --engine-output json  # the engine's JSON on stdout instead of results.parquet
+    python benchmarks/bench_floor.py --csv                 # the engine reads the same rows as CSV
 
 The engine runs the full 2023 policy (every row rule and trigger, every assessment) and, as floor.py does, writes
 every finding and task to Parquet (`--output results.parquet`, the text report to stdout, discarded); with
@@ -58,12 +59,25 @@ def engine_cmd(data: Path, workdir: Path, output: str) -> list[str]:
     return cmd + (["--format", "json"] if output == "json" else ["--output", str(workdir / "results.parquet")])
 
 
-def compare(rows: int, rounds: int, workdir: Path, output: str = "parquet") -> dict:
+def csv_of(parquet: Path) -> Path:
+    """The same rows as CSV (UTF-8, header), as a county or province would export them."""
+    path = parquet.with_suffix(".csv")
+    if not path.exists():
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"COPY (SELECT * FROM read_parquet('{parquet}')) TO '{path}' (FORMAT csv, HEADER)")
+    return path
+
+
+def compare(rows: int, rounds: int, workdir: Path, output: str = "parquet", csv: bool = False) -> dict:
     data = parquet_of(rows, workdir)
+    source = csv_of(data) if csv else data  # floor.py always reads the Parquet
     floor, engine = [], []
     for _ in range(rounds):  # interleaved: both see the same machine load
         floor.append(timed([sys.executable, str(SHARED / "floor.py"), str(data)]))
-        engine.append(timed(engine_cmd(data, workdir, output)))
+        engine.append(timed(engine_cmd(source, workdir, output)))
     f, e = statistics.median(w for w, _, _ in floor), statistics.median(w for w, _, _ in engine)
     return {"rows": rows, "floor_s": f, "engine_s": e, "ratio": e / f,
             "floor_rss": max(r for _, r, _ in floor), "engine_rss": max(r for _, r, _ in engine)}
@@ -88,6 +102,8 @@ def main() -> int:
     ap.add_argument("--county", action="store_true", help="also time a 2,000-row county CSV end to end")
     ap.add_argument("--engine-output", choices=["parquet", "json"], default="parquet",
                     help="what weipian writes: every finding and task to results.parquet (default) or JSON to stdout")
+    ap.add_argument("--csv", action="store_true",
+                    help="weipian reads the same rows as CSV (floor.py still reads the Parquet): the 1M-CSV target")
     ap.add_argument("--workdir", help="where generated files are kept between runs (default: a temporary folder)")
     args = ap.parse_args()
     if not (SHARED / "floor.py").exists():
@@ -95,10 +111,11 @@ def main() -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="weipian-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"# {time.strftime('%Y-%m-%d')} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}")
-    print(f"| rows | floor.py | weipian check ({args.engine_output}) | ratio | floor peak RSS | weipian peak RSS |")
+    what = f"weipian check {'CSV' if args.csv else 'Parquet'} ({args.engine_output})"
+    print(f"| rows | floor.py (Parquet) | {what} | ratio | floor peak RSS | weipian peak RSS |")
     print("|---:|---:|---:|---:|---:|---:|")
     for rows in args.rows or [1_000_000]:
-        r = compare(rows, args.rounds, workdir, args.engine_output)
+        r = compare(rows, args.rounds, workdir, args.engine_output, args.csv)
         print(f"| {rows:,} | {r['floor_s']:.2f} s | {r['engine_s']:.2f} s | {r['ratio']:.1f}× "
               f"| {r['floor_rss']:.0f} MiB | {r['engine_rss']:.0f} MiB |", flush=True)
     if args.county:
