@@ -18,6 +18,14 @@ _NULL_AS = {Type.DATE: "DATE", Type.NUMBER: "BIGINT"}  # the SQL type of a null 
 MAYBE_NULL_CONDITIONS = (ast.Name, ast.Index, ast.If, ast.Call)  # conditions whose SQL may yield NULL
 
 
+def decimal_text(sql: str, scale: int) -> str:
+    """A DECIMAL(18, scale) value as text without trailing zeros (12.5000 -> '12.5', 3.0000 -> '3'): cast at the
+    fewest decimals that hold it exactly, by comparisons of numbers (a third of the time of trimming the text)."""
+    whens = " ".join(f"WHEN {sql} = round({sql}, {k}) THEN CAST(CAST({sql} AS DECIMAL(18,{k})) AS VARCHAR)"
+                     for k in range(scale))
+    return f"(CASE {whens} ELSE CAST({sql} AS VARCHAR) END)" if whens else f"CAST({sql} AS VARCHAR)"
+
+
 @dataclass
 class SqlContext:
     area_scale: int
@@ -175,8 +183,11 @@ class Compiler:
         sql = self.expr(node)
         t = node.type
         if t == Type.AREA:
-            s = f"CAST({sql} AS VARCHAR)"
-            body = f"(CASE WHEN contains({s}, '.') THEN rtrim(rtrim({s}, '0'), '.') ELSE {s} END) || {quote_str(self.ctx.units.carried)}"
+            if isinstance(node, ast.Name) and node.ref[0] == "field":  # a column: DECIMAL(18, area_scale)
+                body = f"{decimal_text(sql, self.ctx.area_scale)} || {quote_str(self.ctx.units.carried)}"
+            else:  # an expression may be DOUBLE (a division): its text, trailing zeros dropped
+                s = f"CAST({sql} AS VARCHAR)"
+                body = f"(CASE WHEN contains({s}, '.') THEN rtrim(rtrim({s}, '0'), '.') ELSE {s} END) || {quote_str(self.ctx.units.carried)}"
         elif t == Type.NUMBER:
             s = f"CAST({sql} AS VARCHAR)"
             body = f"(CASE WHEN contains({s}, '.') AND NOT contains({s}, 'e') THEN rtrim(rtrim({s}, '0'), '.') ELSE {s} END)"

@@ -5,13 +5,21 @@ from __future__ import annotations
 from datetime import date
 
 from engine.lang.compiler import Compiler, SqlContext
+from engine.lang.quoting import quote_ident
+from engine.policy.check import fields_of
 from engine.policy.model import Check, Policy
 
 
-def check_message_sql(policy: Policy, check: Check, as_of: date) -> str:
-    """The message of a hit of `check` as SQL over the patch's columns."""
-    comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=check.level, units=policy.dictionary.units))
+def check_message_sql(policy: Policy, check: Check, as_of: date, column=quote_ident) -> str:
+    """The message of a hit of `check` as SQL over the patch's columns (column: field name -> SQL)."""
+    comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=check.level, units=policy.dictionary.units,
+                               column=column))
     return comp.message(check.message, check.title)
+
+
+def message_fields(checks: list[Check]) -> list[str]:
+    """The fields the messages of `checks` show (through definitions), sorted."""
+    return sorted(fields_of(n for c in checks for n in c.message if not isinstance(n, str)))
 
 
 def message_sql(used: dict[int, Policy], as_of: date, year: str = "_y", idx: str = "_i") -> str:

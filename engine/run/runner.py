@@ -24,7 +24,7 @@ from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
 from engine.run.failures import run_located
 from engine.run.insert_rows import insert_rows
-from engine.run.messages import check_message_sql, message_sql
+from engine.run.messages import check_message_sql, message_fields, message_sql
 from engine.run.partial import NotEvaluated, needed_by, without_missing
 from engine.run.result import UNRANKED, Result, ResultRows
 from engine.run.rows import AssessmentRow, RegionTask
@@ -54,19 +54,27 @@ def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Ch
     items = []
     for i, c in enumerate(checks):
         comp = Compiler(SqlContext(policy.dictionary.area_scale, as_of, level=c.level, units=policy.dictionary.units))
-        hit = f"{{'i': {i}, 'm': {check_message_sql(policy, c, as_of)}}}" if messages else str(i)
-        items.append(f"CASE WHEN {comp.cond(c.when)} THEN {hit} END")
+        items.append(f"CASE WHEN {comp.cond(c.when)} THEN {i} END")
     key = quote_ident(policy.dictionary.key[0])
     year_col = quote_ident(policy.dictionary.key[1])
     body = ",\n    ".join(items) if items else ""
+    msg = "NULL::VARCHAR"
+    if messages and checks:  # the fields the messages show ride along with each hit, under names of their own
+        shown = message_fields(checks)
+        carry = (*carry, *((quote_ident(f), _MSG_COLUMN + f) for f in shown))
+        column = lambda f: quote_ident(_MSG_COLUMN + f)  # noqa: E731
+        whens = " ".join(f"WHEN {i} THEN {check_message_sql(policy, c, as_of, column)}" for i, c in enumerate(checks))
+        msg = f"CASE hit {whens} END"
     inner = "".join(f", {expr} AS {quote_ident(name)}" for expr, name in carry)
-    outer = "".join(f", {quote_ident(name)}" for _, name in carry)
-    typ, idx, msg = ("STRUCT(i INTEGER, m VARCHAR)[]", "hit.i", "hit.m") if messages else ("INTEGER[]", "hit", "NULL::VARCHAR")
+    outer = "".join(f", {quote_ident(name)}" for _, name in carry if not name.startswith(_MSG_COLUMN))
     return (
-        f"SELECT _rid, {key} AS patch{outer}, {idx} AS idx, {msg} AS message FROM (\n"
-        f"  SELECT _rid, {key}{inner}, unnest(list_filter([\n    {body}\n  ]::{typ}, lambda x: x IS NOT NULL)) AS hit\n"
+        f"SELECT _rid, {key} AS patch{outer}, hit AS idx, {msg} AS message FROM (\n"
+        f"  SELECT _rid, {key}{inner}, unnest(list_filter([\n    {body}\n  ]::INTEGER[], lambda x: x IS NOT NULL)) AS hit\n"
         f"  FROM {quote_ident(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
     )
+
+
+_MSG_COLUMN = "_msg_"  # prefix of the fields a hit carries for its message (no clash with a field's own name)
 
 
 _RUNS = itertools.count(1)
