@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import io
+import itertools
 import platform
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date
@@ -29,6 +31,7 @@ UNRANKED = 99  # the _rank of a task whose level the dictionary does not list (e
 EXPORT_COLUMNS = "kind, year, patch, region, rule, severity, level, action, cite, message, source, line"
 EXPORT_ROW = "COALESCE(_rid, _ord)"  # the export's second sort key: a patch row's id, a region task's position
 EXPORT_ORDER = f"kind, {EXPORT_ROW}, rule, _tie"
+_SHOWN = itertools.count(1)  # temp tables of the rows a report lists (ResultRows._first)
 
 
 class ResultRows:
@@ -37,23 +40,52 @@ class ResultRows:
     of the rows a report lists read `keys` (no join with the patches); messages are rendered by DuckDB only for the
     rows fetched (with_messages). Exports read Arrow batches. Nothing here holds all rows in Python."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, view: str, keys: str, message: str,
+    def __init__(self, con: duckdb.DuckDBPyConnection, view: str, keys: str, message: str | Callable[..., str],
                  exports: dict[str, str] | None = None):
-        self.con, self.view, self.keys, self.message = con, view, keys, message
+        """view: the name of the results view, created at its first use (`view`); message(only=None): the SQL of
+        the message of hit (k._y, k._i), of every check or of the (year, idx) pairs `only` (runner.message_sql),
+        or that SQL itself."""
+        self.con, self._view, self.keys = con, view, keys
+        self.message_of = message if callable(message) else lambda only=None: message
         self.exports = exports if exports is not None else {}  # output -> temp file con may write (run.exports)
+        self._view_made = False
 
-    def with_messages(self, sub: str) -> str:
+    @property
+    def view(self) -> str:
+        """The results view (every row, with its message); created when first read: binding the message of every
+        check costs DuckDB ~0.05 s, and a text report never reads it."""
+        if not self._view_made:
+            self.con.execute(f"CREATE VIEW {self._view} AS {self.with_messages(f'SELECT * FROM {self.keys}')}")
+            self._view_made = True
+        return self._view
+
+    @cached_property
+    def message(self) -> str:
+        """The message of every check, as SQL over k._y, k._i and the patch p."""
+        return self.message_of()
+
+    def with_messages(self, sub: str, only: set[tuple[int, int]] | None = None) -> str:
         """The rows of `sub` (a query over `keys`) with their message column, rendered from each hit's patch;
-        in no particular order."""
-        return (f"SELECT k.* EXCLUDE (_y, _i, _msg), CASE WHEN k._i IS NULL THEN k._msg ELSE {self.message} END "
+        in no particular order. only: the (year, idx) of every hit in `sub`, when known (a smaller expression)."""
+        message = self.message if only is None else self.message_of(only)
+        return (f"SELECT k.* EXCLUDE (_y, _i, _msg), CASE WHEN k._i IS NULL THEN k._msg ELSE {message} END "
                 f"AS message FROM ({sub}) k LEFT JOIN patches p ON k._i IS NOT NULL AND p._rid = k._rid")
 
-    def _first(self, columns: str, where: str, order: str, limit: int | None) -> str:
-        """`columns` of the rows of `where` in `order`; with a limit, the messages of those rows only."""
+    def _first(self, columns: str, where: str, order: str, limit: int | None) -> list[tuple]:
+        """`columns` of the rows of `where` in `order`; with a limit, the first rows are chosen on `keys` and kept
+        in a temp table, and only their checks' messages are bound and rendered."""
         if limit is None:
-            return f"SELECT {columns} FROM {self.view} WHERE {where} ORDER BY {order}"
-        first = f"SELECT * FROM {self.keys} WHERE {where} ORDER BY {order}{_limit(limit)}"
-        return f"SELECT {columns} FROM ({self.with_messages(first)}) ORDER BY {order}"
+            return self.con.execute(f"SELECT {columns} FROM {self.view} WHERE {where} ORDER BY {order}").fetchall()
+        table = f"_shown_{next(_SHOWN)}"
+        self.con.execute(f"CREATE TEMP TABLE {table} AS "
+                         f"SELECT * FROM {self.keys} WHERE {where} ORDER BY {order}{_limit(limit)}")
+        try:
+            only = {(int(y), int(i)) for y, i in self.con.execute(
+                f"SELECT DISTINCT _y, _i FROM {table} WHERE _i IS NOT NULL").fetchall()}
+            return self.con.execute(f"SELECT {columns} FROM ({self.with_messages(f'SELECT * FROM {table}', only)}) "
+                                    f"ORDER BY {order}").fetchall()
+        finally:
+            self.con.execute(f"DROP TABLE {table}")
 
     @property
     def sql(self) -> str:
@@ -100,14 +132,13 @@ class ResultRows:
 
     def findings(self, limit: int | None = None, where: str = "TRUE") -> list[Finding]:
         """Findings in the contract's order (the first `limit` of them), messages rendered for these rows only."""
-        rows = self.con.execute(self._first("patch, rule, severity, message, cite, source, line",
-                                            f"kind = 'finding' AND ({where})", FINDINGS_ORDER, limit)).fetchall()
+        rows = self._first("patch, rule, severity, message, cite, source, line",
+                           f"kind = 'finding' AND ({where})", FINDINGS_ORDER, limit)
         return [Finding(*r) for r in rows]
 
     def tasks(self, limit: int | None = None, kinds: tuple[str, ...] = ("task", "region_task")) -> list[Task | RegionTask]:
-        rows = self.con.execute(self._first(
-            "kind, patch, region, rule, level, action, cite, message, source, line",
-            f"kind IN ({', '.join(repr(k) for k in kinds)})", TASKS_ORDER, limit)).fetchall()
+        rows = self._first("kind, patch, region, rule, level, action, cite, message, source, line",
+                           f"kind IN ({', '.join(repr(k) for k in kinds)})", TASKS_ORDER, limit)
         return [RegionTask(r[2], *r[3:8]) if r[0] == "region_task" else Task(r[1], *r[3:10]) for r in rows]
 
     def summary(self) -> dict[str, dict]:
