@@ -49,6 +49,8 @@ class ResultRows:
         self.message_of = message if callable(message) else lambda only=None: message
         self.exports = exports if exports is not None else {}  # output -> temp file con may write (run.exports)
         self._view_made = False
+        self._summary: dict | None = None  # the rows do not change after the run: their counts are computed once
+        self._by_rule: list | None = None
 
     @property
     def view(self) -> str:
@@ -142,6 +144,12 @@ class ResultRows:
         return [RegionTask(r[2], *r[3:8]) if r[0] == "region_task" else Task(r[1], *r[3:10]) for r in rows]
 
     def summary(self) -> dict[str, dict]:
+        """summary_counts(), computed once (the text report, the ledger and the page each show it)."""
+        if self._summary is None:
+            self._summary = self.summary_counts()
+        return {k: dict(v) for k, v in self._summary.items()}
+
+    def summary_counts(self) -> dict[str, dict]:
         """Findings by severity and by rule, tasks by level: {value: rows} of each, in the order each value first
         occurs in the findings' (the tasks') order. Cheap passes over `keys` instead of the minimum of the whole sort
         key over every row: a findings group's first row holds the group's least patch (the first sort key), so only
@@ -167,7 +175,12 @@ class ResultRows:
         return out
 
     def by_rule(self) -> list[tuple[str, str, str, int]]:
-        """(rule, severity, cite, findings) for each rule with findings, most findings first."""
+        """(rule, severity, cite, findings) for each rule with findings, most findings first (computed once)."""
+        if self._by_rule is None:
+            self._by_rule = self._by_rule_counts()
+        return list(self._by_rule)
+
+    def _by_rule_counts(self) -> list[tuple[str, str, str, int]]:
         return self.con.execute(f"SELECT rule, any_value(severity), any_value(cite), count(*) AS n FROM {self.keys} "
                                 f"WHERE kind = 'finding' GROUP BY 1 ORDER BY n DESC, rule").fetchall()
 
