@@ -185,6 +185,8 @@ class ResultRows:
                                 f"WHERE kind = 'finding' GROUP BY 1 ORDER BY n DESC, rule").fetchall()
 
     def has_errors(self) -> bool:
+        if self._summary is not None:  # a report has counted them already
+            return self._summary["severity"].get("error", 0) > 0
         return self.con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {self.keys} "
                                 f"WHERE kind = 'finding' AND severity = 'error' LIMIT 1)").fetchone()[0] > 0
 

@@ -88,3 +88,13 @@ def test_a_text_report_does_not_create_the_results_view(capsys):
     assert result.rows.con.execute(views, [result.rows._view]).fetchone()[0] == 0
     assert result.rows.con.execute(f"SELECT count(*) FROM {result.rows.view}").fetchone()[0] > 0
     assert result.rows.con.execute(views, [result.rows._view]).fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("severities", [("warning", "info"), ("warning", "error"), ()])
+def test_has_errors_from_the_counts_equals_the_query(severities):
+    """exit codes: has_errors reads the summary's counts once a report made them, else asks DuckDB; same answer."""
+    values = ", ".join(f"('finding', '{s}', 'R-{i}', 'P{i}', {i}, NULL, NULL, NULL, NULL)" for i, s in enumerate(severities))
+    rows = _rows(values or "('task', NULL, 'T-1', 'P0', 1, NULL, '省级', 0, NULL)")
+    asked = rows.has_errors()
+    rows.summary()
+    assert rows.has_errors() == asked == ("error" in severities)
