@@ -2,10 +2,10 @@
 with `--output 台账.xlsx --output 报告.html`, each a fresh process. With `--before DIR` (a source snapshot, e.g. from
 `git archive`) the same commands run from DIR too, interleaved (before, after, before, …), so that both see the same
 machine load. Prints the median wall time and the median CPU time (user + system, steadier than wall time on a busy
-machine) of each; a benchmark, not a test.
+machine) and peak RSS of each; a benchmark, not a test. Every timing runs from process start to process exit.
 
 Each version runs with its bytecode compiled once (as an installed package has it, even when the environment sets
-PYTHONDONTWRITEBYTECODE) and its own parse cache (WEIPIAN_CACHE_DIR in a temporary folder), both warmed by an untimed
+PYTHONDONTWRITEBYTECODE) and its own cache (parse trees, schema passes: WEIPIAN_CACHE_DIR in a temporary folder), both warmed by an untimed
 first run; "check（无解析缓存）" runs with WEIPIAN_NO_CACHE=1, the first run after a policy change.
 
     python benchmarks/bench_start.py --rounds 3 --before /tmp/before
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -25,15 +24,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run(args: list[str], src: Path, cwd: Path, env: dict) -> tuple[float, float]:
-    """(wall, CPU) seconds of one fresh process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def _run(args: list[str], src: Path, cwd: Path, env: dict) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS in MiB) of one fresh process, from process start to its exit (the
+    interpreter's teardown included: that is what a user waits for)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "engine.cli.main", *args], cwd=cwd, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli.main", *args], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, _status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (peak RSS of this process alone)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    proc.returncode = 0  # reaped above
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def _env(src: Path, work: Path, name: str, **extra: str) -> dict:
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         versions = {"after": REPO} if a.before is None else {"before": a.before.resolve(), "after": REPO}
         for version, src in versions.items():  # compile the bytecode and fill the parse cache, untimed
             _run(check, src, work, _env(src, work, version))
-        times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        times: dict[tuple[str, str], list[tuple[float, float, float]]] = {}
         print(f"load average at start: {os.getloadavg()}")
         for _ in range(a.rounds):
             for name, (args, extra) in cases.items():
@@ -72,8 +72,9 @@ def main(argv: list[str] | None = None) -> None:
                     times.setdefault((name, version), []).append(_run(args, src, work, _env(src, work, version, **extra)))
         print(f"load average at end:   {os.getloadavg()}")
         for name in cases:
-            cells = [f"{v} {statistics.median(w for w, _ in times[(name, v)]):.2f} s"
-                     f"（CPU {statistics.median(c for _, c in times[(name, v)]):.2f} s）" for v in versions]
+            cells = [f"{v} {statistics.median(w for w, _, _ in times[(name, v)]):.2f} s"
+                     f"（CPU {statistics.median(c for _, c, _ in times[(name, v)]):.2f} s，"
+                     f"峰值 RSS {statistics.median(m for _, _, m in times[(name, v)]):.0f} MiB）" for v in versions]
             print(f"{name}: " + " · ".join(cells) + f"  (median of {a.rounds})")
 
 

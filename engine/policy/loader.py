@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import Diagnostic, Loc, PolicyError
-from engine.paths import schemas_dir
 from engine.policy.marks import YDict, YStr, YamlProblem, load_yaml
+from engine.policy.schema_cache import SchemaPasses, schema_bytes
 
 SECTIONS = ("rules", "triggers", "assessments")
 HEADER_FILE = "policy.yaml"
@@ -60,8 +60,19 @@ class PolicySource:
 def _validator():
     import jsonschema  # ~0.15 s to import: only where a policy file is validated
 
-    schema = json.loads((schemas_dir() / "policy.schema.json").read_text(encoding="utf-8"))
+    schema = json.loads(schema_bytes().decode("utf-8"))
     return jsonschema.Draft202012Validator(schema)
+
+
+def _schema_errors(doc: YDict, passes: SchemaPasses) -> list:
+    """The schema errors of a file's document, sorted by path; none without validating (nor importing
+    jsonschema) when this very text passed before (engine.policy.schema_cache)."""
+    if passes.passed(doc.text_sha256):
+        return []
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+    if not errors:
+        passes.add(doc.text_sha256)
+    return errors
 
 
 def boundary_of(directory: str | Path) -> Path:
@@ -183,6 +194,7 @@ def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = No
     if not files:
         raise PolicyError([Diagnostic("E010", f"目录 {directory} 中没有政策文件（*.yaml）", Loc(str(directory)))])
     docs: list[tuple[Path, YDict]] = []
+    passes = SchemaPasses(schema_bytes())
     for path in files:
         if not inside(path, root):
             diags.append(_outside(f"政策文件 {path.name}（符号链接）", Loc(str(path))))
@@ -197,13 +209,14 @@ def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = No
         if not isinstance(doc, YDict):
             diags.append(Diagnostic("E005", "政策文件顶层应为键值表（policy:、rules: 等）", Loc(str(path), 1, 1)))
             continue
-        errors = sorted(_validator().iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
+        errors = _schema_errors(doc, passes)
         for err in errors:
             msg, hint = _schema_message(err)
             diags.append(Diagnostic("E006", msg, _locate(doc, err.absolute_path), help=hint))
         if not errors:
             diags.extend(_over_limits(doc))
             docs.append((path, doc))
+    passes.save()
     src.files = [p for p in files if inside(p, root)]
 
     header = next((d for p, d in docs if p.name == HEADER_FILE), None)

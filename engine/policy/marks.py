@@ -42,6 +42,8 @@ class YFloat(float, _Marked):
 
 
 class YDict(dict, _Marked):
+    text_sha256: str | None = None  # a file's top level: the sha256 of the text it was loaded from (load_yaml)
+
     def __init__(self, *a, **k):
         super().__init__(*a, **k)
         self.key_marks: dict = {}
@@ -279,7 +281,12 @@ def load_yaml(path: str) -> object:
         raise YamlProblem(Diagnostic("E004", "YAML 语法错误", Loc(path, 1, 1))) from None
     if node is None:
         return None
-    return _construct(node, path, text.splitlines())
+    doc = _construct(node, path, text.splitlines())
+    if isinstance(doc, YDict):  # what the document was built from (engine.policy.schema_cache)
+        import hashlib
+
+        doc.text_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return doc
 
 
 def _yaml_words(problem: str) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import os
 import sys
 from pathlib import Path
@@ -53,9 +54,10 @@ def write_outputs(result: Result, paths: list[str | Path], stdout=None) -> None:
             write_rows(result, path, "parquet" if path.suffix.lower() == ".parquet" else "json")
     if json_paths or stdout is not None:
         write_json(result, json_paths, stdout)
+    data = functools.cache(lambda: _report_data(result))  # the ledger and the page read the same counts and rows
     for path in paths:
         if path.suffix.lower() not in (".parquet", ".jsonl", ".json"):
-            write_output(result, path)
+            write_output(result, path, data)
 
 
 SUFFIXES = (".json", ".parquet", ".jsonl", ".csv", ".xlsx", ".html", ".htm")
@@ -79,7 +81,9 @@ def write_json(result: Result, paths: list[Path], stdout=None) -> None:
             stdout.flush()
 
 
-def write_output(result: Result, path: Path) -> None:
+def write_output(result: Result, path: Path, data=None) -> None:
+    """data(): the ReportData of `result` (_report_data), when already made for another output."""
+    data = data or (lambda: _report_data(result))
     suffix = path.suffix.lower()
     if suffix == ".json":
         write_json(result, [path])
@@ -97,11 +101,11 @@ def write_output(result: Result, path: Path) -> None:
     elif suffix == ".xlsx":
         from engine.report.xlsx import write_ledger
 
-        write_ledger(_report_data(result), result.catalog(), path, result.dictionary)
+        write_ledger(data(), result.catalog(), path, result.dictionary)
     elif suffix in (".html", ".htm"):
         from engine.report.html import write_html
 
-        write_html(None, result.catalog(), path, result.dictionary, _report_data(result))
+        write_html(None, result.catalog(), path, result.dictionary, data())
     else:
         raise InputError(f"不支持的输出文件类型：{path.name}（可用 .json .csv .xlsx .html .parquet .jsonl）")
 

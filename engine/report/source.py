@@ -13,6 +13,9 @@ from engine.report.tables import row_region
 from engine.run.result import Result
 from engine.run.rows import FINDING_KEYS, REGION_TASK_KEYS, TASK_KEYS
 
+# A run with at most this many findings (tasks) has them fetched once and kept for every report that lists them
+# (the ledger and the page: one query each instead of two); a bigger one streams them batch by batch to each.
+KEEP_ITEMS = 2000
 FINDING_CONTRACT = [k for k, _ in FINDING_KEYS]
 TASK_CONTRACT = list(dict.fromkeys([k for k, _ in TASK_KEYS] + [k for k, _ in REGION_TASK_KEYS]))
 
@@ -92,8 +95,17 @@ def from_result(result: Result, names: dict[str, str], levels: dict[str, int], b
     by_action = con.execute(f"SELECT level, action, count(*) FROM {keys} WHERE kind <> 'finding' "
                             f"GROUP BY ALL ORDER BY min((_rank, kind = 'region_task', patch, rule, _rid, _ord))").fetchall()
 
-    def stream(columns: list[str], where: str, order: str):
+    def stream(columns: list[str], where: str, order: str, total: int):
+        kept: list[dict] = []  # every item, when there are at most KEEP_ITEMS: fetched once for the ledger and the page
+
         def items(limit=None) -> Iterator[dict]:
+            if total <= KEEP_ITEMS:
+                if len(kept) < total:
+                    kept[:] = fetch(None)
+                return iter(kept[:limit])
+            return fetch(limit)
+
+        def fetch(limit=None) -> Iterator[dict]:
             cols = ", ".join(f"CAST({c} AS VARCHAR) AS {c}" if c == "region" else c for c in columns)
             chosen = f"SELECT *, {region} AS _region FROM {rows.keys} WHERE {where}"
             if limit is not None:  # messages only for the rows listed
@@ -109,15 +121,16 @@ def from_result(result: Result, names: dict[str, str], levels: dict[str, int], b
                         yield {k: item[k] for k in columns if k != "region"}
         return items
 
-    findings = stream(FINDING_CONTRACT, "kind = 'finding'", "_region = '', _region, patch, rule, _rid, _tie")
+    findings_total, tasks_total = sum(summary["findings_by_severity"].values()), sum(summary["tasks_by_level"].values())
+    findings = stream(FINDING_CONTRACT, "kind = 'finding'", "_region = '', _region, patch, rule, _rid, _tie", findings_total)
     tasks = stream(TASK_CONTRACT, "kind <> 'finding'",
-                   "_rank, _region = '', _region, COALESCE(patch, ''), rule, action, _rid, _ord")
+                   "_rank, _region = '', _region, COALESCE(patch, ''), rule, action, _rid, _ord", tasks_total)
     known = {"findings": ("patch", "rule", "severity", "message", "cite", "region"),
              "tasks": ("patch", "rule", "level", "action", "cite", "region")}
     return ReportData(
-        doc=doc, findings_total=sum(summary["findings_by_severity"].values()),
+        doc=doc, findings_total=findings_total,
         by_severity=summary["findings_by_severity"], by_rule=[(r, s, n) for r, s, _, n in rows.by_rule()],
-        tasks_total=sum(summary["tasks_by_level"].values()), tasks_by_level=summary["tasks_by_level"],
+        tasks_total=tasks_total, tasks_by_level=summary["tasks_by_level"],
         tasks_by_action=[tuple(r) for r in by_action], by_region=by_region, findings=findings, tasks=tasks,
         extras={"findings": [k for k in FINDING_CONTRACT if k not in known["findings"]],
                 "tasks": [k for k in TASK_CONTRACT if k not in known["tasks"]]},

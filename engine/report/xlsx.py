@@ -218,14 +218,26 @@ def _iso_date(v: str):
 
 
 def _widths(headers, rows, sample: int = 2000) -> list[float]:
+    seen: dict[str, float] = {}  # a column repeats its values (rules, levels, regions): each text measured once
+
     def w(v) -> float:
-        s = str(cell(v))
-        return sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in s[:80])
+        s = str(cell(v))[:80]
+        if s not in seen:
+            seen[s] = sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in s)
+        return seen[s]
     out = []
     for c, h in enumerate(headers):
-        longest = max([w(h) + 2] + [w(r[c]) for r in rows[:sample] if c < len(r)])
-        out.append(min(max(longest + 1, 6), 60))
+        longest = w(h) + 2
+        for r in rows[:sample]:
+            if longest + 1 >= _MAX_WIDTH:  # the widest a column gets: the rest cannot change it
+                break
+            if c < len(r):
+                longest = max(longest, w(r[c]))
+        out.append(min(max(longest + 1, 6), _MAX_WIDTH))
     return out
+
+
+_MAX_WIDTH = 60
 
 
 def _summary_sheet(wb, fmt, data, cat, levels: dict[str, int]) -> None:

@@ -312,10 +312,9 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
             region_tasks += tasks
     _catalog_table(con, used, catalog)
     _region_table(con, region_table, region_tasks)
-    rows = ResultRows(con, view, f"{view}_keys", message_sql(used, as_of, "k._y", "k._i"), prepared.exports,
-                      rendered=scan_messages)
+    rows = ResultRows(con, view, f"{view}_keys", lambda only=None: message_sql(used, as_of, "k._y", "k._i", only),
+                      prepared.exports, rendered=scan_messages)  # the view itself is created when first read
     con.execute(f"CREATE VIEW {rows.keys} AS {results_sql(d, have, hits, catalog, region_table, formats)}")
-    con.execute(f"CREATE VIEW {view} AS {rows.with_messages(f'SELECT * FROM {rows.keys}')}")
     meta = {**prepared.meta, "rows": norm.rows, "rejected": norm.rejected, "checked": norm.rows - norm.rejected,
             "years": sorted(years)}
     policies_used = used or ({year: policies[year]} if year in policies else {})

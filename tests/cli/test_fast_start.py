@@ -52,8 +52,9 @@ def test_a_ledger_and_a_page_import_neither_pyarrow_nor_numpy(tmp_path):
 
 
 def test_a_check_with_kept_parse_trees_imports_no_lark(tmp_path, monkeypatch):
-    """The first run parses (lark) and keeps the trees; the next one builds its ASTs from them without lark."""
+    """The first run parses (lark), validates (jsonschema) and keeps the trees and the passes; the next one builds
+    its ASTs from them without lark and knows the files pass the schema without jsonschema."""
     monkeypatch.setenv("WEIPIAN_CACHE_DIR", str(tmp_path / "cache"))
     sample = str(datasets_dir() / "sample_2023.csv")
-    assert "lark" in imported("check", sample, "--as-of", "2024-06-30", heavy=["lark"])
-    assert imported("check", sample, "--as-of", "2024-06-30", heavy=["lark"]) == []
+    assert {"jsonschema", "lark"} <= set(imported("check", sample, "--as-of", "2024-06-30", heavy=["lark", "jsonschema"]))
+    assert imported("check", sample, "--as-of", "2024-06-30", heavy=["lark", "jsonschema"]) == []  # nor jsonschema

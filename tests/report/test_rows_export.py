@@ -66,10 +66,16 @@ def test_dumps_indented_is_json_dumps(value):
     assert dumps_indented(value) == json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
 
-def test_reports_streamed_from_duckdb_equal_the_reports_of_the_document(tmp_path):
+@pytest.mark.parametrize("keep", [0, 2000])
+def test_reports_streamed_from_duckdb_equal_the_reports_of_the_document(tmp_path, monkeypatch, keep):
     """The ledger and the page written from a run's DuckDB rows (engine.report.source.from_result) are the ones
-    written from its JSON document (from_doc): same cells in the same order."""
+    written from its JSON document (from_doc): same cells in the same order — with the rows streamed to each
+    (keep 0) or fetched once and kept for both (a run within KEEP_ITEMS)."""
     from datetime import date
+
+    from engine.report import source
+
+    monkeypatch.setattr(source, "KEEP_ITEMS", keep)
 
     openpyxl = pytest.importorskip("openpyxl")
     from engine.policy.policyset import load_policies
@@ -101,7 +107,7 @@ def test_html_embeds_a_bounded_number_of_rows(tmp_path, monkeypatch):
 
     monkeypatch.setattr(html, "HTML_MAX_ROWS", 5)
     r = check(ROOT / "datasets/sample_2023.csv", load_policies(), as_of=date(2024, 6, 30))
-    write_outputs(r, [tmp_path / "r.html"])
+    write_outputs(r, [tmp_path / "r.xlsx", tmp_path / "r.html"])  # the ledger takes every kept row, the page 5
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     total = len(r.findings)
     assert total > 5

@@ -62,8 +62,39 @@ def test_summary_equals_the_first_occurrence_by_the_whole_sort_key(sample):
     assert len(by["rule"]) > 3
 
 
-def test_the_first_findings_and_tasks_are_the_first_of_all_with_the_same_messages():
-    rows = check(ROOT / "datasets/sample_2023.csv", as_of="2024-06-30").rows
-    assert rows.findings(7) == rows.findings()[:7]
-    assert rows.tasks(9) == rows.tasks()[:9]
+@pytest.mark.parametrize("sample", ["2023", "mixed"])
+def test_the_first_findings_and_tasks_are_the_first_of_all_with_the_same_messages(sample):
+    """The first rows get the messages of their own checks only (message_sql(only=…)): the same texts."""
+    rows = check(ROOT / f"datasets/sample_{sample}.csv", as_of="2024-06-30").rows
+    findings, tasks = rows.findings(), rows.tasks()
+    for n in (1, 7, 20, len(findings), len(findings) + 1):
+        assert rows.findings(n) == findings[:n]
+    for n in (1, 9, 20, len(tasks), len(tasks) + 1):
+        assert rows.tasks(n) == tasks[:n]
     assert all(f.message for f in rows.findings(7))
+    assert rows.tasks(0) == rows.findings(0) == []
+    assert rows.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '_shown_%'").fetchone()[0] == 0
+
+
+def test_a_text_report_does_not_create_the_results_view(capsys):
+    """The view with every message is bound at its first use (an export, JSON): a text report never reads it."""
+    from rich.console import Console
+
+    from engine.report.text import render
+
+    result = check(ROOT / "datasets/sample_2023.csv", as_of="2024-06-30")
+    views = "SELECT count(*) FROM duckdb_views() WHERE view_name = ?"
+    render(result, Console(width=180))
+    assert result.rows.con.execute(views, [result.rows._view]).fetchone()[0] == 0
+    assert result.rows.con.execute(f"SELECT count(*) FROM {result.rows.view}").fetchone()[0] > 0
+    assert result.rows.con.execute(views, [result.rows._view]).fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("severities", [("warning", "info"), ("warning", "error"), ()])
+def test_has_errors_from_the_counts_equals_the_query(severities):
+    """exit codes: has_errors reads the summary's counts once a report made them, else asks DuckDB; same answer."""
+    values = ", ".join(f"('finding', '{s}', 'R-{i}', 'P{i}', {i}, NULL, NULL, NULL, NULL)" for i, s in enumerate(severities))
+    rows = _rows(values or "('task', NULL, 'T-1', 'P0', 1, NULL, '省级', 0, NULL)")
+    asked = rows.has_errors()
+    rows.summary()
+    assert rows.has_errors() == asked == ("error" in severities)
