@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -17,6 +18,8 @@ EXAMPLE = """示例：
   weipian check datasets/sample_2023.csv --as-of 2024-06-30 --waivers datasets/waivers_2023.csv
 
 """ + EXIT_CODES
+
+EVERY_ROW_SUFFIXES = (".json", ".jsonl", ".parquet", ".csv", ".xlsx")  # outputs with every row's message
 
 
 def cmd_check(args, console: Console) -> int:
@@ -36,9 +39,13 @@ def cmd_check(args, console: Console) -> int:
                      [f for p in policies.values() for f in p.files])
     if args.waivers:  # the waivers file is an input too
         refuse_overwrite(args.output + ([split_dir] if split_dir else []), args.waivers, [])
+    # outputs that list every finding and task (the text report and the page list the first ones)
+    every = (args.format == "json" or bool(split_dir)
+             or any(Path(o).suffix.lower() in EVERY_ROW_SUFFIXES for o in args.output))
     result = check(args.data, policies, as_of=args.as_of, year=args.year, sheet=args.sheet, encoding=args.encoding,
                    assess=not args.no_assess, area_unit=args.area_unit, columns=args.columns, allow_missing=args.allow_missing,
-                   waivers=args.waivers, region_facts=args.region_facts, exports=reserve(args.output))
+                   waivers=args.waivers, region_facts=args.region_facts, exports=reserve(args.output),
+                   every_message=every)
     write_outputs(result, args.output, stdout=sys.stdout.buffer if args.format == "json" else None)
     split = write_xlsx_split(result.to_json(), result.catalog(), split_dir, result.dictionary) if split_dir else []
     if args.format != "json":

@@ -112,21 +112,24 @@ def _policies(policies) -> PolicySet:
 
 def check(data, policies: dict[int, Policy] | str | Path | None = None, *, as_of=None, year: int | None = None,
           sheet: str | None = None, encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
-          columns=None, allow_missing: bool = False, waivers=None, region_facts=None, exports=None) -> Result:
+          columns=None, allow_missing: bool = False, waivers=None, region_facts=None, exports=None,
+          every_message: bool = False) -> Result:
     """Check a patch file (or folder) against the policies of each row's 监测年度. allow_missing: run the rules
     whose columns the file has and name the others (Result.not_evaluated) instead of refusing the file.
     waivers: a waivers file (--waivers, see engine.run.waivers): findings it validly explains go to Result.waived.
     region_facts: the region facts file (--region-facts), see engine.data.region_facts.
-    exports: {output: temp file} from engine.run.exports.reserve, the files the run's connection may write."""
+    exports: {output: temp file} from engine.run.exports.reserve, the files the run's connection may write.
+    every_message: the caller will write every finding's and task's message (JSON, ledger, CSV): the scan renders
+    them (a run with exports always does)."""
     return check_variants(data, [policies], as_of=as_of, year=year, sheet=sheet, encoding=encoding, assess=assess,
                           area_unit=area_unit, columns=columns, allow_missing=allow_missing, waivers=waivers,
-                          region_facts=region_facts, exports=exports)[0]
+                          region_facts=region_facts, exports=exports, every_message=every_message)[0]
 
 
 def check_variants(data, variants: list, *, as_of=None, year: int | None = None, sheet: str | None = None,
                    encoding: str | None = None, assess: bool = True, area_unit: str | None = None,
                    columns=None, allow_missing: bool = False, waivers=None, region_facts=None,
-                   exports=None) -> list[Result]:
+                   exports=None, every_message: bool = False) -> list[Result]:
     """Run several policy sets on the same input, read and normalized once (e.g. the old and new policy of a diff)."""
     variants = [_policies(v) for v in variants]
     if waivers is not None:
@@ -136,7 +139,8 @@ def check_variants(data, variants: list, *, as_of=None, year: int | None = None,
     prepared = prepare(data, variants[0], year=year, sheet=sheet, encoding=encoding, area_unit=area_unit, columns=columns,
                        region_facts=region_facts, exports=exports)
     as_of = as_date(as_of)
-    return [evaluate(prepared, v, as_of, year=year, assess=assess, allow_missing=allow_missing, waivers=waivers)
+    return [evaluate(prepared, v, as_of, year=year, assess=assess, allow_missing=allow_missing, waivers=waivers,
+                     every_message=every_message)
             for v in variants]
 
 
@@ -253,9 +257,11 @@ def _text(d: Dictionary, column: str, value) -> str | None:
 
 
 def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, year: int | None = None,
-             assess: bool = True, require_columns: bool = True, allow_missing: bool = False, waivers=None) -> Result:
+             assess: bool = True, require_columns: bool = True, allow_missing: bool = False, waivers=None,
+             every_message: bool = False) -> Result:
     """Run the policies on the normalized table `patches` (may be called again on the same connection).
-    waivers: an engine.run.waiver_file.WaiverFile; the hits it validly explains leave the findings (Result.waived)."""
+    waivers: an engine.run.waiver_file.WaiverFile; the hits it validly explains leave the findings (Result.waived).
+    every_message: render every hit's message in the scan (see check)."""
     con, d, norm = prepared.con, prepared.dictionary, prepared.norm
     year_col = quote_ident(d.key[1])
     years = dict(con.execute(f"SELECT {year_col}, count(*) FROM patches WHERE len(_errors) = 0 GROUP BY 1 ORDER BY 1").fetchall())
@@ -286,7 +292,7 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     carry = ((_region_sql(d, have), "region"), ("_source", "source"), ("_line", "line"))
     # a run that exports every row renders every message: in the scan, from the row at hand, not by joining each
     # hit back to its patch afterwards (at 10^7 patches, a join per export piece with a table far over memory)
-    scan_messages = bool(prepared.exports)
+    scan_messages = every_message or bool(prepared.exports)
     con.execute(f"CREATE TABLE {hits} (_y INTEGER, _i INTEGER, _rid BIGINT, patch VARCHAR, region VARCHAR, "
                 f"source VARCHAR, line BIGINT, message VARCHAR)")
     for y, policy in used.items():

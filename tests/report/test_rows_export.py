@@ -177,3 +177,27 @@ def test_export_in_pieces_gives_the_same_rows_in_the_same_order(piece_rows, tmp_
     n = len(rows[0])
     pieces = result.rows.export_pieces(piece_rows)
     assert (len(pieces) == 1) == (piece_rows >= n)  # one piece exactly when the rows fit one sort
+
+
+def test_every_message_rendered_in_the_scan_gives_the_same_document():
+    """A run whose outputs list every row (JSON, ledger, CSV: `every_message`) renders the messages in its scan; the
+    document is the one whose messages are rendered afterwards from each hit's patch, byte for byte."""
+    from engine.run.runner import check
+
+    sample = ROOT / "datasets/sample_mixed.csv"
+    scanned = check(sample, as_of="2024-06-30", every_message=True)
+    joined = check(sample, as_of="2024-06-30")
+    assert scanned.rows.rendered and not joined.rows.rendered
+    assert dumps_indented(scanned.to_json()) == dumps_indented(joined.to_json())
+    assert len(scanned.findings) > 20
+
+
+def test_json_format_renders_every_message_in_the_scan(monkeypatch, capsys):
+    import engine.run.runner as runner
+
+    seen = []
+    real = runner.evaluate
+    monkeypatch.setattr(runner, "evaluate", lambda *a, **k: seen.append(k.get("every_message")) or real(*a, **k))
+    run_cli(capsys, "check", str(ROOT / "datasets/sample_2023.csv"), "--as-of", "2024-06-30", "--format", "json")
+    run_cli(capsys, "check", str(ROOT / "datasets/sample_2023.csv"), "--as-of", "2024-06-30")
+    assert seen == [True, False]
