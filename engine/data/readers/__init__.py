@@ -20,8 +20,8 @@ from engine.limits import LIMITS, human_bytes, input_file_limit, over
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (  # noqa: F401 - re-exported
     CSV_SUFFIXES, EXCEL_SUFFIXES, HEADER_SCAN_ROWS, MIN_KNOWN_HEADERS, OGR_SUFFIXES, PARQUET_SUFFIXES, SUPPORTED,
-    SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, Known, allow_path, check_headers, clean_sql, column_types, digest,
-    drop_relation, is_view, materialize, text_sql,
+    STAGE, SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, Known, allow_path, check_headers, clean_sql, column_types,
+    digest, drop_relation, drop_staging, is_view, materialize, text_sql,
 )
 # the reader of each format is imported when a file of that format is read (Excel, Shapefile and Parquet
 # readers pull in calamine, pyogrio and pyarrow: a county CSV needs none of them)
@@ -37,7 +37,8 @@ def read_input(con: duckdb.DuckDBPyConnection, path, table: str, *, sheet: str |
     extra_headers: headers a column map names; they count as known when the header row is looked for.
     lazy: a single Parquet file becomes the view `table` over the file instead of a copy (a province's 10^7 rows are
     not copied before they are typed); the file joins the connection's allowed_paths, so the view still reads it
-    once the connection is locked. engine.data.readers.common.materialize turns it into a table where one is needed."""
+    once the connection is locked. A single CSV file is copied once (its cells as text, read by DuckDB) and `table`
+    is the view trimming them. engine.data.readers.common.materialize turns it into a table where one is needed."""
     from engine.data.readers.text import normalize_encoding
 
     if encoding:
@@ -62,7 +63,7 @@ def _read_file(con, p: Path, table: str, known: Known, *, sheet, encoding, lazy:
     if p.stat().st_size == 0:
         raise InputError(f"{p.name}：文件为空（0 字节）")
     _check_file_size(p)
-    staging = f"{table}__stage"
+    staging = table + STAGE
     try:
         if suffix in CSV_SUFFIXES:
             from engine.data.readers.text import read_csv
@@ -76,8 +77,9 @@ def _read_file(con, p: Path, table: str, known: Known, *, sheet, encoding, lazy:
         else:
             from engine.data.readers.geo import read_ogr
             info, unnamed = read_ogr(con, p, staging, encoding, sheet, known)
-        lazy = lazy and suffix in PARQUET_SUFFIXES and is_view(con, staging)
-        if lazy:
+        # lazy: `table` is a view over the staging (a CSV's one copy of its cells; a Parquet file itself)
+        lazy = lazy and (suffix in CSV_SUFFIXES or (suffix in PARQUET_SUFFIXES and is_view(con, staging)))
+        if lazy and suffix in PARQUET_SUFFIXES:
             allow_path(con, str(p))
         try:
             _finalize(con, staging, table, p.name, info, unnamed, known.d, view=lazy)
@@ -87,9 +89,8 @@ def _read_file(con, p: Path, table: str, known: Known, *, sheet, encoding, lazy:
             from engine.data.readers.columnar import unreadable  # the file is read here, through its view
             raise InputError(unreadable(p, e)) from None
     finally:
-        if not is_view(con, table):  # the view `table` reads its staging view
-            drop_relation(con, staging)
-        drop_relation(con, staging + "__file")
+        if not is_view(con, table):  # the view `table` reads its staging
+            drop_staging(con, staging)
     return info
 
 

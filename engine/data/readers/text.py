@@ -12,7 +12,8 @@ import duckdb
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (
-    CHUNK, TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, Known, check_headers, duck_msg, sha256,
+    CHUNK, TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, Known, check_headers, duck_msg, insertion_order,
+    register_as_table, sha256,
 )
 from engine.limits import over
 
@@ -139,7 +140,7 @@ def read_csv(con, p: Path, staging: str, encoding: str | None, known: Known):
         except csv.Error as e:  # one header cell over the csv module's 128K characters
             raise InputError(f"{p.name}：第 1 行（表头）无法解析：{e}") from None
         headers, unnamed = check_headers(p.name, raw_headers, known, "（第 1 行表头）")
-        _csv_to_staging(con, p, src, staging, headers, delim)
+        _csv_to_staging(con, p, src, staging + "__file", headers, delim)
         _attach_csv_lines(con, p, src, staging, delim, warnings)
     finally:
         if tmpdir:
@@ -185,13 +186,14 @@ def _csv_to_staging(con, p: Path, src: Path, staging: str, headers: list[str], d
             f"store_rejects=true, rejects_table={quote_str(rejects)}, rejects_scan={quote_str(scan)}")
     sql = f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS SELECT * FROM read_csv({quote_str(str(src))}, {{opts}})"
     try:
-        try:
-            con.execute(sql.format(opts=opts))
-        except duckdb.Error as e:
-            if "parallel" not in str(e):
-                raise
-            # quoted newlines + null padding need the single-threaded scanner
-            con.execute(sql.format(opts=opts + ", parallel=false"))
+        with insertion_order(con):  # the records in file order: rowid is each record's place (_attach_csv_lines)
+            try:
+                con.execute(sql.format(opts=opts))
+            except duckdb.Error as e:
+                if "parallel" not in str(e):
+                    raise
+                # quoted newlines + null padding need the single-threaded scanner
+                con.execute(sql.format(opts=opts + ", parallel=false"))
         bad = con.execute(
             f"SELECT byte_position, error_type, column_name, error_message FROM {quote_ident(rejects)} "
             f"ORDER BY byte_position LIMIT 5").fetchall()
@@ -215,8 +217,10 @@ def _csv_to_staging(con, p: Path, src: Path, staging: str, headers: list[str], d
 
 
 def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warnings: list[str]) -> None:
-    """Add `_line`: the physical line number of each record (header = line 1)."""
-    rows = con.execute(f"SELECT count(*) FROM {quote_ident(staging)}").fetchall()[0][0]
+    """The view `staging`: the records of the table `staging__file` (built in file order, so its rowid is the
+    record's place) with `_line`, the physical line number of each record (header = line 1). No copy of the cells."""
+    cells = quote_ident(staging + "__file")
+    rows = con.execute(f"SELECT count(*) FROM {cells}").fetchall()[0][0]
     physical = 0
     last = b"\n"
     with open(src, "rb") as fh:
@@ -226,8 +230,7 @@ def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warning
     if last != b"\n":
         physical += 1
     if physical == rows + 1:  # every line is exactly one record: line = position + 2
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS "
-                    f"SELECT *, rowid + 2 AS _line FROM {quote_ident(staging)}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(staging)} AS SELECT *, rowid + 2 AS _line FROM {cells}")
         return
     # blank lines or line breaks inside quoted cells: count lines with Python's csv module
     lines = []
@@ -250,13 +253,9 @@ def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warning
         lines = list(range(2, rows + 2))
     import pyarrow as pa  # only for files with blank lines or line breaks inside cells
 
-    con.register("__weipian_lines", pa.table({"_line": pa.array(lines, pa.int64())}))
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS SELECT s.*, l._line FROM "
-            f"(SELECT *, rowid AS __i FROM {quote_ident(staging)}) s JOIN "
-            f"(SELECT _line, row_number() OVER (ORDER BY _line) - 1 AS __i FROM __weipian_lines) l USING (__i) "
-            f"ORDER BY __i")
-        con.execute(f"ALTER TABLE {quote_ident(staging)} DROP COLUMN __i")
-    finally:
-        con.unregister("__weipian_lines")
+    # lines ascend with the records: record i (its rowid) has the i-th line
+    numbered = staging + "__lines"
+    register_as_table(con, pa.table({"__i": pa.array(range(rows), pa.int64()), "_line": pa.array(lines, pa.int64())}),
+                      numbered)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(staging)} AS SELECT s.*, l._line FROM {cells} s "
+                f"JOIN {quote_ident(numbered)} l ON s.rowid = l.__i")

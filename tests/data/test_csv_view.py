@@ -1,0 +1,79 @@
+"""A CSV read for a run (read_input lazy=True) is copied once: its cells into a table built in file order, and `raw`
+is a view trimming them. The line of every record (来源行 in every message) must be the physical line, also when
+DuckDB reads a large file in parallel, and also with line breaks inside cells, blank lines and 合计 rows."""
+from __future__ import annotations
+
+import pytest
+
+from engine.data.readers import read_input
+from engine.data.readers.common import is_view
+from engine.duck import connect
+from engine.run.runner import lock
+
+HEADER = "图斑编号,监测年度,行政区代码,备注\n"
+
+
+def _con():
+    return connect(keep_order=False)  # as a run opens it: DuckDB may reorder what has no ORDER BY
+
+
+def test_small_csv_is_a_view_with_the_lines_and_trimmed_cells(tmp_path):
+    p = tmp_path / "q.csv"
+    p.write_text(HEADER + "A1,2023,610902,\"两行\n备注\"\n"  # lines 2-3
+                 "\n"  # 4 blank: not a record
+                 " A2 ,2023,\u3000610921\u3000,\n"  # 5 padded cells, empty last cell
+                 "A3,2023,610922,\"\"", encoding="utf-8")  # 6, no final newline
+    con = _con()
+    info = read_input(con, p, "raw", lazy=True)
+    lock(con)  # the view reads a table of the connection, no file
+    assert is_view(con, "raw") and info.rows == 3 and info.skipped == []
+    got = con.execute('SELECT "图斑编号", "行政区代码", "备注", _source, _line FROM raw ORDER BY _line').fetchall()
+    assert got == [("A1", "610902", "两行\n备注", "q.csv", 2), ("A2", "610921", None, "q.csv", 5),
+                   ("A3", "610922", None, "q.csv", 6)]
+
+
+def test_total_and_repeated_header_rows_are_listed_with_their_lines_and_dropped(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text(HEADER + "A1,2023,610902,\"跨\n行\"\n"  # lines 2-3
+                 "图斑编号,监测年度,行政区代码,备注\n"  # 4 repeated header
+                 "A2,2023,610902,\n"  # 5
+                 "\n"  # 6 blank line: no record
+                 "合计,,,\n", encoding="utf-8")  # 7
+    con = _con()
+    info = read_input(con, p, "raw", lazy=True)
+    assert [(s["line"], s["reason"]) for s in info.skipped] == [(4, "重复的表头行"), (7, "合计行")]
+    assert con.execute("SELECT list(_line ORDER BY _line) FROM raw").fetchone()[0] == [2, 5]
+    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'raw__stage%'").fetchone()[0]
+
+
+def _big(tmp_path, name: str, middle: str = "") -> tuple:
+    """A CSV over DuckDB's 32 MB read buffer (read by both threads, out of order unless kept in order): 900,000
+    records A0000000.. whose id gives its place; `middle` is inserted after record 450,000 (line 450,001)."""
+    pad = "x" * 20
+    first = "".join(f"A{i:07d},2023,610902,{pad}\n" for i in range(450_000))
+    second = "".join(f"A{i:07d},2023,610902,{pad}\n" for i in range(450_000, 900_000))
+    p = tmp_path / name
+    p.write_text(HEADER + first + middle + second + "合计,,,\n", encoding="utf-8")
+    assert p.stat().st_size > 33_000_000
+    return p
+
+
+@pytest.mark.parametrize("middle,shift", [
+    ("", 0),  # one line per record: line = place + 2
+    ("\nB0,2023,610902,\"第一行\n第二行\"\n", 3),  # a blank line (450,002) and a two-line record (450,003-450,004)
+])
+def test_large_csv_read_in_parallel_keeps_every_records_line(tmp_path, middle, shift):
+    p = _big(tmp_path, "省.csv", middle)
+    con = _con()
+    info = read_input(con, p, "raw", lazy=True)
+    extra = 1 if middle else 0  # the record B0
+    assert info.rows == 900_000 + extra
+    # A{i}: line i + 2 before the middle, i + 2 + shift after it (the blank line and B0's two lines)
+    wrong = con.execute("SELECT count(*) FROM raw WHERE 图斑编号 LIKE 'A%' AND _line <> "
+                        "CAST(substr(图斑编号, 2) AS BIGINT) + 2 + CASE WHEN 图斑编号 >= 'A0450000' THEN ? ELSE 0 END",
+                        [shift]).fetchone()[0]
+    assert wrong == 0
+    if middle:  # B0 starts on line 450,003: 450,000 records + the header + the blank line 450,002
+        assert con.execute("SELECT _line FROM raw WHERE 图斑编号 = 'B0'").fetchone()[0] == 450_003
+    # 合计 is the last line: 900,000 records + header + the middle's lines
+    assert [(s["line"], s["reason"]) for s in info.skipped] == [(900_002 + shift, "合计行")]
