@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import re
 import shutil
 import tempfile
@@ -141,13 +142,14 @@ def read_csv(con, p: Path, staging: str, encoding: str | None, known: Known):
             raise InputError(f"{p.name}：第 1 行（表头）无法解析：{e}") from None
         headers, unnamed = check_headers(p.name, raw_headers, known, "（第 1 行表头）")
         _csv_to_staging(con, p, src, staging + "__file", headers, delim)
-        _attach_csv_lines(con, p, src, staging, delim, warnings)
+        digest, physical = _digest_and_lines(src, digest=src == p)  # one pass over the file for both
+        _attach_csv_lines(con, p, src, staging, delim, physical, warnings)
     finally:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
     if enc != "utf-8":
         warnings.append(f"{p.name}：按 {'GBK/GB18030' if enc == 'gb18030' else enc} 编码读取")
-    info = InputInfo(path=str(p), sha256=sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
+    info = InputInfo(path=str(p), sha256=digest or sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
     return info, unnamed
 
 
@@ -216,19 +218,26 @@ def _csv_to_staging(con, p: Path, src: Path, staging: str, headers: list[str], d
         raise InputError(f"{p.name}：以下行无法读取，整个文件未导入：{'；'.join(parts)}{more}")
 
 
-def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warnings: list[str]) -> None:
-    """The view `staging`: the records of the table `staging__file` (built in file order, so its rowid is the
-    record's place) with `_line`, the physical line number of each record (header = line 1). No copy of the cells."""
-    cells = quote_ident(staging + "__file")
-    rows = con.execute(f"SELECT count(*) FROM {cells}").fetchall()[0][0]
+def _digest_and_lines(p: Path, digest: bool) -> tuple[str | None, int]:
+    """(SHA-256 of the file if `digest`, its number of physical lines: a last line without a line break counts)."""
+    h = hashlib.sha256() if digest else None
     physical = 0
     last = b"\n"
-    with open(src, "rb") as fh:
+    with open(p, "rb") as fh:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
+            if h is not None:
+                h.update(chunk)
             physical += chunk.count(b"\n")
             last = chunk[-1:]
-    if last != b"\n":
-        physical += 1
+    return (h.hexdigest() if h is not None else None), physical + (last != b"\n")
+
+
+def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, physical: int, warnings: list[str]) -> None:
+    """The view `staging`: the records of the table `staging__file` (built in file order, so its rowid is the
+    record's place) with `_line`, the physical line number of each record (header = line 1). No copy of the cells.
+    physical: the file's number of lines."""
+    cells = quote_ident(staging + "__file")
+    rows = con.execute(f"SELECT count(*) FROM {cells}").fetchall()[0][0]
     if physical == rows + 1:  # every line is exactly one record: line = position + 2
         con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(staging)} AS SELECT *, rowid + 2 AS _line FROM {cells}")
         return
