@@ -42,8 +42,25 @@ def test_total_and_repeated_header_rows_are_listed_with_their_lines_and_dropped(
     con = _con()
     info = read_input(con, p, "raw", lazy=True)
     assert [(s["line"], s["reason"]) for s in info.skipped] == [(4, "重复的表头行"), (7, "合计行")]
+    assert is_view(con, "raw") and info.rows == 2  # left out by the view, not copied
     assert con.execute("SELECT list(_line ORDER BY _line) FROM raw").fetchone()[0] == [2, 5]
-    assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'raw__stage%'").fetchone()[0]
+
+
+def test_many_rows_left_out_and_a_view_made_a_table_drops_its_staging(tmp_path):
+    from engine.data.readers.common import materialize
+
+    p = tmp_path / "e.csv"
+    # lines 2..21: 20 rows of empty cells (more than are compared in place), 22: A1, 23: 合计
+    p.write_text(HEADER + ",,,\n" * 20 + "A1,2023,610902,\n合计,,,\n", encoding="utf-8")
+    con = _con()
+    info = read_input(con, p, "raw", lazy=True)
+    assert [s["line"] for s in info.skipped] == list(range(2, 22)) + [23]
+    assert {s["reason"] for s in info.skipped[:20]} == {"空行"} and info.skipped[20]["reason"] == "合计行"
+    assert is_view(con, "raw") and con.execute("SELECT list(_line) FROM raw").fetchone()[0] == [22]
+    materialize(con, "raw")  # e.g. a column map's fixed values are written into it
+    assert not is_view(con, "raw") and con.execute("SELECT list(_line) FROM raw").fetchone()[0] == [22]
+    assert con.execute("SELECT list(table_name ORDER BY table_name) FROM duckdb_tables()").fetchone()[0] == ["raw"]
+    assert not con.execute("SELECT count(*) FROM duckdb_views() WHERE NOT internal").fetchone()[0]
 
 
 def _big(tmp_path, name: str, middle: str = "") -> tuple:

@@ -285,7 +285,6 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dicti
     con.execute(f"CREATE OR REPLACE TEMP TABLE __weipian_skip AS SELECT _line FROM {quote_ident(table)} WHERE {candidates}")
     rows = []
     if con.execute("SELECT count(*) FROM __weipian_skip").fetchall()[0][0]:
-        materialize(con, table)  # rows are about to be deleted
         rows = con.execute(f"SELECT _line, reason, text FROM (SELECT _line, {reason} AS reason, left({text}, 60) AS text "
                            f"FROM {quote_ident(table)} WHERE _line IN (SELECT _line FROM __weipian_skip)) "
                            "WHERE reason IS NOT NULL ORDER BY _line").fetchall()
@@ -295,10 +294,30 @@ def _skip_non_patch_rows(con, table: str, source: str, info: InputInfo, d: Dicti
     last = None  # the last line with content: blank lines after it are no rows (asked only if there are blank lines)
     if any(r[1] == "空行" for r in rows):
         last = con.execute(f"SELECT max(_line) FROM {quote_ident(table)} WHERE NOT ({blank})").fetchall()[0][0]
-    con.execute(f"DELETE FROM {quote_ident(table)} WHERE _line IN ({', '.join(str(int(r[0])) for r in rows)})")
+    _drop_lines(con, table, [int(r[0]) for r in rows])
     listed = [r for r in rows if not (r[1] == "空行" and (last is None or r[0] > last))]
     info.skipped += [{"source": source, "line": int(line), "reason": why, "text": txt or ""} for line, why, txt in listed]
     if listed:
         shown = "、".join(f"第 {line} 行（{why}{'：' + txt if txt else ''}）" for line, why, txt in listed[:10])
         more = f" 等 {len(listed)} 行" if len(listed) > 10 else ""
         info.warnings.append(f"{source}：跳过不是图斑的行 {shown}{more}")
+
+
+_LISTED_LINES = 16  # up to this many dropped lines are compared in place; more are looked up in a table
+
+
+def _drop_lines(con, table: str, lines: list[int]) -> None:
+    """Drop the rows of `lines` from `table`. A view (a lazily read input) is not copied for it: it becomes a view
+    leaving those lines out of the view it was (renamed `table` + STAGE + "__all", dropped with its staging)."""
+    if not is_view(con, table):
+        con.execute(f"DELETE FROM {quote_ident(table)} WHERE _line IN ({', '.join(str(n) for n in lines)})")
+        return
+    whole, skipped = table + STAGE + "__all", table + STAGE + "__skipped"
+    con.execute(f"ALTER VIEW {quote_ident(table)} RENAME TO {quote_ident(whole)}")
+    if len(lines) <= _LISTED_LINES:
+        con.execute(f"CREATE VIEW {quote_ident(table)} AS SELECT * FROM {quote_ident(whole)} "
+                    f"WHERE _line NOT IN ({', '.join(str(n) for n in lines)})")
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(skipped)} AS SELECT unnest(?::BIGINT[]) AS _line", [lines])
+    con.execute(f"CREATE VIEW {quote_ident(table)} AS SELECT w.* FROM {quote_ident(whole)} w "
+                f"ANTI JOIN {quote_ident(skipped)} s ON w._line = s._line")

@@ -121,7 +121,9 @@ def drop_relation(con, name: str) -> None:
 
 
 STAGE = "__stage"  # read_input's `table` + STAGE: the reader's staging relation, which a lazy `table` reads
-STAGE_PARTS = ("__file", "__lines")  # staging + part: the tables a staging view reads (a CSV's cells, its line numbers)
+# staging + part: what a lazy input's view reads besides its staging: a CSV's cells and line numbers, and once rows
+# that are not patches are left out, the view that still has them and their lines (readers/__init__.py _drop_lines)
+STAGE_PARTS = ("__file", "__lines", "__all", "__skipped")
 
 
 def drop_staging(con, staging: str) -> None:
