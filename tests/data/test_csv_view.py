@@ -94,3 +94,24 @@ def test_large_csv_read_in_parallel_keeps_every_records_line(tmp_path, middle, s
         assert con.execute("SELECT _line FROM raw WHERE 图斑编号 = 'B0'").fetchone()[0] == 450_003
     # 合计 is the last line: 900,000 records + header + the middle's lines
     assert [(s["line"], s["reason"]) for s in info.skipped] == [(900_002 + shift, "合计行")]
+
+
+def test_utf8_checked_by_python_only_at_the_head_a_gbk_body_is_still_found(tmp_path, monkeypatch):
+    """Python decodes only the head as UTF-8 (_HEAD_BYTES, 8 MB; 40 bytes here); DuckDB checks the rest while it reads.
+    A file UTF-8 (ASCII) at the head and GBK further on is then read as before: as GB18030, with the warning."""
+    from engine.data.readers import text
+
+    monkeypatch.setattr(text, "_HEAD_BYTES", 40)
+    p = tmp_path / "g.csv"
+    head = b"TBBH,JCND,XZQDM,BZ\nA1,2023,610902,ok\n"  # 38 bytes of ASCII
+    p.write_bytes(head + "A2,2023,610921,违法用地\n".encode("gbk"))
+    con = _con()
+    info = read_input(con, p, "raw", lazy=True)
+    assert any("GBK/GB18030" in w for w in info.warnings)
+    assert con.execute("SELECT list(BZ ORDER BY _line), list(_line ORDER BY _line) FROM raw").fetchone() == (
+        ["ok", "违法用地"], [2, 3])
+    # bytes that are no encoding at all past the head: refused as before, naming the file
+    p.write_bytes(head + b"A2,2023,610921,\xff\xfe\xff\n")
+    with pytest.raises(Exception) as e:
+        read_input(_con(), p, "raw", lazy=True)
+    assert e.type.__name__ == "InputError" and "g.csv" in str(e.value)

@@ -19,18 +19,24 @@ from engine.data.readers.common import (
 from engine.limits import over
 
 
-def decodes(p: Path, enc: str, start: int = 0) -> tuple[bool, int | None]:
-    """Does the whole file (from byte `start`) decode strictly as `enc`? Returns (ok, bad byte offset)."""
+def decodes(p: Path, enc: str, start: int = 0, limit: int | None = None) -> tuple[bool, int | None]:
+    """Does the whole file (from byte `start`) decode strictly as `enc`? Returns (ok, bad byte offset).
+    limit: only its first `limit` bytes (a character cut at the limit is no error)."""
     dec = codecs.getincrementaldecoder(enc)(errors="strict")
     pos = start
     with open(p, "rb") as fh:
         fh.seek(start)
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
+        while limit is None or pos - start < limit:
+            chunk = fh.read(CHUNK if limit is None else min(CHUNK, limit - (pos - start)))
+            if not chunk:
+                break
             try:
                 dec.decode(chunk)
             except UnicodeError as e:  # UnicodeDecodeError, or utf-16's plain UnicodeError (no BOM)
                 return False, pos + getattr(e, "start", 0)
             pos += len(chunk)
+        else:
+            return True, None  # the limit reached
         try:
             dec.decode(b"", final=True)
         except UnicodeError as e:
@@ -118,12 +124,29 @@ def read_csv(con, p: Path, staging: str, encoding: str | None, known: Known):
         ok, bad = decodes(p, enc, bom if enc == "utf-8" else 0)
         if not ok:
             raise InputError(f"{p.name}：第 {_line_of_offset(p, bad)} 行无法按 {encoding} 编码解码，请确认文件编码")
-    else:
-        enc = "utf-8" if bom else _detect_encoding(p, known)
+    unchecked = False  # UTF-8 as far as Python read; DuckDB checks every cell of the rest as it reads them
+    if not encoding:  # (decoding 300 MB of Chinese text in Python takes 1.5 s, DuckDB checks it while reading)
         if bom:
+            enc = "utf-8"
             ok, bad = decodes(p, "utf-8", bom)
             if not ok:
                 raise InputError(f"{p.name}：文件声明为 UTF-8（带 BOM），但第 {_line_of_offset(p, bad)} 行不是有效的 UTF-8")
+        elif decodes(p, "utf-8", limit=_HEAD_BYTES)[0]:
+            enc, unchecked = "utf-8", True
+        else:
+            enc = _detect_encoding(p, known)
+    try:
+        return _read_as(con, p, staging, enc, bom, known)
+    except InputError:
+        # a cell DuckDB found not to be UTF-8 (or any other refusal): decided as before, on the whole file
+        if not unchecked or decodes(p, "utf-8")[0]:
+            raise
+    return _read_as(con, p, staging, _detect_encoding(p, known), bom, known)
+
+
+
+def _read_as(con, p: Path, staging: str, enc: str, bom: int, known: Known):
+    """Read the CSV `p` in the encoding `enc` (`bom`: bytes of a UTF-8 BOM) into the staging view."""
     warnings: list[str] = []
     tmpdir = None
     src = p
@@ -163,11 +186,26 @@ def _transcode(src: Path, dst: Path, enc: str, skip: int) -> None:
 
 
 _LINE_CHARS = 2_000_000  # DuckDB's own maximum line size (bytes): no CSV line is read beyond it
+# the header line is read by Python (at most _LINE_CHARS characters of up to 4 bytes): checked before it is read
+_HEAD_BYTES = 4 * _LINE_CHARS + 8
 
 
 def _first_line(p: Path, name: str = "") -> str | None:
-    with open(p, encoding="utf-8", newline="") as fh:
-        line = fh.readline(_LINE_CHARS + 1)
+    """The header line (up to its line break: \\n, \\r\\n or \\r), decoded from the file's first _HEAD_BYTES at most:
+    the bytes the encoding check looked at (a text stream would decode a buffer more)."""
+    dec = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    text, done = "", 0
+    with open(p, "rb") as fh:
+        while done < _HEAD_BYTES:
+            chunk = fh.read(min(1 << 16, _HEAD_BYTES - done))
+            done += len(chunk)
+            new = dec.decode(chunk, final=not chunk)
+            text += new
+            # a break in the new text (or a \r before it); a last \r may be followed by \n in the next chunk
+            if not chunk or re.search("\r\n|\n|\r(?=.)", text[-len(new) - 1:], re.S):
+                break
+    brk = re.search("\r\n?|\n", text)
+    line = (text[:brk.end()] if brk else text)[:_LINE_CHARS + 1]
     if len(line) > _LINE_CHARS:
         raise InputError(f"{name or p.name}：第 1 行（表头）" + over("长度", f"{len(line) - 1:,}+", f"{_LINE_CHARS:,}", " 个字符")
                          + "，不是图斑数据表的表头")
