@@ -115,3 +115,15 @@ def test_utf8_checked_by_python_only_at_the_head_a_gbk_body_is_still_found(tmp_p
     with pytest.raises(Exception) as e:
         read_input(_con(), p, "raw", lazy=True)
     assert e.type.__name__ == "InputError" and "g.csv" in str(e.value)
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r\n", "\r"])
+def test_header_line_ends_at_any_line_break_also_across_read_chunks(tmp_path, brk):
+    from engine.data.readers.text import _first_line
+
+    p = tmp_path / "h.csv"
+    head = "图斑编号," + "x" * (65_536 - len("图斑编号,".encode()) - 1)  # the break straddles the first 64 KB chunk
+    p.write_bytes((head + brk + "A1,2\r\n").encode())
+    assert _first_line(p) == head
+    p.write_bytes(b"TBBH,XZQDM")  # no line break at all
+    assert _first_line(p) == "TBBH,XZQDM"
