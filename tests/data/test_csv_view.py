@@ -17,6 +17,30 @@ def _con():
     return connect(keep_order=False)  # as a run opens it: DuckDB may reorder what has no ORDER BY
 
 
+@pytest.fixture(autouse=True)
+def every_csv_lazy(monkeypatch):
+    """The small files here read as a province's large one is (a county's is copied, see LAZY_CSV_BYTES)."""
+    from engine.data import readers
+
+    monkeypatch.setattr(readers, "LAZY_CSV_BYTES", 0)
+
+
+def test_a_county_csv_is_copied_a_large_one_is_a_view(tmp_path, monkeypatch):
+    from engine.data import readers
+
+    p = tmp_path / "c.csv"
+    p.write_text(HEADER + "A1,2023,610902,\n", encoding="utf-8")
+    monkeypatch.setattr(readers, "LAZY_CSV_BYTES", p.stat().st_size + 1)  # one byte short of it: copied
+    con = _con()
+    read_input(con, p, "raw", lazy=True)
+    assert not is_view(con, "raw") and con.execute("SELECT _line FROM raw").fetchall() == [(2,)]
+    assert con.execute("SELECT list(table_name) FROM duckdb_tables()").fetchone()[0] == ["raw"]
+    monkeypatch.setattr(readers, "LAZY_CSV_BYTES", p.stat().st_size)  # at it: a view
+    con = _con()
+    read_input(con, p, "raw", lazy=True)
+    assert is_view(con, "raw") and con.execute("SELECT _line FROM raw").fetchall() == [(2,)]
+
+
 def test_small_csv_is_a_view_with_the_lines_and_trimmed_cells(tmp_path):
     p = tmp_path / "q.csv"
     p.write_text(HEADER + "A1,2023,610902,\"两行\n备注\"\n"  # lines 2-3
