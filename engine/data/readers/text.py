@@ -7,6 +7,7 @@ import hashlib
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -164,8 +165,12 @@ def _read_as(con, p: Path, staging: str, enc: str, bom: int, known: Known):
         except csv.Error as e:  # one header cell over the csv module's 128K characters
             raise InputError(f"{p.name}：第 1 行（表头）无法解析：{e}") from None
         headers, unnamed = check_headers(p.name, raw_headers, known, "（第 1 行表头）")
-        _csv_to_staging(con, p, src, staging + "__file", headers, delim)
-        digest, physical = _digest_and_lines(src, digest=src == p)  # one pass over the file for both
+        # the file's SHA-256 and line count in one pass, on the other core while DuckDB reads the cells (in file
+        # order it reads with one thread; hashlib and DuckDB release the GIL)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            scan = pool.submit(_digest_and_lines, src, src == p)
+            _csv_to_staging(con, p, src, staging + "__file", headers, delim)
+            digest, physical = scan.result()
         _attach_csv_lines(con, p, src, staging, delim, physical, warnings)
     finally:
         if tmpdir:
