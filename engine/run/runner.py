@@ -18,7 +18,7 @@ from engine.data.dictionary import Dictionary
 from engine.duck import connect
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
-from engine.data.readers.common import allow_path, is_view
+from engine.data.readers.common import PARQUET_SUFFIXES, allow_path, is_view
 from engine.data.region_facts import load_region_facts, unused_facts
 from engine.policy.model import Check, Policy
 from engine.policy.policyset import PolicySet, load_policies
@@ -186,7 +186,8 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
         meta["column_map"] = cmap.manifest()
     if facts is not None:
         meta["region_facts"] = facts.manifest()
-    lazy = is_view(con, "raw")  # a Parquet file read through a view: normalize reads the file itself
+    # a Parquet file read through a view: normalize reads the file itself (a CSV's view reads its copy)
+    lazy = is_view(con, "raw") and Path(str(data)).suffix.lower() in PARQUET_SUFFIXES
     try:
         prepared = _normalized(con, info.columns, meta, info.warnings + (facts.warnings if facts else []), d, year,
                                area_unit=area_unit, unit_check=True, column_map=cmap)

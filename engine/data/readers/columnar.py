@@ -7,7 +7,8 @@ import duckdb
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (
-    GEOM_AREA, InputError, InputInfo, Known, check_headers, duck_msg, refuse_reserved, sha256, text_sql, typed_fits,
+    GEOM_AREA, InputError, InputInfo, Known, check_headers, duck_msg, insertion_order, refuse_reserved, sha256, text_sql,
+    typed_fits,
 )
 
 
@@ -22,12 +23,8 @@ def read_parquet(con, p: Path, staging: str, known: Known):
         refuse_reserved(p.name, name)
     if any(name == "file_row_number" for name, *_ in described):  # the row number's own name is taken: copy
         copy = quote_ident(staging + "__file")
-        keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-        con.execute("SET preserve_insertion_order = true")  # rowid is then the file's order
-        try:
+        with insertion_order(con):  # rowid is then the file's order
             con.execute(f"CREATE OR REPLACE TEMP TABLE {copy} AS SELECT * FROM read_parquet({quote_str(str(p))})")
-        finally:
-            con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
         info, unnamed = typed_to_text(con, p, staging, "rowid + 1", known, source=copy)
     else:
         info, unnamed = typed_to_text(con, p, staging, "file_row_number + 1", known, described=described, view=True,

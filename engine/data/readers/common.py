@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,14 +120,40 @@ def drop_relation(con, name: str) -> None:
         con.execute(f"DROP TABLE IF EXISTS {quote_ident(name)}")
 
 
+STAGE = "__stage"  # read_input's `table` + STAGE: the reader's staging relation, which a lazy `table` reads
+# staging + part: what a lazy input's view reads besides its staging: a CSV's cells and line numbers, and once rows
+# that are not patches are left out, the view that still has them and their lines (readers/__init__.py _drop_lines)
+STAGE_PARTS = ("__file", "__lines", "__all", "__skipped")
+
+
+def drop_staging(con, staging: str) -> None:
+    """Drop the staging relation `staging` and the tables it reads."""
+    for name in (staging, *(staging + part for part in STAGE_PARTS)):
+        drop_relation(con, name)
+
+
 def materialize(con, name: str) -> None:
-    """Make the view `name` (a lazily read input, see read_input) a table of the same name and rows, to change it."""
+    """Make the view `name` (a lazily read input, see read_input) a table of the same name and rows, to change it.
+    The staging it read (a CSV's cells) is dropped: one copy of the rows, not two."""
     if not is_view(con, name):
         return
     copy = quote_ident(name + "__copy")
     con.execute(f"CREATE OR REPLACE TABLE {copy} AS SELECT * FROM {quote_ident(name)}")
     con.execute(f"DROP VIEW {quote_ident(name)}")
     con.execute(f"ALTER TABLE {copy} RENAME TO {quote_ident(name)}")
+    drop_staging(con, name + STAGE)
+
+
+@contextmanager
+def insertion_order(con):
+    """Within the block, tables are built in their source's order (preserve_insertion_order = true): a table built
+    from read_csv or read_parquet then has each row's place in the file as its rowid. The setting is put back after."""
+    keep = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if keep else 'false'}")
 
 
 def allow_path(con, path: str) -> None:

@@ -3,32 +3,41 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 
 from engine.lang.quoting import quote_ident, quote_str
 from engine.data.readers.common import (
-    CHUNK, TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, Known, check_headers, duck_msg, sha256,
+    CHUNK, TRIM, MIN_KNOWN_HEADERS, InputError, InputInfo, Known, check_headers, duck_msg, insertion_order,
+    register_as_table, sha256,
 )
 from engine.limits import over
 
 
-def decodes(p: Path, enc: str, start: int = 0) -> tuple[bool, int | None]:
-    """Does the whole file (from byte `start`) decode strictly as `enc`? Returns (ok, bad byte offset)."""
+def decodes(p: Path, enc: str, start: int = 0, limit: int | None = None) -> tuple[bool, int | None]:
+    """Does the whole file (from byte `start`) decode strictly as `enc`? Returns (ok, bad byte offset).
+    limit: only its first `limit` bytes (a character cut at the limit is no error)."""
     dec = codecs.getincrementaldecoder(enc)(errors="strict")
     pos = start
     with open(p, "rb") as fh:
         fh.seek(start)
-        for chunk in iter(lambda: fh.read(CHUNK), b""):
+        while limit is None or pos - start < limit:
+            chunk = fh.read(CHUNK if limit is None else min(CHUNK, limit - (pos - start)))
+            if not chunk:
+                break
             try:
                 dec.decode(chunk)
             except UnicodeError as e:  # UnicodeDecodeError, or utf-16's plain UnicodeError (no BOM)
                 return False, pos + getattr(e, "start", 0)
             pos += len(chunk)
+        else:
+            return True, None  # the limit reached
         try:
             dec.decode(b"", final=True)
         except UnicodeError as e:
@@ -109,6 +118,7 @@ def read_csv(con, p: Path, staging: str, encoding: str | None, known: Known):
     with open(p, "rb") as fh:
         head = fh.read(4)
     bom = 3 if head.startswith(codecs.BOM_UTF8) else 0
+    unchecked = False  # UTF-8 as far as Python read; DuckDB checks every cell of the rest as it reads them
     if encoding:
         enc = normalize_encoding(encoding)
         if enc == "utf-8-sig":
@@ -116,12 +126,26 @@ def read_csv(con, p: Path, staging: str, encoding: str | None, known: Known):
         ok, bad = decodes(p, enc, bom if enc == "utf-8" else 0)
         if not ok:
             raise InputError(f"{p.name}：第 {_line_of_offset(p, bad)} 行无法按 {encoding} 编码解码，请确认文件编码")
+    elif bom:
+        enc = "utf-8"
+        ok, bad = decodes(p, "utf-8", bom)
+        if not ok:
+            raise InputError(f"{p.name}：文件声明为 UTF-8（带 BOM），但第 {_line_of_offset(p, bad)} 行不是有效的 UTF-8")
+    elif decodes(p, "utf-8", limit=_HEAD_BYTES)[0]:  # decoding 273 MB of Chinese text in Python takes 1.5 s
+        enc, unchecked = "utf-8", True
     else:
-        enc = "utf-8" if bom else _detect_encoding(p, known)
-        if bom:
-            ok, bad = decodes(p, "utf-8", bom)
-            if not ok:
-                raise InputError(f"{p.name}：文件声明为 UTF-8（带 BOM），但第 {_line_of_offset(p, bad)} 行不是有效的 UTF-8")
+        enc = _detect_encoding(p, known)
+    try:
+        return _read_as(con, p, staging, enc, bom, known)
+    except InputError:
+        # a cell DuckDB found not to be UTF-8 (or any other refusal): decided as before, on the whole file
+        if not unchecked or decodes(p, "utf-8")[0]:
+            raise
+    return _read_as(con, p, staging, _detect_encoding(p, known), bom, known)
+
+
+def _read_as(con, p: Path, staging: str, enc: str, bom: int, known: Known):
+    """Read the CSV `p` in the encoding `enc` (`bom`: bytes of a UTF-8 BOM) into the staging view."""
     warnings: list[str] = []
     tmpdir = None
     src = p
@@ -139,14 +163,19 @@ def read_csv(con, p: Path, staging: str, encoding: str | None, known: Known):
         except csv.Error as e:  # one header cell over the csv module's 128K characters
             raise InputError(f"{p.name}：第 1 行（表头）无法解析：{e}") from None
         headers, unnamed = check_headers(p.name, raw_headers, known, "（第 1 行表头）")
-        _csv_to_staging(con, p, src, staging, headers, delim)
-        _attach_csv_lines(con, p, src, staging, delim, warnings)
+        # the file's SHA-256 and line count in one pass, on the other core while DuckDB reads the cells (in file
+        # order it reads with one thread; hashlib and DuckDB release the GIL)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            scan = pool.submit(_digest_and_lines, src, src == p)
+            _csv_to_staging(con, p, src, staging + "__file", headers, delim)
+            digest, physical = scan.result()
+        _attach_csv_lines(con, p, src, staging, delim, physical, warnings)
     finally:
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
     if enc != "utf-8":
         warnings.append(f"{p.name}：按 {'GBK/GB18030' if enc == 'gb18030' else enc} 编码读取")
-    info = InputInfo(path=str(p), sha256=sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
+    info = InputInfo(path=str(p), sha256=digest or sha256(p), files=[str(p)], rows=0, columns=headers, warnings=warnings)
     return info, unnamed
 
 
@@ -160,11 +189,26 @@ def _transcode(src: Path, dst: Path, enc: str, skip: int) -> None:
 
 
 _LINE_CHARS = 2_000_000  # DuckDB's own maximum line size (bytes): no CSV line is read beyond it
+# the header line is read by Python (at most _LINE_CHARS characters of up to 4 bytes): checked before it is read
+_HEAD_BYTES = 4 * _LINE_CHARS + 8
 
 
 def _first_line(p: Path, name: str = "") -> str | None:
-    with open(p, encoding="utf-8", newline="") as fh:
-        line = fh.readline(_LINE_CHARS + 1)
+    """The header line (up to its line break: \\n, \\r\\n or \\r), decoded from the file's first _HEAD_BYTES at most:
+    the bytes the encoding check looked at (a text stream would decode a buffer more)."""
+    dec = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    text, done = "", 0
+    with open(p, "rb") as fh:
+        while done < _HEAD_BYTES:
+            chunk = fh.read(min(1 << 16, _HEAD_BYTES - done))
+            done += len(chunk)
+            new = dec.decode(chunk, final=not chunk)
+            text += new
+            # a break in the new text (or a \r before it); a last \r may be followed by \n in the next chunk
+            if not chunk or re.search("\r\n|\n|\r(?=.)", text[-len(new) - 1:], re.S):
+                break
+    brk = re.search("\r\n?|\n", text)
+    line = (text[:brk.end()] if brk else text)[:_LINE_CHARS + 1]
     if len(line) > _LINE_CHARS:
         raise InputError(f"{name or p.name}：第 1 行（表头）" + over("长度", f"{len(line) - 1:,}+", f"{_LINE_CHARS:,}", " 个字符")
                          + "，不是图斑数据表的表头")
@@ -185,13 +229,14 @@ def _csv_to_staging(con, p: Path, src: Path, staging: str, headers: list[str], d
             f"store_rejects=true, rejects_table={quote_str(rejects)}, rejects_scan={quote_str(scan)}")
     sql = f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS SELECT * FROM read_csv({quote_str(str(src))}, {{opts}})"
     try:
-        try:
-            con.execute(sql.format(opts=opts))
-        except duckdb.Error as e:
-            if "parallel" not in str(e):
-                raise
-            # quoted newlines + null padding need the single-threaded scanner
-            con.execute(sql.format(opts=opts + ", parallel=false"))
+        with insertion_order(con):  # the records in file order: rowid is each record's place (_attach_csv_lines)
+            try:
+                con.execute(sql.format(opts=opts))
+            except duckdb.Error as e:
+                if "parallel" not in str(e):
+                    raise
+                # quoted newlines + null padding need the single-threaded scanner
+                con.execute(sql.format(opts=opts + ", parallel=false"))
         bad = con.execute(
             f"SELECT byte_position, error_type, column_name, error_message FROM {quote_ident(rejects)} "
             f"ORDER BY byte_position LIMIT 5").fetchall()
@@ -214,20 +259,28 @@ def _csv_to_staging(con, p: Path, src: Path, staging: str, headers: list[str], d
         raise InputError(f"{p.name}：以下行无法读取，整个文件未导入：{'；'.join(parts)}{more}")
 
 
-def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warnings: list[str]) -> None:
-    """Add `_line`: the physical line number of each record (header = line 1)."""
-    rows = con.execute(f"SELECT count(*) FROM {quote_ident(staging)}").fetchall()[0][0]
+def _digest_and_lines(p: Path, digest: bool) -> tuple[str | None, int]:
+    """(SHA-256 of the file if `digest`, its number of physical lines: a last line without a line break counts)."""
+    h = hashlib.sha256() if digest else None
     physical = 0
     last = b"\n"
-    with open(src, "rb") as fh:
+    with open(p, "rb") as fh:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
+            if h is not None:
+                h.update(chunk)
             physical += chunk.count(b"\n")
             last = chunk[-1:]
-    if last != b"\n":
-        physical += 1
+    return (h.hexdigest() if h is not None else None), physical + (last != b"\n")
+
+
+def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, physical: int, warnings: list[str]) -> None:
+    """The view `staging`: the records of the table `staging__file` (built in file order, so its rowid is the
+    record's place) with `_line`, the physical line number of each record (header = line 1). No copy of the cells.
+    physical: the file's number of lines."""
+    cells = quote_ident(staging + "__file")
+    rows = con.execute(f"SELECT count(*) FROM {cells}").fetchall()[0][0]
     if physical == rows + 1:  # every line is exactly one record: line = position + 2
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS "
-                    f"SELECT *, rowid + 2 AS _line FROM {quote_ident(staging)}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(staging)} AS SELECT *, rowid + 2 AS _line FROM {cells}")
         return
     # blank lines or line breaks inside quoted cells: count lines with Python's csv module
     lines = []
@@ -250,13 +303,9 @@ def _attach_csv_lines(con, p: Path, src: Path, staging: str, delim: str, warning
         lines = list(range(2, rows + 2))
     import pyarrow as pa  # only for files with blank lines or line breaks inside cells
 
-    con.register("__weipian_lines", pa.table({"_line": pa.array(lines, pa.int64())}))
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote_ident(staging)} AS SELECT s.*, l._line FROM "
-            f"(SELECT *, rowid AS __i FROM {quote_ident(staging)}) s JOIN "
-            f"(SELECT _line, row_number() OVER (ORDER BY _line) - 1 AS __i FROM __weipian_lines) l USING (__i) "
-            f"ORDER BY __i")
-        con.execute(f"ALTER TABLE {quote_ident(staging)} DROP COLUMN __i")
-    finally:
-        con.unregister("__weipian_lines")
+    # lines ascend with the records: record i (its rowid) has the i-th line
+    numbered = staging + "__lines"
+    register_as_table(con, pa.table({"__i": pa.array(range(rows), pa.int64()), "_line": pa.array(lines, pa.int64())}),
+                      numbered)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(staging)} AS SELECT s.*, l._line FROM {cells} s "
+                f"JOIN {quote_ident(numbered)} l ON s.rowid = l.__i")
