@@ -38,7 +38,7 @@ class ResultRows:
     """Every finding and task of a run, kept in DuckDB: the view `view` of the run's (sandboxed) connection, and
     `keys`, the same rows without the message column (engine.run.runner.results_sql). Counts, sorts and the choice
     of the rows a report lists read `keys` (no join with the patches); messages are rendered by DuckDB only for the
-    rows fetched (with_messages). Exports read Arrow batches. Nothing here holds all rows in Python."""
+    rows fetched (with_messages), or by the scan itself when the run writes every row (`rendered`). Exports read Arrow batches. Nothing here holds all rows in Python."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, view: str, keys: str, message: str | Callable[..., str],
                  exports: dict[str, str] | None = None, rendered: bool = False):
@@ -68,8 +68,9 @@ class ResultRows:
         return self.message_of()
 
     def with_messages(self, sub: str, only: set[tuple[int, int]] | None = None) -> str:
-        """The rows of `sub` (a query over `keys`) with their message column, rendered from each hit's patch;
-        in no particular order. only: the (year, idx) of every hit in `sub`, when known (a smaller expression)."""
+        """The rows of `sub` (a query over `keys`) with their message column, rendered from each hit's patch (or
+        as the scan rendered it, `rendered`); in no particular order. only: the (year, idx) of every hit in `sub`,
+        when known (a smaller expression)."""
         if self.rendered:  # every row has its message already: no join
             return f"SELECT k.* EXCLUDE (_y, _i, _msg), k._msg AS message FROM ({sub}) k"
         message = self.message if only is None else self.message_of(only)
@@ -85,7 +86,7 @@ class ResultRows:
         self.con.execute(f"CREATE TEMP TABLE {table} AS "
                          f"SELECT * FROM {self.keys} WHERE {where} ORDER BY {order}{_limit(limit)}")
         try:
-            only = {(int(y), int(i)) for y, i in self.con.execute(
+            only = None if self.rendered else {(int(y), int(i)) for y, i in self.con.execute(
                 f"SELECT DISTINCT _y, _i FROM {table} WHERE _i IS NOT NULL").fetchall()}
             return self.con.execute(f"SELECT {columns} FROM ({self.with_messages(f'SELECT * FROM {table}', only)}) "
                                     f"ORDER BY {order}").fetchall()

@@ -43,6 +43,9 @@ def as_date(value) -> date:
         raise InputError(f"评估日期「{value}」不是有效日期（应写成 2024-06-30）") from None
 
 
+_MSG_COLUMN = "_msg_"  # prefix of the fields a hit carries for its message (no clash with a field's own name)
+
+
 def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Check] | None = None,
             carry: tuple[tuple[str, str], ...] = (), messages: bool = False) -> str:
     """One SELECT evaluating every row rule and trigger of `policy` in a single scan of `table`: one (row, check)
@@ -72,9 +75,6 @@ def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Ch
         f"  SELECT _rid, {key}{inner}, unnest(list_filter([\n    {body}\n  ]::INTEGER[], lambda x: x IS NOT NULL)) AS hit\n"
         f"  FROM {quote_ident(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
     )
-
-
-_MSG_COLUMN = "_msg_"  # prefix of the fields a hit carries for its message (no clash with a field's own name)
 
 
 _RUNS = itertools.count(1)
