@@ -12,10 +12,11 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from engine.limits import LIMITS
+from engine.paths import temp_beside
+from engine.version import __version__
 
 CACHE_DIR_ENV = "WEIPIAN_CACHE_DIR"
 NO_CACHE_ENV = "WEIPIAN_NO_CACHE"
@@ -73,7 +74,7 @@ def write_json(name: str, value) -> None:
         d.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(os.stat(d)):
             return
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=d)  # mode 0600
+        fd, tmp = temp_beside(d / name)  # mode 0600
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body)
@@ -84,3 +85,26 @@ def write_json(name: str, value) -> None:
             raise
     except (OSError, ValueError, RecursionError):
         return
+
+
+_FORMAT = 1  # of the documents KeyedFile writes
+
+
+class KeyedFile:
+    """One cache file holding one JSON value (of type `kind`) for one key: named `prefix`-<hash of weipian's version
+    and `key`>.json, stored with the full hash; a document of another format or key, or a value of another type,
+    reads as an empty one. Callers still validate the value's contents."""
+
+    def __init__(self, prefix: str, key: bytes, field: str, kind: type):
+        self.key = hashlib.sha256(f"weipian {__version__}\n".encode() + key).hexdigest()
+        self.name = f"{prefix}-{self.key[:32]}.json"
+        self.field, self.kind = field, kind
+
+    def read(self):
+        doc = read_json(self.name)
+        ok = type(doc) is dict and doc.get("format") == _FORMAT and doc.get("key") == self.key \
+            and type(doc.get(self.field)) is self.kind
+        return doc[self.field] if ok else self.kind()
+
+    def write(self, value) -> None:
+        write_json(self.name, {"format": _FORMAT, "key": self.key, self.field: value})

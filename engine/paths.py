@@ -1,6 +1,7 @@
 """Where the bundled policies, schemas and datasets live (source checkout or installed wheel)."""
 from __future__ import annotations
 
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -33,3 +34,10 @@ def display_path(path: str | Path) -> str:
     except ValueError:
         return str(path)
 
+
+def temp_beside(path: str | Path) -> tuple[int, str]:
+    """A new empty temp file in the folder of `path` (made if missing), hidden and named after it: (fd, its path).
+    Written there, it replaces `path` by a rename on the same file system (engine.report.atomic)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

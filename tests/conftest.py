@@ -161,3 +161,33 @@ def threshold_policies(policy_root):
 @pytest.fixture(scope="session")
 def dictionary():
     return load_dictionary()
+
+
+# ---- the user cache (engine/cache.py): tests point it at a folder of their own
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch) -> Path:
+    """An empty cache directory of this test's own (WEIPIAN_CACHE_DIR), caching on, run from the repository."""
+    from engine import cache
+
+    d = tmp_path / "cache"
+    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(d))
+    monkeypatch.delenv(cache.NO_CACHE_ENV, raising=False)
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    return d
+
+
+def cache_file(d: Path, prefix: str) -> Path:
+    """The one cache file `prefix`-*.json in `d`."""
+    (f,) = d.glob(f"{prefix}-*.json")
+    return f
+
+
+def rewrite_cache_file(f: Path, doc) -> None:
+    """Replace a cache file's document, with a valid sha256 line (as a hostile writer would)."""
+    import hashlib
+    import json
+
+    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    f.write_bytes(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+    os.chmod(f, 0o600)

@@ -231,7 +231,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
         need.discard(year_field)
     missing = [f.name for f in d.fields if f.name in need and f.name not in mapping]
     if missing:
-        raise InputError(missing_message("缺少必需的列", missing, columns, d, sources=_sources(con, raw)))
+        raise InputError(missing_message("缺少必需的列", missing, columns, d, sources=_named(_sources(con, raw))))
     unit_notes, unit_warnings = resolve_area_units(con, raw, d, mapping, area_unit=area_unit, check=unit_check,
                                                    alias_units=alias_units(mapping, d), sources=map_units)
     warnings += unit_warnings
@@ -296,7 +296,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
 
     # _rid: the row's place in the input, the same on every run whatever order the (parallel) reading left the raw
     # table in: its line, after the lines of the files before it (a folder's files by name). No sort numbers the rows.
-    sources = [r[0] for r in con.execute(f"SELECT DISTINCT _source FROM {quote_ident(raw)} ORDER BY 1").fetchall()]
+    sources = _sources(con, raw)
     rid = "_line"
     if len(sources) > 1:
         rid = (f"(CASE _source {' '.join(f'WHEN {quote_str(s)} THEN {i}' for i, s in enumerate(sources))} END)"
@@ -351,17 +351,21 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchall()[0]
     warnings += _serial_warnings(con, table, d, mapping)
     return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
-                      unit_notes, warnings, list(columns), [s for s in sources if s and s != "<records>"])
+                      unit_notes, warnings, list(columns), _named(sources))
 
 
-def format_findings_sql(table: str, key_field: str) -> str:
-    """SQL listing one 数据格式 finding per problem cell."""
+def format_findings_sql(table: str, key_field: str, carry: tuple[tuple[str, str], ...] = ()) -> str:
+    """SQL listing one 数据格式 finding per problem cell: _rid, patch, rule, severity, message, cite, source, line,
+    and the `carry` columns ((SQL expression over `table`, name) pairs) of the finding's row."""
+    inner = "".join(f", {expr} AS {quote_ident(name)}" for expr, name in carry)
+    outer = "".join(f", {quote_ident(name)}" for _, name in carry)
     return f"""
         SELECT _rid, COALESCE({quote_ident('_raw_' + key_field)}, '第' || _line || '行') AS patch,
                {quote_str(FORMAT_RULE)} AS rule, 'error' AS severity,
                _source || ' 第' || _line || '行 字段「' || e.field || '」值「' || COALESCE(e.value, '') || '」' || e.reason AS message,
-               {quote_str(FORMAT_CITE)} AS cite
-        FROM (SELECT _rid, _source, _line, {quote_ident('_raw_' + key_field)}, unnest(_errors) AS e FROM {quote_ident(table)} WHERE len(_errors) > 0)
+               {quote_str(FORMAT_CITE)} AS cite, _source AS source, _line AS line{outer}
+        FROM (SELECT _rid, _source, _line, {quote_ident('_raw_' + key_field)}{inner}, unnest(_errors) AS e
+              FROM {quote_ident(table)} WHERE len(_errors) > 0)
     """
 
 
@@ -384,5 +388,10 @@ def _serial_warnings(con, table: str, d: Dictionary, mapping: dict) -> list[str]
 
 
 def _sources(con, raw: str) -> list[str]:
-    return [r[0] for r in con.execute(f"SELECT DISTINCT _source FROM {quote_ident(raw)} ORDER BY 1").fetchall()
-            if r[0] and r[0] != "<records>"]
+    """Every `_source` of the raw table, by name (a folder's files in the order their rows are numbered)."""
+    return [r[0] for r in con.execute(f"SELECT DISTINCT _source FROM {quote_ident(raw)} ORDER BY 1").fetchall()]
+
+
+def _named(sources: list[str]) -> list[str]:
+    """The file names among `sources` (for messages): not hand-written records."""
+    return [s for s in sources if s and s != "<records>"]

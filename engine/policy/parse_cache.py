@@ -5,15 +5,10 @@ text to tree. Only parsing is skipped — every check of the policy runs on ever
 by engine.lang.parser before use (one that does not fit is parsed afresh)."""
 from __future__ import annotations
 
-import hashlib
-
-from engine.cache import read_json, write_json
+from engine.cache import KeyedFile
 from engine.lang.parser import grammar_key
 from engine.lang.units import Units
 from engine.limits import LIMITS
-from engine.version import __version__
-
-_FORMAT = 1
 
 
 class FileTreeStore:
@@ -21,19 +16,15 @@ class FileTreeStore:
     by `save` when a tree was added."""
 
     def __init__(self, units: Units):
-        key = hashlib.sha256(f"weipian {__version__}\n{grammar_key(units)}".encode("utf-8")).hexdigest()
-        self.name = f"trees-{key[:32]}.json"
-        self.key = key
+        self.file = KeyedFile("trees", grammar_key(units).encode("utf-8"), "trees", dict)
+        self.key, self.name = self.file.key, self.file.name
         self.trees: dict | None = None  # read at the first lookup
         self.used: dict = {}
         self.added = False
 
     def _kept(self) -> dict:
         if self.trees is None:
-            doc = read_json(self.name)
-            ok = type(doc) is dict and doc.get("format") == _FORMAT and doc.get("key") == self.key \
-                and type(doc.get("trees")) is dict
-            self.trees = doc["trees"] if ok else {}
+            self.trees = self.file.read()
         return self.trees
 
     def get(self, text: str):
@@ -53,5 +44,5 @@ class FileTreeStore:
             return
         trees = self.trees if len(self.trees) <= LIMITS.cache_trees else self.used
         if len(trees) <= LIMITS.cache_trees:
-            write_json(self.name, {"format": _FORMAT, "key": self.key, "trees": trees})
+            self.file.write(trees)
         self.added = False

@@ -9,20 +9,20 @@ in the file (a corrupt or hostile entry) is ignored, and a digest is only ever c
 being loaded. The cache directory is the user's own (engine.cache reads nothing others may write)."""
 from __future__ import annotations
 
-import hashlib
 import re
+from functools import lru_cache
 
-from engine.cache import read_json, write_json
+from engine.cache import KeyedFile
 from engine.limits import LIMITS
 from engine.paths import schemas_dir
-from engine.version import __version__
 
-_FORMAT = 1
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 SCHEMA_FILE = "policy.schema.json"
 
 
+@lru_cache(maxsize=1)
 def schema_bytes() -> bytes:
+    """The policy schema file, read once per process (every policy load compares against it)."""
     return (schemas_dir() / SCHEMA_FILE).read_bytes()
 
 
@@ -31,17 +31,14 @@ class SchemaPasses:
     text was added (past LIMITS.cache_trees digests, the oldest are dropped)."""
 
     def __init__(self, schema: bytes):
-        self.key = hashlib.sha256(f"weipian {__version__}\n".encode() + schema).hexdigest()
-        self.name = f"schema-{self.key[:32]}.json"
+        self.file = KeyedFile("schema", schema, "passed", list)
+        self.key, self.name = self.file.key, self.file.name
         self.known: list[str] | None = None
         self.added = False
 
     def _kept(self) -> list[str]:
         if self.known is None:
-            doc = read_json(self.name)
-            ok = type(doc) is dict and doc.get("format") == _FORMAT and doc.get("key") == self.key \
-                and type(doc.get("passed")) is list
-            self.known = [d for d in doc["passed"] if type(d) is str and _DIGEST.fullmatch(d)] if ok else []
+            self.known = [d for d in self.file.read() if type(d) is str and _DIGEST.fullmatch(d)]
         return self.known
 
     def passed(self, digest: str | None) -> bool:
@@ -58,5 +55,5 @@ class SchemaPasses:
 
     def save(self) -> None:
         if self.added:
-            write_json(self.name, {"format": _FORMAT, "key": self.key, "passed": self.known[-LIMITS.cache_trees:]})
+            self.file.write(self.known[-LIMITS.cache_trees:])
             self.added = False

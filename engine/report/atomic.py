@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
+
+from engine.paths import temp_beside
 
 
 @contextlib.contextmanager
@@ -16,8 +17,7 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8", newline:
     tmp: with mode=None, the temp file to use, created beside `path` before (engine.run.exports.reserve)."""
     target = Path(path)
     if tmp is None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp = temp_beside(target)
     else:
         assert mode is None, "a reserved temp file is written by name"
         fd = None

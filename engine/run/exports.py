@@ -10,8 +10,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import tempfile
 from pathlib import Path
+
+from engine.paths import temp_beside
 
 SUFFIXES = {".parquet": "parquet", ".jsonl": "json"}  # output suffix -> DuckDB COPY format
 
@@ -25,8 +26,7 @@ def reserve(outputs) -> dict[str, str]:
         target = Path(path)
         if target.suffix.lower() not in SUFFIXES or str(target) in out:
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp = temp_beside(target)
         os.close(fd)
         if not _RESERVED:
             atexit.register(_remove_left)

@@ -1,6 +1,7 @@
 """Run policies over a patch table: normalize once, then one scan per policy year for all row rules and triggers."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -18,6 +19,7 @@ from engine.data.dictionary import Dictionary
 from engine.duck import connect
 from engine.errors import InputError
 from engine.data.normalize import Normalized, format_findings_sql, missing_message, normalize
+from engine.data.readers.columnar import read_through_view
 from engine.data.readers.common import PARQUET_SUFFIXES, allow_path, is_view
 from engine.data.region_facts import load_region_facts, unused_facts
 from engine.policy.model import Check, Policy
@@ -188,15 +190,9 @@ def prepare(data, policies: dict[int, Policy], *, year: int | None = None, sheet
         meta["region_facts"] = facts.manifest()
     # a Parquet file read through a view: normalize reads the file itself (a CSV's view reads its copy)
     lazy = is_view(con, "raw") and Path(str(data)).suffix.lower() in PARQUET_SUFFIXES
-    try:
+    with read_through_view(Path(str(data))) if lazy else contextlib.nullcontext():
         prepared = _normalized(con, info.columns, meta, info.warnings + (facts.warnings if facts else []), d, year,
                                area_unit=area_unit, unit_check=True, column_map=cmap)
-    except duckdb.Error as e:  # a page damaged past the pages the reader checked is the file's fault, not ours
-        if not lazy or isinstance(e, duckdb.OutOfMemoryException):
-            raise
-        from engine.data.readers.columnar import unreadable
-
-        raise InputError(unreadable(Path(str(data)), e)) from None
     prepared.exports = dict(exports or {})
     return prepared
 
@@ -348,18 +344,16 @@ def _region_table(con, table: str, region_tasks: list[RegionTask]) -> None:
     insert_rows(con, table, [(t.region, t.rule, t.level, t.action, t.cite, t.message, i) for i, t in enumerate(region_tasks)])
 
 
-def _region_sql(d: Dictionary, have: set[str], prefix: str = "") -> str:
+def _region_sql(d: Dictionary, have: set[str]) -> str:
     """A patch's region code as text (NULL when the table patches, whose columns are `have`, has none)."""
-    return f"CAST({prefix}{quote_ident(d.region_field)} AS VARCHAR)" if d.region_field in have else "NULL::VARCHAR"
+    return f"CAST({quote_ident(d.region_field)} AS VARCHAR)" if d.region_field in have else "NULL::VARCHAR"
 
 
 def format_rows_sql(d: Dictionary, have: set[str]) -> str:
     """The 数据格式 findings of the table patches (whose columns are `have`) with the columns of the results."""
-    region = _region_sql(d, have, "p.")
-    year = f"CAST(p.{quote_ident(d.key[1])} AS INTEGER)" if d.key[1] in have else "NULL::INTEGER"
-    return (f"SELECT {year} AS year, f.patch, {region} AS region, f.rule, f.severity, f.cite, p._source AS source, "
-            f"p._line AS line, f._rid, f.message FROM ({format_findings_sql('patches', d.key[0])}) f "
-            f"JOIN patches p USING (_rid)")
+    year = f"CAST({quote_ident(d.key[1])} AS INTEGER)" if d.key[1] in have else "NULL::INTEGER"
+    return (f"SELECT year, patch, region, rule, severity, cite, source, line, _rid, message FROM "
+            f"({format_findings_sql('patches', d.key[0], ((year, 'year'), (_region_sql(d, have), 'region')))})")
 
 
 def results_sql(d: Dictionary, have: set[str], hits: str, catalog: str, region_table: str, formats: str) -> str:

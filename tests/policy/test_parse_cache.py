@@ -3,14 +3,13 @@ without building the parser; a missing, corrupt, hostile, foreign or oversized c
 WEIPIAN_NO_CACHE turns it off; the cache stays within its limits."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import cache_file, rewrite_cache_file, run_cli
 from engine import cache
 from engine.lang import parser
 from engine.lang.parser import ParseFailure, ast_from_data, parse, tree_data
@@ -22,32 +21,11 @@ CHECK = ["check", "datasets/sample_2023.csv", "--as-of", "2024-06-30", "--format
 SQL = ["sql", "policies/2023"]  # every expression of 2023 and 2021, compiled: cheaper than a check
 
 
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "cache"
-    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(d))
-    monkeypatch.delenv(cache.NO_CACHE_ENV, raising=False)
-    monkeypatch.chdir(ROOT)
-    return d
-
-
 def _no_parser(monkeypatch):
     """From here on, parsing an expression with lark fails the test."""
     def refuse(*_a, **_k):
         raise AssertionError("the parser ran")
     monkeypatch.setattr(parser, "_tree", refuse)
-
-
-def _tree_file(d: Path) -> Path:
-    (f,) = d.glob("trees-*.json")
-    return f
-
-
-def _rewrite(f: Path, doc) -> None:
-    """Replace the cache file's document, with a valid sha256 line (as a hostile writer would)."""
-    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-    f.write_bytes(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
-    os.chmod(f, 0o600)
 
 
 def test_a_cached_run_is_byte_identical_and_builds_no_parser(cache_dir, capsys, monkeypatch):
@@ -57,7 +35,7 @@ def test_a_cached_run_is_byte_identical_and_builds_no_parser(cache_dir, capsys, 
     assert not cache_dir.exists()  # turned off: nothing written
     monkeypatch.delenv(cache.NO_CACHE_ENV)
     assert run_cli(capsys, *CHECK)[1] == uncached  # fills the cache
-    assert oct(_tree_file(cache_dir).stat().st_mode & 0o777) == "0o600"
+    assert oct(cache_file(cache_dir, "trees").stat().st_mode & 0o777) == "0o600"
     _no_parser(monkeypatch)
     assert run_cli(capsys, *CHECK)[:2] == (code, uncached)
     assert run_cli(capsys, "sql", "policies/2023")[1] == sql
@@ -93,7 +71,7 @@ HOSTILE = [
 @pytest.mark.parametrize("raw", HOSTILE)
 def test_a_corrupt_cache_file_is_ignored(cache_dir, capsys, monkeypatch, raw):
     code, expected, _ = run_cli(capsys, *SQL)
-    f = _tree_file(cache_dir)
+    f = cache_file(cache_dir, "trees")
     good = f.read_bytes()
     f.write_bytes(raw)
     assert run_cli(capsys, *SQL)[:2] == (code, expected)
@@ -120,28 +98,28 @@ BAD_TREES = [
 @pytest.mark.parametrize("bad", BAD_TREES)
 def test_a_hostile_tree_in_a_valid_file_is_parsed_afresh(cache_dir, capsys, bad):
     code, expected, _ = run_cli(capsys, *SQL)
-    f = _tree_file(cache_dir)
+    f = cache_file(cache_dir, "trees")
     doc = _doc(f)
     doc["trees"] = {text: bad for text in doc["trees"]}
-    _rewrite(f, doc)
+    rewrite_cache_file(f, doc)
     assert run_cli(capsys, *SQL)[:2] == (code, expected)
 
 
 def test_a_deeply_nested_tree_is_refused_without_recursion_error(cache_dir, capsys):
     code, expected, _ = run_cli(capsys, *SQL)
-    f = _tree_file(cache_dir)
+    f = cache_file(cache_dir, "trees")
     doc = _doc(f)
     deep: dict = {"t": "NAME", "s": 0, "e": 1}
     for _ in range(LIMITS.expression_depth * 3):
         deep = {"r": "neg", "s": 0, "e": 1, "c": [deep]}
     doc["trees"] = {text: deep for text in doc["trees"]}
-    _rewrite(f, doc)
+    rewrite_cache_file(f, doc)
     assert run_cli(capsys, *SQL)[:2] == (code, expected)
 
 
 def test_a_cache_file_others_may_write_or_a_symlink_is_not_read(cache_dir, capsys, monkeypatch, tmp_path):
     run_cli(capsys, *SQL)
-    f = _tree_file(cache_dir)
+    f = cache_file(cache_dir, "trees")
     os.chmod(f, 0o666)
     assert cache.read_json(f.name) is None
     os.chmod(f, 0o600)

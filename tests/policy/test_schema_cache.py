@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from conftest import run_cli, write_policy_dir
+from conftest import cache_file, rewrite_cache_file, run_cli, write_policy_dir
 from engine import cache
 from engine.limits import LIMITS
 from engine.policy import loader
@@ -20,31 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECK = ["check", "datasets/sample_2023.csv", "--as-of", "2024-06-30"]
 
 
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "cache"
-    monkeypatch.setenv(cache.CACHE_DIR_ENV, str(d))
-    monkeypatch.delenv(cache.NO_CACHE_ENV, raising=False)
-    monkeypatch.chdir(ROOT)
-    return d
-
-
 def _no_validation(monkeypatch):
     def refuse():
         raise AssertionError("the schema validator ran")
     monkeypatch.setattr(loader, "_validator", refuse)
-
-
-def _passes_file(d: Path) -> Path:
-    (f,) = d.glob("schema-*.json")
-    return f
-
-
-def _rewrite(f: Path, doc) -> None:
-    """Replace the cache file's document, with a valid sha256 line (as a hostile writer would)."""
-    body = json.dumps(doc).encode("utf-8")
-    f.write_bytes(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
-    os.chmod(f, 0o600)
 
 
 def _digests(root: Path) -> list[str]:
@@ -59,7 +37,7 @@ def test_a_cached_run_is_byte_identical_and_validates_nothing(cache_dir, capsys,
     assert not cache_dir.exists()
     monkeypatch.delenv(cache.NO_CACHE_ENV)
     assert run_cli(capsys, *CHECK, *fmt) == uncached  # validates, and keeps the passes
-    f = _passes_file(cache_dir)
+    f = cache_file(cache_dir, "schema")
     assert oct(f.stat().st_mode & 0o777) == "0o600"
     bundled = [p for d in ("policies/2021", "policies/2023") for p in (ROOT / d).glob("*.yaml")]
     assert len(json.loads(f.read_bytes().partition(b"\n")[2])["passed"]) == len(bundled)
@@ -82,7 +60,7 @@ def test_a_changed_file_is_validated_and_reports_the_same_errors(cache_dir, caps
     root = tmp_path / "policies"
     d = write_policy_dir(root, 2021, {"rules.yaml": RULES})
     assert run_cli(capsys, "lint", root)[0] == 0
-    assert sorted(json.loads(_passes_file(cache_dir).read_bytes().partition(b"\n")[2])["passed"]) == sorted(_digests(root))
+    assert sorted(json.loads(cache_file(cache_dir, "schema").read_bytes().partition(b"\n")[2])["passed"]) == sorted(_digests(root))
     (d / "rules.yaml").write_text((d / "rules.yaml").read_text(encoding="utf-8").replace("severity: error", "severity: fatal"),
                                   encoding="utf-8")
     cached = run_cli(capsys, "lint", root)
@@ -91,7 +69,7 @@ def test_a_changed_file_is_validated_and_reports_the_same_errors(cache_dir, caps
     assert cached[0] != 0 and "E006" in cached[1] + cached[2]
     monkeypatch.delenv(cache.NO_CACHE_ENV)
     assert run_cli(capsys, "lint", root) == cached  # a failing text is never kept: reported again
-    passed = json.loads(_passes_file(cache_dir).read_bytes().partition(b"\n")[2])["passed"]
+    passed = json.loads(cache_file(cache_dir, "schema").read_bytes().partition(b"\n")[2])["passed"]
     assert _digests(root)[1] not in passed and _digests(root)[0] in passed  # rules.yaml (changed) out, policy.yaml in
 
 
@@ -109,11 +87,11 @@ def test_a_hostile_or_foreign_cache_file_is_ignored(cache_dir, capsys, monkeypat
     root = tmp_path / "policies"
     d = write_policy_dir(root, 2021, {"rules.yaml": RULES.replace("severity: error", "severity: fatal")})
     expected = run_cli(capsys, "lint", root)
-    f = _passes_file(cache_dir)
-    _rewrite(f, doc)
+    f = cache_file(cache_dir, "schema")
+    rewrite_cache_file(f, doc)
     assert run_cli(capsys, "lint", root) == expected
     passes = SchemaPasses(schema_bytes())
-    _rewrite(f, {"format": 1, "key": passes.key, "passed": ["../../etc", 7, None, "A" * 64, _digests(root)[1][:63]]})
+    rewrite_cache_file(f, {"format": 1, "key": passes.key, "passed": ["../../etc", 7, None, "A" * 64, _digests(root)[1][:63]]})
     assert run_cli(capsys, "lint", root) == expected and "E006" in expected[1] + expected[2]
     assert (d / "rules.yaml").exists()
 

@@ -9,6 +9,7 @@ a row that cannot be placed in the table stops the read with an InputError namin
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -23,7 +24,8 @@ from engine.data.readers.common import (  # noqa: F401 - re-exported
     STAGE, SUPPORTED_TEXT, GEOM_AREA, InputError, InputInfo, Known, allow_path, check_headers, clean_sql, column_types,
     digest, drop_relation, drop_staging, is_view, materialize, text_sql,
 )
-# the reader of each format is imported when a file of that format is read (Excel, Shapefile and Parquet
+from engine.data.readers.columnar import read_through_view  # no pyarrow: the Parquet reader's own imports are light
+# the reader of each other format is imported when a file of that format is read (Excel and Shapefile
 # readers pull in calamine, pyogrio and pyarrow: a county CSV needs none of them)
 
 
@@ -87,13 +89,8 @@ def _read_file(con, p: Path, table: str, known: Known, *, sheet, encoding, lazy:
                          or (suffix in PARQUET_SUFFIXES and is_view(con, staging)))
         if lazy and suffix in PARQUET_SUFFIXES:
             allow_path(con, str(p))
-        try:
+        with read_through_view(p) if suffix in PARQUET_SUFFIXES else contextlib.nullcontext():
             _finalize(con, staging, table, p.name, info, unnamed, known.d, view=lazy)
-        except duckdb.Error as e:
-            if suffix not in PARQUET_SUFFIXES or isinstance(e, duckdb.OutOfMemoryException):
-                raise
-            from engine.data.readers.columnar import unreadable  # the file is read here, through its view
-            raise InputError(unreadable(p, e)) from None
     finally:
         if not is_view(con, table):  # the view `table` reads its staging
             drop_staging(con, staging)

@@ -1,6 +1,7 @@
 """Parquet, and the typed table -> raw table step shared with the geo readers."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -35,6 +36,19 @@ def read_parquet(con, p: Path, staging: str, known: Known):
 
 def unreadable(p: Path, e: Exception) -> str:
     return f"{p.name}：Parquet 文件无法读取（文件可能不完整或已损坏）：{duck_msg(e)}"
+
+
+@contextmanager
+def read_through_view(p: Path):
+    """The Parquet file `p` is read in this block through its view (read_input lazy=True): a page damaged past those
+    the reader checked makes DuckDB fail here, and that is the file's fault (InputError), not ours. Running out of
+    memory is not the file's."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException:
+        raise
+    except duckdb.Error as e:
+        raise InputError(unreadable(p, e)) from None
 
 
 def typed_to_text(con, p: Path, staging: str, line_sql: str, known: Known, *, source: str | None = None,
