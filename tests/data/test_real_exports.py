@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyogrio
 import pytest
 
+from engine.errors import InputError
 from engine.policy.policyset import load_policies
 from engine.run.runner import check, prepare
 from tests.conftest import run_cli, write_policy_dir
@@ -183,6 +184,28 @@ def test_few_large_rows_without_unit_warn_naming_both_units(tmp_path, policies):
                     "B,2023,610902,40000,0,合法用地\n", encoding="utf-8")
     r = check(path, policies, as_of="2024-01-01", assess=False)
     assert any("JCMJ" in w and "平方米" in w and "按 亩 读取" in w for w in r.warnings)
+
+
+@pytest.mark.parametrize("x3, x4, median", [
+    ("90", "110", None),  # three of six above 100 亩: the median is (90 + 110) / 2 = 100, not above: read as 亩
+    ("89.98", "110", None),  # (89.98 + 110) / 2 = 99.99
+    ("90", "110.02", "100.01"),  # (90 + 110.02) / 2 = 100.01: above, the run stops naming it
+    ("150", "160", "155"),  # four of six above: (150 + 160) / 2 = 155
+])
+def test_area_median_at_the_plausibility_bound(tmp_path, policies, x3, x4, median):
+    """schemas/fields.yaml area_check: max_median 100 (亩), min_rows 5. JCMJ of six rows: 10, 20, x3, x4, 500, 600
+    (the median of an even count is the mean of the two middle values); GDMJ is 1 on every row."""
+    path = tmp_path / "six.csv"
+    rows = [("A", "10"), ("B", "20"), ("C", x3), ("D", x4), ("E", "500"), ("F", "600")]
+    path.write_text("TBBH,JCND,XZQDM,JCMJ,GDMJ,PDJG\n" + "".join(f"{p},2023,610902,{a},1,合法用地\n" for p, a in rows),
+                    encoding="utf-8")
+    if median is None:
+        r = check(path, policies, as_of="2024-01-01", assess=False)
+        assert r.input["area_units"]["监测面积"]["source"] == "default"
+    else:
+        with pytest.raises(InputError) as e:
+            check(path, policies, as_of="2024-01-01", assess=False)
+        assert "JCMJ" in str(e.value) and f"数值中位数为 {median}（" in str(e.value)
 
 
 # --------------------------------------------------------------------------- aliases: national codes, DBF truncations
