@@ -83,8 +83,14 @@ class ResultRows:
         if limit is None:
             return self.con.execute(f"SELECT {columns} FROM {self.view} WHERE {where} ORDER BY {order}").fetchall()
         table = f"_shown_{next(_SHOWN)}"
+        # chosen on the order's own columns first (the scan reads no message), then fetched whole: the rows of those
+        # patch rows and region tasks, among which the same order and limit give the same rows
+        first = self.con.execute(f"SELECT _rid, _ord FROM {self.keys} WHERE {where} ORDER BY {order}{_limit(limit)}").fetchall()
+        rids, ords = sorted({r for r, _ in first if r is not None}), sorted({o for _, o in first if o is not None})
+        among = " OR ".join([f"_rid IN ({', '.join(map(str, rids))})"] * bool(rids)
+                            + [f"_ord IN ({', '.join(map(str, ords))})"] * bool(ords)) or "FALSE"
         self.con.execute(f"CREATE TEMP TABLE {table} AS "
-                         f"SELECT * FROM {self.keys} WHERE {where} ORDER BY {order}{_limit(limit)}")
+                         f"SELECT * FROM {self.keys} WHERE ({where}) AND ({among}) ORDER BY {order}{_limit(limit)}")
         try:
             only = None if self.rendered else {(int(y), int(i)) for y, i in self.con.execute(
                 f"SELECT DISTINCT _y, _i FROM {table} WHERE _i IS NOT NULL").fetchall()}
