@@ -56,7 +56,7 @@ def write_xlsx(doc: dict, catalog: list[dict], path, dictionary: Dictionary) -> 
 
 # Up to this many findings and tasks, a ledger is built in memory (a county's: ~0.1 s less than writing each sheet
 # to a temporary file first); a larger one in constant-memory mode. Either way, the same cells.
-IN_MEMORY_ROWS = 20_000
+IN_MEMORY_ROWS = 10_000
 
 
 def write_ledger(data, catalog: list[dict], path, dictionary: Dictionary) -> None:
