@@ -9,6 +9,7 @@ PYTHONDONTWRITEBYTECODE) and its own cache (parse trees, schema passes: WEIPIAN_
 first run; "check（无解析缓存）" runs with WEIPIAN_NO_CACHE=1, the first run after a policy change.
 
     python benchmarks/bench_start.py --rounds 3 --before /tmp/before
+    python benchmarks/bench_start.py --data /tmp/county_2000.csv --year 2023 --only check   # a given file, some cases
 """
 from __future__ import annotations
 
@@ -48,19 +49,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--before", type=Path, help="source snapshot of the version to compare with")
     ap.add_argument("--as-of", default="2024-06-30")
+    ap.add_argument("--data", type=Path, help="this county file instead of a generated one (--rows is then unused)")
+    ap.add_argument("--year", help="--year for check (the generated file is 2023's; a given one may hold several)")
+    ap.add_argument("--only", action="append", default=[], help="only the cases whose name contains this (repeatable)")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        subprocess.run([sys.executable, "-m", "engine.cli.main", "generate", "--year", "2023", "--rows", str(a.rows),
-                        "--seed", "7", "-o", "county.csv"], cwd=work, env=dict(os.environ, PYTHONPATH=str(REPO)),
-                       stdout=subprocess.DEVNULL, check=True)
-        check = ["check", "county.csv", "--as-of", a.as_of]
+        if a.data is None:
+            subprocess.run([sys.executable, "-m", "engine.cli.main", "generate", "--year", "2023", "--rows", str(a.rows),
+                            "--seed", "7", "-o", "county.csv"], cwd=work, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                           stdout=subprocess.DEVNULL, check=True)
+        data = "county.csv" if a.data is None else str(a.data.resolve())
+        check = ["check", data, "--as-of", a.as_of, *(["--year", a.year] if a.year else [])]
         cases = {
             "--help": (["--help"], {}),
             "check（文本报告）": (check, {}),
             "check（无解析缓存）": (check, {"WEIPIAN_NO_CACHE": "1"}),
             "check + 台账.xlsx + 报告.html": ([*check, "--output", "台账.xlsx", "--output", "报告.html"], {}),
         }
+        cases = {k: v for k, v in cases.items() if not a.only or any(o in k for o in a.only)}
         versions = {"after": REPO} if a.before is None else {"before": a.before.resolve(), "after": REPO}
         for version, src in versions.items():  # compile the bytecode and fill the parse cache, untimed
             _run(check, src, work, _env(src, work, version))

@@ -373,16 +373,21 @@ def _serial_warnings(con, table: str, d: Dictionary, mapping: dict) -> list[str]
     """Say which date columns held Excel serial numbers, and how one was read."""
     if not d.serial_date_years:
         return []
+    fields = [f.name for f in d.fields if f.type == "date" and f.name in mapping]
+    if not fields:
+        return []
+    parts = []
+    for name in fields:  # one pass over the table for every date column
+        raw = quote_ident("_raw_" + name)
+        serial = f"regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {quote_ident(name)} IS NOT NULL"
+        parts.append(f"count(*) FILTER (WHERE {serial}), min({raw}) FILTER (WHERE {serial}), "
+                     f"arg_min({quote_ident(name)}, {raw}) FILTER (WHERE {serial})")
+    found = con.execute(f"SELECT {', '.join(parts)} FROM {quote_ident(table)}").fetchall()[0]
     out = []
-    for f in d.fields:
-        if f.type != "date" or f.name not in mapping:
-            continue
-        raw = quote_ident("_raw_" + f.name)
-        n, example, value = con.execute(
-            f"SELECT count(*), min({raw}), arg_min({quote_ident(f.name)}, {raw}) FROM {quote_ident(table)} "
-            f"WHERE regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {quote_ident(f.name)} IS NOT NULL").fetchall()[0]
+    for i, name in enumerate(fields):
+        n, example, value = found[3 * i:3 * i + 3]
         if n:
-            out.append(f"列「{mapping[f.name][0]}」有 {n} 个 Excel 日期序号，已按 Excel 1900 日期系统换算为日期"
+            out.append(f"列「{mapping[name][0]}」有 {n} 个 Excel 日期序号，已按 Excel 1900 日期系统换算为日期"
                        f"（如 {example} = {value}）")
     return out
 

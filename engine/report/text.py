@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from rich.console import Console
 from engine.report.terminal import shown
-from engine.report.waived import render_waived
 from rich.table import Table
 
 from engine.run.result import SEVERITY_WORDS, Result
@@ -39,7 +38,10 @@ def render(result: Result, console: Console, limit: int = 20) -> None:
         for f in result.rows.findings(limit):
             console.print(f"  [{_STYLE.get(f.severity, '')}]{SEVERITY_WORDS.get(f.severity, f.severity)}[/] "
                           f"{shown(f.rule)}（{shown(f.cite)}）：{shown(f.message)}", soft_wrap=True)
-    render_waived(result.waived.to_json() if result.waived is not None else None, console, limit)
+    if result.waived is not None:  # --waivers: the ledger's tables module is imported only then
+        from engine.report.waived import render_waived
+
+        render_waived(result.waived.to_json(), console, limit)
     by_level = summary["tasks_by_level"]
     n_tasks = sum(by_level.values())
     console.print("[bold]核查任务[/bold]：" + ("、".join(f"{lv} {n} 项" for lv, n in by_level.items()) or "无"))

@@ -142,3 +142,20 @@ def test_cli_split_by_county(tmp_path, capsys):
     assert "已按县写出 10 个台账" in out and (out_dir / "610902_汉滨区.xlsx").is_file()
     code, out = run_command(capsys, "check", str(SAMPLE), "--split-by", "city", str(tmp_path / "x"))
     assert code == 2 and "--split-by 只支持 county" in out and not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("limit", [0, 10**9])  # constant-memory mode; in memory (as the small sample is by default)
+def test_a_ledger_in_memory_and_in_constant_memory_has_the_same_cells(sample_run, tmp_path, monkeypatch, limit):
+    import engine.report.xlsx as xlsx
+
+    doc, catalog, dictionary = sample_run
+    write_xlsx(doc, catalog, tmp_path / "默认.xlsx", dictionary)  # the sample is small: in memory
+    monkeypatch.setattr(xlsx, "IN_MEMORY_ROWS", limit)
+    write_xlsx(doc, catalog, tmp_path / "台账.xlsx", dictionary)
+
+    def cells(path):
+        wb = openpyxl.load_workbook(path)
+        return {ws.title: ([[(c.value, c.number_format, c.fill.fgColor.rgb) for c in r] for r in ws.iter_rows()],
+                           [(c, d.width) for c, d in sorted(ws.column_dimensions.items())],
+                           ws.freeze_panes, ws.auto_filter.ref) for ws in wb.worksheets}
+    assert cells(tmp_path / "台账.xlsx") == cells(tmp_path / "默认.xlsx")

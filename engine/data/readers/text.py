@@ -7,7 +7,6 @@ import hashlib
 import re
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -163,12 +162,18 @@ def _read_as(con, p: Path, staging: str, enc: str, bom: int, known: Known):
         except csv.Error as e:  # one header cell over the csv module's 128K characters
             raise InputError(f"{p.name}：第 1 行（表头）无法解析：{e}") from None
         headers, unnamed = check_headers(p.name, raw_headers, known, "（第 1 行表头）")
-        # the file's SHA-256 and line count in one pass, on the other core while DuckDB reads the cells (in file
-        # order it reads with one thread; hashlib and DuckDB release the GIL)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            scan = pool.submit(_digest_and_lines, src, src == p)
+        # the file's SHA-256 and line count in one pass; from _SCAN_ALONGSIDE_BYTES on, on the other core while
+        # DuckDB reads the cells (in file order it reads with one thread; hashlib and DuckDB release the GIL)
+        if src.stat().st_size < _SCAN_ALONGSIDE_BYTES:
             _csv_to_staging(con, p, src, staging + "__file", headers, delim)
-            digest, physical = scan.result()
+            digest, physical = _digest_and_lines(src, src == p)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                scan = pool.submit(_digest_and_lines, src, src == p)
+                _csv_to_staging(con, p, src, staging + "__file", headers, delim)
+                digest, physical = scan.result()
         _attach_csv_lines(con, p, src, staging, delim, physical, warnings)
     finally:
         if tmpdir:
@@ -188,6 +193,9 @@ def _transcode(src: Path, dst: Path, enc: str, skip: int) -> None:
         fout.write(dec.decode(b"", final=True))
 
 
+# a smaller file is hashed and its lines counted after DuckDB read it (~1 ms per MB): a thread pool (its import,
+# its thread) costs more than it saves
+_SCAN_ALONGSIDE_BYTES = 4 << 20
 _LINE_CHARS = 2_000_000  # DuckDB's own maximum line size (bytes): no CSV line is read beyond it
 # the header line is read by Python (at most _LINE_CHARS characters of up to 4 bytes): checked before it is read
 _HEAD_BYTES = 4 * _LINE_CHARS + 8
