@@ -1,6 +1,6 @@
 """Policy file contents known to pass the JSON schema, and policies known to pass every check (with the warnings
 the checks gave), kept between runs (engine.cache), so that loading unchanged policies neither imports jsonschema
-(~0.15 s) nor validates again (~0.1 s), nor runs the lints that only warn (CheckedPolicies).
+(~0.15 s) nor validates again (~0.1 s), nor runs the checks that only report (CheckedPolicies).
 
 Whether a file passes is decided by the text the loader parsed (engine.policy.marks: a document's `text_sha256`),
 the schema and weipian's version: the cache file is named after a hash of the last two and lists the sha256 of each
@@ -67,10 +67,10 @@ class CheckedPolicies:
     schema, checking context (`context`: the dictionary, region data and limits the checks read) and weipian version,
     mapping a policy's key (`policy_key`: its directory chain and every file's path and text) to its warnings.
 
-    Only policies without errors are kept, so a hit means the lints that only warn (unused names, dates) need not
-    run again: their warnings are the kept ones. Every check that can find an error still runs. A changed file,
-    schema, dictionary or version is a miss, checked (and reported) as before. A kept entry that is not a list of
-    well-formed warnings is a miss too; a warning is only ever data to print, never code."""
+    Only policies without errors are kept, so a hit means the checks that only report (lints, dates, limits) need
+    not run again: their warnings are the kept ones. A changed file, schema, dictionary or version is a miss, checked
+    (and reported) as before. A kept entry that is not a list of well-formed warnings is a miss too; a warning is
+    only ever data to print, never code."""
 
     def __init__(self, schema: bytes, context: str):
         self.file = KeyedFile("checked", schema + b"\n" + context.encode("utf-8"), "policies", dict)

@@ -1,6 +1,6 @@
 """Policies known to pass every check, kept with their warnings (engine/policy/schema_cache.py CheckedPolicies): a
-cached run gives the same bytes as an uncached one (text and JSON, warnings included) without running the lints
-that only warn; a changed file is checked again and reports the same errors as without a cache; a corrupt,
+cached run gives the same bytes as an uncached one (text and JSON, warnings included) without running the checks
+that only report; a changed file is checked again and reports the same errors as without a cache; a corrupt,
 hostile or foreign cache entry is ignored."""
 from __future__ import annotations
 
@@ -53,10 +53,10 @@ def _uncached(capsys, monkeypatch, *argv):
         monkeypatch.delenv(cache.NO_CACHE_ENV)
 
 
-def _no_lints(monkeypatch):
+def _no_reporting_checks(monkeypatch):
     def refuse(*_a, **_k):
-        raise AssertionError("a lint ran")
-    for name in ("unused", "absolute_dates", "window_warnings", "fixed_not_dated"):
+        raise AssertionError("a reporting check ran")
+    for name in ("unused", "absolute_dates", "window_warnings", "fixed_not_dated", "check_waivable"):
         monkeypatch.setattr(check_module, name, refuse)
 
 
@@ -70,7 +70,7 @@ def _kept(cache_dir: Path) -> dict:
     ["check", "{data}", "--policies", "{root}", "--as-of", "2022-06-30"],
     ["check", "{data}", "--policies", "{root}", "--as-of", "2022-06-30", "--format", "json"],
 ])
-def test_a_cached_run_is_byte_identical_and_runs_no_lint(cache_dir, capsys, monkeypatch, tmp_path, argv):
+def test_a_cached_run_is_byte_identical_and_runs_no_reporting_check(cache_dir, capsys, monkeypatch, tmp_path, argv):
     root, data = _policy(tmp_path), _data(tmp_path)
     argv = [a.format(root=root, data=data) for a in argv]
     uncached = _uncached(capsys, monkeypatch, *argv)
@@ -78,7 +78,7 @@ def test_a_cached_run_is_byte_identical_and_runs_no_lint(cache_dir, capsys, monk
     assert run_cli(capsys, *argv) == uncached  # checks, and keeps the verdict
     (warnings,) = _kept(cache_dir).values()
     assert sorted(w[0] for w in warnings) == ["W001", "W002", "W003"]
-    _no_lints(monkeypatch)
+    _no_reporting_checks(monkeypatch)
     assert run_cli(capsys, *argv) == uncached
 
 
@@ -87,7 +87,7 @@ def test_the_bundled_policies_are_kept_without_warnings(cache_dir, capsys, monke
     uncached = _uncached(capsys, monkeypatch, *argv)
     assert run_cli(capsys, *argv) == uncached
     assert list(_kept(cache_dir).values()) == [[], []]  # 2021 and 2023
-    _no_lints(monkeypatch)
+    _no_reporting_checks(monkeypatch)
     assert run_cli(capsys, *argv) == uncached
 
 
@@ -160,17 +160,3 @@ def test_the_policy_count_limit_at_and_just_over(cache_dir, monkeypatch):
     kept.keep("c", [])  # one more: the oldest goes
     assert [CheckedPolicies(b"schema", "context").warnings(k) for k in "abc"] == [None, [], []]
     assert CheckedPolicies(b"schema", "another context").warnings("c") is None
-
-
-def test_a_source_not_made_by_the_loader_is_never_kept(cache_dir, dictionary, tmp_path):
-    # a PolicySource built by hand has no file digests: it has no key, and is checked in full every time
-    from engine.policy.check import check_policy
-    from engine.policy.loader import PolicySource, load_source
-
-    src = load_source(write_policy_dir(tmp_path / "policies", 2021, {"rules.yaml": RULES}))
-    assert sorted(w.code for w in check_policy(src, dictionary).warnings) == ["W001", "W002", "W003"]
-    bare = PolicySource(dir=src.dir, year=src.year, files=src.files, parameters=src.parameters, param_keys=src.param_keys,
-                        entries=src.entries, chain=src.chain, chain_years=src.chain_years)
-    kept = _kept(cache_dir)
-    assert sorted(w.code for w in check_policy(bare, dictionary).warnings) == ["W001", "W002", "W003"]
-    assert _kept(cache_dir) == kept

@@ -10,8 +10,7 @@
 
 A policy that passed every check before, unchanged (its files, the schema, the dictionary, the limits, weipian's
 version: engine.policy.schema_cache.CheckedPolicies), is still built and typed (the runner needs its typed
-expressions), and every error check runs (limits included), but the lints of pass 5, which only warn, do not run
-again: its warnings are the kept ones.
+expressions) but the checks that only report do not run again: its warnings are the kept ones.
 
 Expressions are resolved and typed by engine.lang.typecheck against the policy's names (context.PolicyNames).
 """
@@ -52,17 +51,15 @@ def _context(dictionary: Dictionary) -> str:
 def check_policy(src: PolicySource, dictionary: Dictionary, *, reuse: bool = True) -> Policy:
     """Turn a loaded PolicySource into a typed Policy; raise PolicyError listing every problem. reuse=False: run
     every check even when the policy passed them before unchanged."""
-    # only a source as the loader made it (every file read, with its text's digest) has a key
-    keyed = bool(src.files) and bool(src.chain) and all(str(f) in src.texts for f in src.files)
-    checked = CheckedPolicies(schema_bytes(), _context(dictionary)) if keyed else None
-    key = policy_key([f"{d}\0{d.resolve()}\0{y}" for d, y in zip(src.chain, src.chain_years)], src.texts) \
-        if keyed else ""
-    kept = checked.warnings(key) if checked is not None and reuse else None
-    ctx = CheckContext(src, dictionary)
+    checked = CheckedPolicies(schema_bytes(), _context(dictionary))
+    key = policy_key([f"{d}\0{d.resolve()}\0{y}" for d, y in zip(src.chain, src.chain_years)], src.texts)
+    kept = checked.warnings(key) if reuse else None
+    ctx = CheckContext(src, dictionary, report=kept is None)
     check_parameters(ctx)
     check_definitions(ctx)
     rules, triggers = check_entries(ctx)
-    check_waivable(ctx)
+    if ctx.report:
+        check_waivable(ctx)
     entries = check_assessments(ctx, src.entries["assessments"])  # assessments and deductions, in file order
     errors = [d for d in ctx.diags if d.severity == "error"]
     ctx.trees.save()  # the trees of the expressions that parsed, also when another part of the policy is wrong
@@ -77,8 +74,7 @@ def check_policy(src: PolicySource, dictionary: Dictionary, *, reuse: bool = Tru
         errors = [d for d in ctx.diags if d.severity == "error"]
         if errors:
             raise PolicyError(errors + warnings)
-        if checked is not None:
-            checked.keep(key, warnings)
+        checked.keep(key, warnings)
     checks = rules + triggers
     return Policy(
         year=src.year,
