@@ -37,7 +37,6 @@ class PolicySource:
     entries: dict[str, list[YDict]] = field(default_factory=lambda: {s: [] for s in SECTIONS})
     chain: list[Path] = field(default_factory=list)  # this dir, then the dirs it extends
     chain_years: list[int | None] = field(default_factory=list)  # the policy year of each dir of `chain`
-    texts: dict[str, str | None] = field(default_factory=dict)  # each file read -> sha256 of its text (None: empty)
 
     def year_of(self, file: str | Path | None) -> int | None:
         """The policy year of the directory along `chain` that holds `file` (None when none does)."""
@@ -205,7 +204,6 @@ def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = No
         except YamlProblem as exc:
             diags.append(exc.diagnostic)
             continue
-        src.texts[str(path)] = getattr(doc, "text_sha256", None)
         if doc is None:
             continue
         if not isinstance(doc, YDict):
@@ -270,7 +268,6 @@ def load_source(directory: str | Path, _seen: tuple = (), root: Path | None = No
         src.def_keys = dict(parent.def_keys)
         src.entries = {s: list(parent.entries[s]) for s in SECTIONS}
         src.files = src.files + parent.files
-        src.texts = {**src.texts, **parent.texts}
         src.chain = [directory, *parent.chain]
         src.chain_years = [src.year, *parent.chain_years]
     else:

@@ -69,12 +69,8 @@ class PolicyNames:
 
 
 class CheckContext:
-    """report=False: the policy passed every check before, unchanged (engine.policy.check): what only reports a
-    problem (the size of expressions with their definitions expanded) is not worked out again."""
-
-    def __init__(self, src: PolicySource, dictionary: Dictionary, report: bool = True):
+    def __init__(self, src: PolicySource, dictionary: Dictionary):
         self.src = src
-        self.report = report
         self.dict = dictionary
         self.units = dictionary.units
         self.levels = tuple(dictionary.levels)
@@ -145,8 +141,6 @@ class CheckContext:
     def expansion(self, node: ast.Node, text, name: str | None = None) -> int:
         """Size of a typed expression with its definitions expanded, as the compiler inlines them; E074 (once,
         where it first goes over the limit, naming the chain of definitions) above LIMITS.definition_nodes."""
-        if not self.report:
-            return 0
         size, heaviest, over_already = 0, None, False
         for n in ast.walk(node):
             if isinstance(n, ast.Name) and n.ref and n.ref[0] == "def" and n.ref[1].name in self.expanded:
