@@ -229,12 +229,18 @@ class AssessPass:
         needed = set().union(*(fields_of(a.nodes()) for a in self.items)) | {d.region_field}
         cols_in = ", ".join(f"p.{quote_ident(f.name)}" for f in d.fields if f.name in needed)
         months = "".join(f", date_trunc('month', p.{quote_ident(name)}) AS {m}" for name, m in self.months.items())
-        ra, joins = "", ""
-        for i, (lv, row) in enumerate(self.rows.items()):  # region data the row expressions read at each level
+        # region data the row expressions read at each level: looked up once per county code (few), joined to the
+        # rows by the code itself
+        names, picks, joins = [], [], ""
+        for i, (lv, row) in enumerate(self.rows.items()):
             used = [x for x in self.attrs if x in row.ctx.value_sql.used]
-            if used:
-                ra += "".join(f", r{i}.{quote_ident('_ra_' + x)} AS {quote_ident(f'_ra{i}_{x}')}" for x in used)
-                joins += f" LEFT JOIN _assess_regions r{i} ON r{i}.代码 = {region(lv, 'p.' + code)}"
+            names += [quote_ident(f"_ra{i}_{x}") for x in used]
+            picks += [f"r{i}.{quote_ident('_ra_' + x)}" for x in used]
+            joins += f" LEFT JOIN _assess_regions r{i} ON r{i}.代码 = {region(lv, 'c.' + code)}" if used else ""
+        data = "".join(f", {n}" for n in names)
+        codes = (f" LEFT JOIN (SELECT c.{code}, {', '.join(f'{x} AS {n}' for x, n in zip(picks, names))} "
+                 f"FROM (SELECT DISTINCT {code} FROM {quote_ident(table)}) c{joins}) _codes ON _codes.{code} = p.{code}"
+                 if names else "")
         tags = "".join(f", {sql} AS {c}" for sql, c in self.tags.items())
         keys = "".join(", " + c for c in [*self.months.values(), *self.tags.values()])
         sums = "".join(f", sum({sql}) AS {c}" for sql, c in self.args.items())
@@ -252,8 +258,8 @@ class AssessPass:
         attrs_out = "".join(f", r.{quote_ident('_ra_' + x)}" for x in self.attrs)
         return f"""
 WITH _rows AS (
-  SELECT {cols_in}{months}{ra}
-  FROM {quote_ident(table)} p{joins}
+  SELECT {cols_in}{months}{data}
+  FROM {quote_ident(table)} p{codes}
   WHERE p.{quote_ident(d.key[1])} = {self.year} AND len(p._errors) = 0 AND p.{code} IS NOT NULL
 ),
 _t AS (SELECT *{tags} FROM _rows),
