@@ -80,6 +80,9 @@ class LevelCompiler(Compiler):
         d = self.decided(node)
         if d is not None:
             return "TRUE" if d else "FALSE"
+        if isinstance(node, ast.Name) and node.ref[0] == "param" and node.ref[1].by_level is not None \
+                and self.level not in node.ref[1].by_level:
+            return "NULL"  # no value at this level: NULL, as a CASE over the levels would give
         if isinstance(node, ast.Binary) and node.op in ("and", "or"):  # one side decided, not absorbing: the other
             if self.decided(node.left) is not None:
                 return self.cond(node.right)

@@ -12,6 +12,9 @@ from decimal import Decimal
 import pytest
 
 from engine import check_records, load_policies
+from engine.lang import ast
+from engine.lang.types import Type
+from engine.policy.model import Param
 from engine.data.region_facts import facts_relation
 from engine.run.assess_pass import AssessPass
 from engine.run.assess_sql import assessment_sql, region_table, run_assessments
@@ -158,3 +161,13 @@ def test_level_decided_while_compiling(policies):
     assert "用地审批权委托试点省" not in county.cond(infra.when)  # not (FALSE and …): the rest is not compiled
     assert "用地审批权委托试点省" in province.cond(infra.when)
     assert county.cond(infra.when) == plan.rows["市级"].cond(infra.when)
+
+
+def test_per_level_parameter_without_this_level_is_null(policies):
+    """A per-level parameter read at a level it has no value for is NULL (as the CASE over the levels it replaces)."""
+    policy = policies[2023]
+    plan = AssessPass(policy, AS_OF, ["用地审批权委托试点省", "县级区划数"], policy.assessments)
+    p = Param("门槛", None, {"省级": ast.Number(Decimal(5), "亩")}, Type.AREA, "门槛")
+    node = ast.Name("门槛", ref=("param", p))
+    assert plan.rows["县级"].expr(node) == "NULL"
+    assert plan.rows["省级"].expr(node) != "NULL"
