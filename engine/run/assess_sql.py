@@ -147,7 +147,7 @@ def _final_sql(a: Assessment, plan: AssessPass, policy: Policy, relation: str, c
             cols.append((("denominator_gross",), final(plan.gross(a)).expr(a.denominator), a.denominator.type))
         for x in a.deductions:  # in listed order
             filt = plan.deducted(a, x.id)
-            cols.append((("deductions", x.id, "patches"), "a." + plan.count(f"{filt} AND {plan.scope(a)}"),
+            cols.append((("deductions", x.id, "patches"), "a." + plan.count(a, filt),
                          Type.NUMBER))
             if a.numerator is not None:
                 cols.append((("deductions", x.id, "numerator"), final(filt).expr(a.numerator), a.numerator.type))
