@@ -124,16 +124,12 @@ class ResultRows:
                     f"SELECT approx_quantile({key}, [{qs}]) FROM {self.keys} WHERE kind = {quote_str(kind)}"
                 ).fetchall()[0][0] if c is not None})
             bounds = [None, *cuts, None]
-            # a patch row's finding or task has its _rid (= EXPORT_ROW): a filter on the column itself reaches the
-            # hits table's scan, which skips the row groups outside the range (runner.scan_chunks)
-            col = key if kind == "region_task" else "_rid"
             for lo, hi in zip(bounds, bounds[1:]):
                 where = [f"kind = {quote_str(kind)}"]
                 if lo is not None:
-                    where.append(f"({key} > {int(lo)} OR {key} IS NULL)" if hi is None and col == key
-                                 else f"{col} > {int(lo)}")
+                    where.append(f"({key} > {int(lo)} OR {key} IS NULL)" if hi is None else f"{key} > {int(lo)}")
                 if hi is not None:
-                    where.append(f"{col} <= {int(hi)}")
+                    where.append(f"{key} <= {int(hi)}")
                 pieces.append(f"SELECT {EXPORT_COLUMNS} FROM {self.view} WHERE {' AND '.join(where)} "
                               f"ORDER BY {EXPORT_ORDER}")
         return pieces

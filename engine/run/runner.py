@@ -49,13 +49,12 @@ _MSG_COLUMN = "_msg_"  # prefix of the fields a hit carries for its message (no 
 
 
 def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Check] | None = None,
-            carry: tuple[tuple[str, str], ...] = (), messages: bool = False, rows: str = "TRUE") -> str:
+            carry: tuple[tuple[str, str], ...] = (), messages: bool = False) -> str:
     """One SELECT evaluating every row rule and trigger of `policy` in a single scan of `table`: one (row, check)
     pair per hit, with columns _rid, patch, the carried ones, idx (the check's position) and message.
     carry: (SQL expression, name) pairs of the patch passed through with each hit (the results' own columns).
     messages: render each hit's message here, from the row being scanned (a run that writes every row's message:
-    no join back to the patches later); otherwise message is NULL and message_sql renders only the rows shown.
-    rows: a condition on `table` choosing the rows scanned (scan_chunks)."""
+    no join back to the patches later); otherwise message is NULL and message_sql renders only the rows shown."""
     checks = policy.checks if checks is None else checks
     items = []
     for i, c in enumerate(checks):
@@ -76,7 +75,7 @@ def row_sql(policy: Policy, as_of: date, table: str = "patches", checks: list[Ch
     return (
         f"SELECT _rid, {key} AS patch{outer}, hit AS idx, {msg} AS message FROM (\n"
         f"  SELECT _rid, {key}{inner}, unnest(list_filter([\n    {body}\n  ]::INTEGER[], lambda x: x IS NOT NULL)) AS hit\n"
-        f"  FROM {quote_ident(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0 AND ({rows})\n)"
+        f"  FROM {quote_ident(table)} WHERE {year_col} = {int(policy.year)} AND len(_errors) = 0\n)"
     )
 
 
@@ -293,12 +292,10 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
     scan_messages = every_message or bool(prepared.exports)
     con.execute(f"CREATE TABLE {hits} (_y INTEGER, _i INTEGER, _rid BIGINT, patch VARCHAR, region VARCHAR, "
                 f"source VARCHAR, line BIGINT, message VARCHAR)")
-    chunks = scan_chunks(con, norm.rows)
     for y, policy in used.items():
-        for rows in chunks:
-            run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid, patch, region, source, line, message "
-                             f"FROM ({row_sql(policy, as_of, carry=carry, messages=scan_messages, rows=rows)})",
-                        policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c], messages=scan_messages))
+        run_located(con, f"INSERT INTO {hits} SELECT {int(y)}, idx, _rid, patch, region, source, line, message "
+                         f"FROM ({row_sql(policy, as_of, carry=carry, messages=scan_messages)})",
+                    policy, lambda c, policy=policy: row_sql(policy, as_of, checks=[c], messages=scan_messages))
     # the 数据格式 findings, once: every count, sort and export reads them, none rescans the patches for them
     con.execute(f"CREATE TABLE {formats} AS {format_rows_sql(d, have)}")
     waived = None
@@ -329,26 +326,6 @@ def evaluate(prepared: Prepared, policies: dict[int, Policy], as_of: date, *, ye
         warnings.append(unused)
     return Result(policies_used, d, meta, as_of, rows, assessments, warnings, not_evaluated,
                   waived=waived)
-
-
-SCAN_CHUNK_ROWS = 1_000_000
-
-
-def scan_chunks(con, rows: int, chunk_rows: int = SCAN_CHUNK_ROWS) -> list[str]:
-    """Conditions on _rid cutting the table patches (`rows` rows) into scans of about `chunk_rows` rows each, in
-    _rid order ("TRUE": one scan). The hits of each scan are appended after the previous scan's, so the hits table
-    holds _rid ranges one after the other: an export piece (ResultRows.export_pieces, a _rid range) then reads
-    only the row groups of its range instead of every hit (10^7 patches: about 50 pieces, each a full scan of
-    the hits before). `patches` is built a row group of the input at a time, so each scan reads its own part."""
-    k = -(-rows // chunk_rows)
-    if k <= 1:
-        return ["TRUE"]
-    qs = ", ".join(str(i / k) for i in range(1, k))
-    cuts = sorted({int(c) for c in con.execute(f"SELECT approx_quantile(_rid, [{qs}]) FROM patches").fetchall()[0][0]
-                   if c is not None})
-    bounds = [None, *cuts, None]
-    return [" AND ".join(([f"_rid > {lo}"] if lo is not None else []) + ([f"_rid <= {hi}"] if hi is not None else []))
-            for lo, hi in zip(bounds, bounds[1:])]
 
 
 def _catalog_table(con, used: dict[int, Policy], catalog: str) -> None:

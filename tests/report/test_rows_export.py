@@ -179,34 +179,6 @@ def test_export_in_pieces_gives_the_same_rows_in_the_same_order(piece_rows, tmp_
     assert (len(pieces) == 1) == (piece_rows >= n)  # one piece exactly when the rows fit one sort
 
 
-def test_a_scan_in_rid_chunks_gives_the_same_document_and_hits_in_rid_ranges(monkeypatch):
-    """At scale the rule scan runs in _rid chunks (runner.scan_chunks) so that each export piece reads only its own
-    row groups of the hits table: the chunks cover every row once, the document and the export are the ones one scan
-    gives, and the hits table holds the chunks' _rid ranges one after the other."""
-    import engine.run.runner as runner
-    from engine.run.runner import check
-
-    sample = ROOT / "datasets/sample_mixed.csv"
-    whole = check(sample, as_of="2024-06-30", every_message=True)
-    real = runner.scan_chunks
-    used = []
-    monkeypatch.setattr(runner, "scan_chunks", lambda con, rows: used.append(real(con, rows, chunk_rows=7)) or used[-1])
-    cut = check(sample, as_of="2024-06-30", every_message=True)
-    con = cut.rows.con
-    n = cut.input["rows"]
-    chunks = real(con, n, chunk_rows=7)
-    assert used == [chunks] and len(chunks) == -(-n // 7) > 3 and real(con, n, chunk_rows=n) == ["TRUE"]
-    counts = [con.execute(f"SELECT count(*) FROM patches WHERE {c}").fetchall()[0][0] for c in chunks]
-    assert sum(counts) == n and all(counts)  # a partition of the rows
-    assert dumps_indented(cut.to_json()) == dumps_indented(whole.to_json())
-    assert whole.rows.con.execute(whole.rows.sql).fetchall() == con.execute(cut.rows.sql).fetchall()
-    (table,), = con.execute("SELECT table_name FROM duckdb_tables() WHERE starts_with(table_name, 'hits_')").fetchall()
-    hits = [r[0] for r in con.execute(f"SELECT _rid FROM {table} ORDER BY rowid").fetchall()]
-    chunk_of = [next(i for i, c in enumerate(chunks)
-                     if con.execute(f"SELECT {c} FROM (SELECT {r} AS _rid)").fetchall()[0][0]) for r in hits]
-    assert chunk_of == sorted(chunk_of) and len(set(chunk_of)) > 3
-
-
 def test_every_message_rendered_in_the_scan_gives_the_same_document():
     """A run whose outputs list every row (JSON, ledger, CSV: `every_message`) renders the messages in its scan; the
     document is the one whose messages are rendered afterwards from each hit's patch, byte for byte."""
