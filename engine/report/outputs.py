@@ -161,7 +161,7 @@ def write_rows(result: Result, path: Path, fmt: str, piece_rows: int | None = No
 
 
 def _stream(result: Result, pieces: list[str]):
-    """One Arrow stream of the pieces' rows, one piece after the other, read one batch ahead (_ahead)."""
+    """One Arrow stream of the pieces' rows, one piece after the other."""
     import pyarrow as pa
 
     first = result.rows.reader(sql=pieces[0])
@@ -171,18 +171,4 @@ def _stream(result: Result, pieces: list[str]):
         for sql in pieces[1:]:
             yield from result.rows.reader(sql=sql)
 
-    return pa.RecordBatchReader.from_batches(first.schema, _ahead(batches()))
-
-
-def _ahead(items):
-    """`items`, each fetched on another thread while the one before it is consumed: the run's connection sorts
-    and converts the next batch (a new piece's sort starts there) while the writer, one thread, encodes this one.
-    One item ahead at most (one more Arrow batch in memory); `items` is only ever advanced on that thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    end = object()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(next, items, end)
-        while (item := pending.result()) is not end:
-            pending = pool.submit(next, items, end)
-            yield item
+    return pa.RecordBatchReader.from_batches(first.schema, batches())
