@@ -23,14 +23,22 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "bench"
 AS_OF = "2024-06-30"
 
 
-def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit code) of one process."""
+class Run(NamedTuple):
+    wall: float  # seconds
+    rss: float  # peak RSS, MiB
+    code: int  # exit code
+    cpu: float  # user + system CPU seconds: steadier than wall time on a machine others share
+
+
+def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> Run:
+    """Wall time, peak RSS, exit code and CPU time of one process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -39,7 +47,7 @@ def timed(cmd: list[str], stdout=subprocess.DEVNULL) -> tuple[float, float, int]
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode not in (0, 1):  # 1: error findings, a normal result
         raise SystemExit(f"{cmd[:3]}… exited {proc.returncode}:\n{err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    return Run(wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime)
 
 
 def weipian() -> list[str]:
@@ -78,9 +86,10 @@ def compare(rows: int, rounds: int, workdir: Path, output: str = "parquet", csv:
     for _ in range(rounds):  # interleaved: both see the same machine load
         floor.append(timed([sys.executable, str(SHARED / "floor.py"), str(data)]))
         engine.append(timed(engine_cmd(source, workdir, output)))
-    f, e = statistics.median(w for w, _, _ in floor), statistics.median(w for w, _, _ in engine)
+    f, e = statistics.median(r.wall for r in floor), statistics.median(r.wall for r in engine)
     return {"rows": rows, "floor_s": f, "engine_s": e, "ratio": e / f,
-            "floor_rss": max(r for _, r, _ in floor), "engine_rss": max(r for _, r, _ in engine)}
+            "floor_cpu": statistics.median(r.cpu for r in floor), "engine_cpu": statistics.median(r.cpu for r in engine),
+            "floor_rss": max(r.rss for r in floor), "engine_rss": max(r.rss for r in engine)}
 
 
 def county(rounds: int, workdir: Path) -> dict:
@@ -91,8 +100,9 @@ def county(rounds: int, workdir: Path) -> dict:
     text = [timed([*weipian(), "check", str(csv), "--as-of", AS_OF]) for _ in range(rounds)]
     files = [timed([*weipian(), "check", str(csv), "--as-of", AS_OF, "--output", str(workdir / "台账.xlsx"),
                     "--output", str(workdir / "报告.html")]) for _ in range(rounds)]
-    return {"text_s": statistics.median(w for w, _, _ in text), "files_s": statistics.median(w for w, _, _ in files),
-            "rss": max(r for _, r, _ in text + files)}
+    return {"text_s": statistics.median(r.wall for r in text), "files_s": statistics.median(r.wall for r in files),
+            "text_cpu": statistics.median(r.cpu for r in text), "files_cpu": statistics.median(r.cpu for r in files),
+            "rss": max(r.rss for r in text + files)}
 
 
 def main() -> int:
@@ -112,16 +122,17 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"# {time.strftime('%Y-%m-%d')} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}")
     what = f"weipian check {'CSV' if args.csv else 'Parquet'} ({args.engine_output})"
-    print(f"| rows | floor.py (Parquet) | {what} | ratio | floor peak RSS | weipian peak RSS |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"| rows | floor.py (Parquet) | {what} | ratio | CPU floor / weipian | floor peak RSS | weipian peak RSS |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for rows in args.rows or [1_000_000]:
         r = compare(rows, args.rounds, workdir, args.engine_output, args.csv)
         print(f"| {rows:,} | {r['floor_s']:.2f} s | {r['engine_s']:.2f} s | {r['ratio']:.1f}× "
-              f"| {r['floor_rss']:.0f} MiB | {r['engine_rss']:.0f} MiB |", flush=True)
+              f"| {r['floor_cpu']:.1f} / {r['engine_cpu']:.1f} s | {r['floor_rss']:.0f} MiB | {r['engine_rss']:.0f} MiB |",
+              flush=True)
     if args.county:
         c = county(args.rounds, workdir)
-        print(f"\n2,000-row county CSV: text report {c['text_s']:.2f} s; with 台账.xlsx + 报告.html {c['files_s']:.2f} s; "
-              f"peak RSS {c['rss']:.0f} MiB")
+        print(f"\n2,000-row county CSV: text report {c['text_s']:.2f} s (CPU {c['text_cpu']:.2f} s); with 台账.xlsx + "
+              f"报告.html {c['files_s']:.2f} s (CPU {c['files_cpu']:.2f} s); peak RSS {c['rss']:.0f} MiB")
     return 0
 
 

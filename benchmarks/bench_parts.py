@@ -94,7 +94,7 @@ def main() -> int:
                 dt, hits[key] = compiled_query(data, workdir, msg)
                 runs[key].append(dt)
             if not args.without_check:
-                runs["check"].append(timed(engine_cmd(data, workdir, "parquet"))[0])
+                runs["check"].append(timed(engine_cmd(data, workdir, "parquet")).wall)
         m = {k: statistics.median(v) if v else float("nan") for k, v in runs.items()}
         f = m["floor"]
         print(f"| {rows:,} | {f:.2f} s | {m['rules']:.2f} s ({m['rules'] / f:.1f}×) "
