@@ -349,7 +349,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     con.execute(f"DROP TABLE {dups}")
     # fetchall: a result fetched with fetchone stays open in DuckDB 2.0 and blocks a later con.register
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchall()[0]
-    warnings += _serial_warnings(con, table, d, mapping)
+    warnings += _serial_warnings(con, table, d, mapping, set(typed_as))
     return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
                       unit_notes, warnings, list(columns), _named(sources))
 
@@ -369,11 +369,12 @@ def format_findings_sql(table: str, key_field: str, carry: tuple[tuple[str, str]
     """
 
 
-def _serial_warnings(con, table: str, d: Dictionary, mapping: dict) -> list[str]:
-    """Say which date columns held Excel serial numbers, and how one was read."""
+def _serial_warnings(con, table: str, d: Dictionary, mapping: dict, typed: set[str]) -> list[str]:
+    """Say which date columns held Excel serial numbers, and how one was read. A typed column (`typed`: a Parquet or
+    Excel date read as it is) has none: its text is kept only where its value did not parse."""
     if not d.serial_date_years:
         return []
-    fields = [f.name for f in d.fields if f.type == "date" and f.name in mapping]
+    fields = [f.name for f in d.fields if f.type == "date" and f.name in mapping and f.name not in typed]
     if not fields:
         return []
     parts = []
