@@ -201,3 +201,19 @@ def test_json_format_renders_every_message_in_the_scan(monkeypatch, capsys):
     run_cli(capsys, "check", str(ROOT / "datasets/sample_2023.csv"), "--as-of", "2024-06-30", "--format", "json")
     run_cli(capsys, "check", str(ROOT / "datasets/sample_2023.csv"), "--as-of", "2024-06-30")
     assert seen == [True, False]
+
+
+@pytest.mark.parametrize("narrowed", [0, 5, 100])
+def test_first_rows_are_the_head_of_every_row(narrowed, monkeypatch):
+    """A report's first rows (ResultRows._first): up to _NARROWED chosen on their keys and fetched by _rid, more in
+    one query; either way the head of the whole list, messages included."""
+    import engine.run.result as result_module
+    from engine.run.runner import check
+
+    monkeypatch.setattr(result_module, "_NARROWED", narrowed)
+    result = check(ROOT / "datasets/sample_mixed.csv", as_of="2024-06-30")
+    findings, tasks = result.rows.findings(), result.rows.tasks()
+    assert len(findings) > 40 and len(tasks) > 7
+    for limit in (1, 7, 40, 10**6):
+        assert result.rows.findings(limit) == findings[:limit]
+        assert result.rows.tasks(limit) == tasks[:limit]
