@@ -105,6 +105,17 @@ def county(rounds: int, workdir: Path) -> dict:
             "rss": max(r.rss for r in text + files)}
 
 
+def start(workdir: str | None) -> Path:
+    """The folder generated files are kept in (`workdir`, default a temporary one), once floor.py is found; prints
+    the machine line every result table starts with."""
+    if not (SHARED / "floor.py").exists():
+        raise SystemExit(f"找不到 {SHARED}/floor.py：基准需要仓库旁的 ../shared/bench")
+    path = Path(workdir or tempfile.mkdtemp(prefix="weipian-bench-"))
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"# {time.strftime('%Y-%m-%d')} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}")
+    return path
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, action="append", help="rows of the generated table (repeatable; default 1000000)")
@@ -116,11 +127,7 @@ def main() -> int:
                     help="weipian reads the same rows as CSV (floor.py still reads the Parquet): the 1M-CSV target")
     ap.add_argument("--workdir", help="where generated files are kept between runs (default: a temporary folder)")
     args = ap.parse_args()
-    if not (SHARED / "floor.py").exists():
-        raise SystemExit(f"找不到 {SHARED}/floor.py：基准需要仓库旁的 ../shared/bench")
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="weipian-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    print(f"# {time.strftime('%Y-%m-%d')} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}")
+    workdir = start(args.workdir)
     what = f"weipian check {'CSV' if args.csv else 'Parquet'} ({args.engine_output})"
     print(f"| rows | floor.py (Parquet) | {what} | ratio | CPU floor / weipian | floor peak RSS | weipian peak RSS |")
     print("|---:|---:|---:|---:|---:|---:|---:|")

@@ -19,20 +19,17 @@ Times 1–3 are of the query alone (as floor.py times itself), 4 of the process.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_floor import AS_OF, SHARED, engine_cmd, parquet_of, timed  # noqa: E402
+from bench_floor import AS_OF, SHARED, engine_cmd, parquet_of, start, timed  # noqa: E402
 
 YEAR = 2023
 
@@ -77,11 +74,7 @@ def main() -> int:
     ap.add_argument("--workdir", help="where generated files are kept between runs (default: a temporary folder)")
     ap.add_argument("--without-check", action="store_true", help="leave out run 4 (the whole check, minutes at 10^7 rows)")
     args = ap.parse_args()
-    if not (SHARED / "floor.py").exists():
-        raise SystemExit(f"找不到 {SHARED}/floor.py：基准需要仓库旁的 ../shared/bench")
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="weipian-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    print(f"# {time.strftime('%Y-%m-%d')} · {platform.machine()} · {os.cpu_count()} cores · Python {platform.python_version()}")
+    workdir = start(args.workdir)
     print("| rows | 1 floor (18 checks) | 2 compiled rules (all checks) | 3 + messages | 4 weipian check | hits 2 / 3 |")
     print("|---:|---:|---:|---:|---:|---:|")
     for rows in args.rows or [1_000_000]:

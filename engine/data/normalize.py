@@ -13,6 +13,7 @@ from engine.lang.quoting import quote_ident, quote_str
 from engine.data.area_units import resolve as resolve_area_units
 from engine.data.dictionary import HEADER_UNIT, Dictionary, Field, header_key
 from engine.data.readers.common import column_types, materialize, text_sql, typed_fits
+from engine.data.serial_dates import serial_sql, serial_warnings
 from engine.errors import InputError
 
 FORMAT_RULE = "数据格式"
@@ -149,7 +150,7 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
         return _area(f"replace({raw}, ',', '')", d.area_units[unit or d.area_unit], d.area_scale)
     if f.type == "date":  # a TIMESTAMP: the caller keeps years >= 1000 and casts to DATE
         parsed = f"TRY_STRPTIME({raw}, [{', '.join(quote_str(fmt) for fmt in d.date_formats)}])"
-        return f"COALESCE({parsed}, {_serial_sql(raw, d)})" if d.serial_date_years else parsed
+        return f"COALESCE({parsed}, {serial_sql(raw, d)})" if d.serial_date_years else parsed
     if f.type == "bool":
         t = ", ".join(quote_str(v) for v in d.bool_true)
         fl = ", ".join(quote_str(v) for v in d.bool_false)
@@ -159,24 +160,7 @@ def _cast(f: Field, raw: str, unit: str | None, d: Dictionary) -> str:
     raise AssertionError(f.type)
 
 
-EXCEL_EPOCH_1900 = "1899-12-30"  # Excel's 1900 date system, its 1900-02-29 bug included: serial 1 = 1900-01-01
 _SCI = "[+-]?[0-9]+([.][0-9]+)?[eE][+]?[0-9]+"
-
-
-def _serial_range(d: Dictionary) -> tuple[int, int]:
-    import datetime as dt
-
-    lo, hi = d.serial_date_years
-    base = dt.date.fromisoformat(EXCEL_EPOCH_1900)
-    return (dt.date(lo, 1, 1) - base).days, (dt.date(hi, 12, 31) - base).days
-
-
-def _serial_sql(raw: str, d: Dictionary) -> str:
-    """An Excel serial date (44986 -> 2023-03-01) within serial_date_years, as a TIMESTAMP; else NULL."""
-    lo, hi = _serial_range(d)
-    n = f"TRY_CAST({raw} AS DOUBLE)"
-    return (f"(CASE WHEN regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {n} BETWEEN {lo} AND {hi} "
-            f"THEN CAST(DATE '{EXCEL_EPOCH_1900}' + CAST({n} AS INTEGER) AS TIMESTAMP) END)")
 
 
 def _reason(f: Field) -> str:
@@ -349,7 +333,7 @@ def normalize(con: duckdb.DuckDBPyConnection, raw: str, d: Dictionary, columns: 
     con.execute(f"DROP TABLE {dups}")
     # fetchall: a result fetched with fetchone stays open in DuckDB 2.0 and blocks a later con.register
     rows, rejected = con.execute(f"SELECT count(*), count(*) FILTER (WHERE len(_errors) > 0) FROM {quote_ident(table)}").fetchall()[0]
-    warnings += _serial_warnings(con, table, d, mapping, set(typed_as))
+    warnings += serial_warnings(con, table, d, mapping, set(typed_as))
     return Normalized(table, rows, rejected, {k: v[0] for k, v in mapping.items()}, {k: v[1] for k, v in mapping.items() if v[1]},
                       unit_notes, warnings, list(columns), _named(sources))
 
@@ -367,30 +351,6 @@ def format_findings_sql(table: str, key_field: str, carry: tuple[tuple[str, str]
         FROM (SELECT _rid, _source, _line, {quote_ident('_raw_' + key_field)}{inner}, unnest(_errors) AS e
               FROM {quote_ident(table)} WHERE len(_errors) > 0)
     """
-
-
-def _serial_warnings(con, table: str, d: Dictionary, mapping: dict, typed: set[str]) -> list[str]:
-    """Say which date columns held Excel serial numbers, and how one was read. A typed column (`typed`: a Parquet or
-    Excel date read as it is) has none: its text is kept only where its value did not parse."""
-    if not d.serial_date_years:
-        return []
-    fields = [f.name for f in d.fields if f.type == "date" and f.name in mapping and f.name not in typed]
-    if not fields:
-        return []
-    parts = []
-    for name in fields:  # one pass over the table for every date column
-        raw = quote_ident("_raw_" + name)
-        serial = f"regexp_full_match({raw}, '[0-9]{{5}}([.]0+)?') AND {quote_ident(name)} IS NOT NULL"
-        parts.append(f"count(*) FILTER (WHERE {serial}), min({raw}) FILTER (WHERE {serial}), "
-                     f"arg_min({quote_ident(name)}, {raw}) FILTER (WHERE {serial})")
-    found = con.execute(f"SELECT {', '.join(parts)} FROM {quote_ident(table)}").fetchall()[0]
-    out = []
-    for i, name in enumerate(fields):
-        n, example, value = found[3 * i:3 * i + 3]
-        if n:
-            out.append(f"列「{mapping[name][0]}」有 {n} 个 Excel 日期序号，已按 Excel 1900 日期系统换算为日期"
-                       f"（如 {example} = {value}）")
-    return out
 
 
 def _sources(con, raw: str) -> list[str]:
