@@ -41,12 +41,14 @@ def floor_query(data: Path) -> float:
     return float(re.search(r"hits, ([0-9.]+) s", out).group(1))
 
 
-def compiled_query(data: Path, workdir: Path, messages: bool) -> tuple[float, int]:
-    """(seconds, hits) of the 2023 policy's row rules and triggers as one query over the file, written to Parquet."""
+def compiled_query(data: Path, workdir: Path, messages: bool, rows: bool = False) -> tuple[float, int]:
+    """(seconds, hits) of the 2023 policy's row rules and triggers as one query over the file, written to Parquet.
+    rows: each hit written as the results' row (kind, year, patch, region, rule, severity, level, action, cite,
+    source, line; the message only with `messages`), the check's labels joined from a catalog, in no order."""
     from datetime import date
 
     from engine.duck import connect
-    from engine.lang.quoting import quote_str
+    from engine.lang.quoting import quote_ident, quote_str
     from engine.policy.policyset import load_policies
     from engine.run.runner import row_sql
 
@@ -56,11 +58,23 @@ def compiled_query(data: Path, workdir: Path, messages: bool) -> tuple[float, in
         # the file as the engine's table `patches` would hold it: _rid and an empty list of format problems
         con.execute(f"CREATE VIEW src AS SELECT *, file_row_number AS _rid, []::INTEGER[] AS _errors "
                     f"FROM read_parquet({quote_str(str(data))}, file_row_number = true)")
-        out = workdir / f"parts_{'messages' if messages else 'rules'}.parquet"
-        scan = row_sql(policy, date.fromisoformat(AS_OF), table="src", messages=messages)
+        out = workdir / f"parts_{'messages' if messages else 'rules'}{'_rows' if rows else ''}.parquet"
+        carry = ()
         columns = "patch, idx" + (", message" if messages else "")
+        if rows:
+            con.execute("CREATE TABLE catalog (idx INTEGER, kind VARCHAR, rule VARCHAR, severity VARCHAR, "
+                        "level VARCHAR, action VARCHAR, cite VARCHAR)")
+            con.executemany("INSERT INTO catalog VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [(i, "finding" if c.kind == "rule" else "task", c.id, c.severity, c.level, c.action, c.cite)
+                             for i, c in enumerate(policy.checks)])
+            carry = ((f"CAST({quote_ident(policy.dictionary.region_field)} AS VARCHAR)", "region"),
+                     (quote_str(data.name), "source"), ("_rid + 2", "line"))
+            columns = ("c.kind, 2023 AS year, h.patch, h.region, c.rule, c.severity, c.level, c.action, c.cite, "
+                       + ("h.message, " if messages else "") + "h.source, h.line")
+        scan = row_sql(policy, date.fromisoformat(AS_OF), table="src", carry=carry, messages=messages)
+        source = f"({scan}) h JOIN catalog c USING (idx)" if rows else f"({scan})"
         t = time.perf_counter()
-        con.execute(f"COPY (SELECT {columns} FROM ({scan})) TO {quote_str(str(out))} (FORMAT parquet)")
+        con.execute(f"COPY (SELECT {columns} FROM {source}) TO {quote_str(str(out))} (FORMAT parquet)")
         dt = time.perf_counter() - t
         return dt, con.execute(f"SELECT count(*) FROM read_parquet({quote_str(str(out))})").fetchall()[0][0]
     finally:
