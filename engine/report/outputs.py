@@ -95,7 +95,7 @@ def write_output(result: Result, path: Path, data=None) -> None:
             w.writerow(FINDING_HEADERS.values())
             if result.rows is not None:
                 cols = ", ".join(FINDING_HEADERS)
-                sql = f"SELECT {cols} FROM {result.rows.view} WHERE kind = 'finding' ORDER BY {FINDINGS_ORDER}"
+                sql = result.rows.ordered(cols, "kind = 'finding'", FINDINGS_ORDER)
                 for batch in result.rows.reader(8192, sql):
                     w.writerows([csv_cell(v) for v in row] for row in zip(*batch.to_pydict().values()))
     elif suffix == ".xlsx":
