@@ -109,10 +109,6 @@ def read_csv_seconds(path: Path, in_order: bool) -> float:
         con.close()
 
 
-def _med(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def county(rounds: int, workdir: Path) -> None:
     data = county_file(workdir)
     check = [*weipian(), "check", str(data), "--as-of", AS_OF]
@@ -123,7 +119,7 @@ def county(rounds: int, workdir: Path) -> None:
         runs["blocks"].append(timed([sys.executable, "-c", BLOCKS.format(path=str(data))]).wall)
         runs["inside"].append(inside_duckdb(["check", str(data), "--as-of", AS_OF]))
         runs["check"].append(timed(check).wall)
-    m = {k: _med(v) for k, v in runs.items()}
+    m = {k: statistics.median(v) for k, v in runs.items()}
     print(f"\n## county: 2,000-row CSV, text report (target ≤ {COUNTY_TARGET_S} s)\n")
     print("| interpreter | import duckdb and yaml, connect, read the file | left of the target | "
           "inside DuckDB (one check) | weipian check |")
@@ -142,7 +138,7 @@ def csv_bounds(rows: int, rounds: int, workdir: Path, with_check: bool) -> None:
         runs["any"].append(read_csv_seconds(path, in_order=False))
         if with_check:
             runs["check"].append(timed(engine_cmd(path, workdir, "parquet")).wall)
-    m = {k: _med(v) for k, v in runs.items() if v}
+    m = {k: statistics.median(v) for k, v in runs.items() if v}
     f = m["floor"]
     check = f"{m['check']:.2f} s ({m['check'] / f:.1f}×)" if "check" in m else "—"
     print(f"\n## csv: {rows:,} rows (target ≤ {CSV_TARGET:g} × floor.py on the Parquet)\n")
@@ -160,7 +156,7 @@ def parquet_bounds(rows: int, rounds: int, workdir: Path) -> None:
         runs["query"].append(floor_query(data))
         runs["rules"].append(compiled_query(data, workdir, messages=False)[0])
         runs["rows"].append(compiled_query(data, workdir, messages=False, rows=True)[0])
-    m = {k: _med(v) for k, v in runs.items()}
+    m = {k: statistics.median(v) for k, v in runs.items()}
     q = m["query"]
     print(f"\n## parquet: {rows:,} rows (target ≤ {PARQUET_TARGET:g} × floor.py)\n")
     print("| floor.py | target | floor.py's query alone | rules alone (query) | rules alone, as the results' rows |")
