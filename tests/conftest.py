@@ -183,6 +183,13 @@ def cache_file(d: Path, prefix: str) -> Path:
     return f
 
 
+def read_cache_file(f: Path):
+    """A cache file's document (the line after its sha256 line)."""
+    import json
+
+    return json.loads(f.read_bytes().partition(b"\n")[2])
+
+
 def rewrite_cache_file(f: Path, doc) -> None:
     """Replace a cache file's document, with a valid sha256 line (as a hostile writer would)."""
     import hashlib

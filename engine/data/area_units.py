@@ -143,8 +143,8 @@ def _plausible(con, raw, d: Dictionary, headers: list[str], warnings: list[str])
     types = column_types(con, raw)
     nums = [_num(h, types[h]) for h in headers]
     b = float(bound)
-    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {v} > 0), count(*) FILTER (WHERE {v} > 0 AND {v} > {b!r})"
-                                               for v in nums) + f" FROM {quote_ident(raw)}").fetchall()[0]
+    counted = ", ".join(f"count(*) FILTER (WHERE {v} > 0), count(*) FILTER (WHERE {v} > 0 AND {v} > {b!r})" for v in nums)
+    counts = con.execute(f"SELECT {counted} FROM {quote_ident(raw)}").fetchall()[0]
     for i, (header, v) in enumerate(zip(headers, nums)):
         n, above = counts[2 * i], counts[2 * i + 1]
         if 2 * above < n or not n:

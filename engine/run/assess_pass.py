@@ -245,9 +245,9 @@ class AssessPass:
                  f"FROM (SELECT DISTINCT {code} FROM {quote_ident(table)}) c{joins}) _codes ON _codes.{code} = p.{code}"
                  if names else "")
         tags = "".join(f", {sql} AS {c}" for sql, c in self.tags.items())
-        keys = "".join(", " + c for c in [*self.months.values(), *self.tags.values()])
-        sums = "".join(f", sum({sql}) AS {c}" for sql, c in self.args.items())
         m = "".join(", " + c for c in self.months.values())
+        keys = m + "".join(", " + c for c in self.tags.values())
+        sums = "".join(f", sum({sql}) AS {c}" for sql, c in self.args.items())
         per_level = "\nUNION ALL ".join(
             f"SELECT {quote_str(lv)} AS _level, {region(lv, code)} AS _region{m}, "
             + ", ".join(f"{sqls[i] or ('0' if kind == 'count' else 'NULL')} AS {c}" for (kind, sqls), c in self.aggs.items())

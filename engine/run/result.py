@@ -41,7 +41,8 @@ class ResultRows:
     """Every finding and task of a run, kept in DuckDB: the view `view` of the run's (sandboxed) connection, and
     `keys`, the same rows without the message column (engine.run.runner.results_sql). Counts, sorts and the choice
     of the rows a report lists read `keys` (no join with the patches); messages are rendered by DuckDB only for the
-    rows fetched (with_messages), or by the scan itself when the run writes every row (`rendered`). Exports read Arrow batches. Nothing here holds all rows in Python."""
+    rows fetched (with_messages), or by the scan itself when the run writes every row (`rendered`). Exports read
+    Arrow batches. Nothing here holds all rows in Python."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, view: str, keys: str, message: str | Callable[..., str],
                  exports: dict[str, str] | None = None, rendered: bool = False):
@@ -98,23 +99,20 @@ class ResultRows:
         self.con.execute(f"CREATE TEMP TABLE {table} AS "
                          f"SELECT * FROM {self.keys} WHERE ({where}) AND ({among}) ORDER BY {order}{_limit(limit)}")
         try:
-            only = None if self.rendered else {(int(y), int(i)) for y, i in self.con.execute(
-                f"SELECT DISTINCT _y, _i FROM {table} WHERE _i IS NOT NULL").fetchall()}
-            return self.con.execute(f"SELECT {columns} FROM ({self.with_messages(f'SELECT * FROM {table}', only)}) "
-                                    f"ORDER BY {order}").fetchall()
+            return self.con.execute(self.ordered(columns, "TRUE", order, rows=table)).fetchall()
         finally:
             self.con.execute(f"DROP TABLE {table}")
 
-    def ordered(self, columns: str, where: str, order: str) -> str:
-        """The SQL of `columns` of the rows of `where` (over `keys`) in `order`, with their messages: as the scan
-        rendered them (`rendered`), else bound only for the checks that have such rows. Binding every check's
-        message costs DuckDB ~0.05 s in each statement that reads the view: a policy test case's whole query."""
-        if self.rendered:
-            return f"SELECT {columns} FROM {self.view} WHERE {where} ORDER BY {order}"
-        only = {(int(y), int(i)) for y, i in self.con.execute(
-            f"SELECT DISTINCT _y, _i FROM {self.keys} WHERE ({where}) AND _i IS NOT NULL").fetchall()}
-        return (f"SELECT {columns} FROM ({self.with_messages(f'SELECT * FROM {self.keys} WHERE {where}', only)}) "
-                f"ORDER BY {order}")
+    def ordered(self, columns: str, where: str, order: str, rows: str | None = None) -> str:
+        """The SQL of `columns` of the rows of `where` (over `rows`, default `keys`) in `order`, with their messages:
+        as the scan rendered them (`rendered`), else bound only for the checks that have such rows. Binding every
+        check's message costs DuckDB ~0.05 s in each statement that reads the view: a policy test case's whole
+        query."""
+        rows = rows or self.keys
+        only = None if self.rendered else {(int(y), int(i)) for y, i in self.con.execute(
+            f"SELECT DISTINCT _y, _i FROM {rows} WHERE ({where}) AND _i IS NOT NULL").fetchall()}
+        with_messages = self.with_messages(f"SELECT * FROM {rows} WHERE {where}", only)
+        return f"SELECT {columns} FROM ({with_messages}) ORDER BY {order}"
 
     @property
     def sql(self) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import cache_file, rewrite_cache_file, run_cli
+from conftest import cache_file, read_cache_file, rewrite_cache_file, run_cli
 from engine import cache
 from engine.lang import parser
 from engine.lang.parser import ParseFailure, ast_from_data, parse, tree_data
@@ -80,10 +80,6 @@ def test_a_corrupt_cache_file_is_ignored(cache_dir, capsys, monkeypatch, raw):
     assert run_cli(capsys, *SQL)[:2] == (code, expected)
 
 
-def _doc(f: Path) -> dict:
-    return json.loads(f.read_bytes().partition(b"\n")[2])
-
-
 BAD_TREES = [
     None, 1, "x", [], {"r": "os.system", "s": 0, "e": 1, "c": []},  # not a tree, unknown rule
     {"r": "name", "s": 0, "e": 10 ** 9, "c": [{"t": "NAME", "s": 0, "e": 1}]},  # position outside the text
@@ -99,7 +95,7 @@ BAD_TREES = [
 def test_a_hostile_tree_in_a_valid_file_is_parsed_afresh(cache_dir, capsys, bad):
     code, expected, _ = run_cli(capsys, *SQL)
     f = cache_file(cache_dir, "trees")
-    doc = _doc(f)
+    doc = read_cache_file(f)
     doc["trees"] = {text: bad for text in doc["trees"]}
     rewrite_cache_file(f, doc)
     assert run_cli(capsys, *SQL)[:2] == (code, expected)
@@ -108,7 +104,7 @@ def test_a_hostile_tree_in_a_valid_file_is_parsed_afresh(cache_dir, capsys, bad)
 def test_a_deeply_nested_tree_is_refused_without_recursion_error(cache_dir, capsys):
     code, expected, _ = run_cli(capsys, *SQL)
     f = cache_file(cache_dir, "trees")
-    doc = _doc(f)
+    doc = read_cache_file(f)
     deep: dict = {"t": "NAME", "s": 0, "e": 1}
     for _ in range(LIMITS.expression_depth * 3):
         deep = {"r": "neg", "s": 0, "e": 1, "c": [deep]}
@@ -154,12 +150,12 @@ def test_the_tree_count_limit_keeps_only_the_trees_of_the_latest_load(cache_dir,
     for text in ["a", "b", "c"]:
         parse(text, units, s)
     s.save()
-    assert sorted(_doc(cache_dir / s.name)["trees"]) == ["a", "b", "c"]  # at the limit: all kept
+    assert sorted(read_cache_file(cache_dir / s.name)["trees"]) == ["a", "b", "c"]  # at the limit: all kept
     s = FileTreeStore(units)
     parse("a", units, s)
     parse("d", units, s)  # a fourth: over the limit, only this load's two are kept
     s.save()
-    assert sorted(_doc(cache_dir / s.name)["trees"]) == ["a", "d"]
+    assert sorted(read_cache_file(cache_dir / s.name)["trees"]) == ["a", "d"]
 
 
 def test_no_home_and_no_cache_dir_means_no_cache(monkeypatch):

@@ -4,12 +4,11 @@ hostile cache entry are validated as before, and report the same E006 errors."""
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
 
-from conftest import cache_file, rewrite_cache_file, run_cli, write_policy_dir
+from conftest import cache_file, read_cache_file, rewrite_cache_file, run_cli, write_policy_dir
 from engine import cache
 from engine.limits import LIMITS
 from engine.policy import loader
@@ -40,7 +39,7 @@ def test_a_cached_run_is_byte_identical_and_validates_nothing(cache_dir, capsys,
     f = cache_file(cache_dir, "schema")
     assert oct(f.stat().st_mode & 0o777) == "0o600"
     bundled = [p for d in ("policies/2021", "policies/2023") for p in (ROOT / d).glob("*.yaml")]
-    assert len(json.loads(f.read_bytes().partition(b"\n")[2])["passed"]) == len(bundled)
+    assert len(read_cache_file(f)["passed"]) == len(bundled)
     _no_validation(monkeypatch)
     assert run_cli(capsys, *CHECK, *fmt) == uncached
 
@@ -60,7 +59,7 @@ def test_a_changed_file_is_validated_and_reports_the_same_errors(cache_dir, caps
     root = tmp_path / "policies"
     d = write_policy_dir(root, 2021, {"rules.yaml": RULES})
     assert run_cli(capsys, "lint", root)[0] == 0
-    assert sorted(json.loads(cache_file(cache_dir, "schema").read_bytes().partition(b"\n")[2])["passed"]) == sorted(_digests(root))
+    assert sorted(read_cache_file(cache_file(cache_dir, "schema"))["passed"]) == sorted(_digests(root))
     (d / "rules.yaml").write_text((d / "rules.yaml").read_text(encoding="utf-8").replace("severity: error", "severity: fatal"),
                                   encoding="utf-8")
     cached = run_cli(capsys, "lint", root)
@@ -69,7 +68,7 @@ def test_a_changed_file_is_validated_and_reports_the_same_errors(cache_dir, caps
     assert cached[0] != 0 and "E006" in cached[1] + cached[2]
     monkeypatch.delenv(cache.NO_CACHE_ENV)
     assert run_cli(capsys, "lint", root) == cached  # a failing text is never kept: reported again
-    passed = json.loads(cache_file(cache_dir, "schema").read_bytes().partition(b"\n")[2])["passed"]
+    passed = read_cache_file(cache_file(cache_dir, "schema"))["passed"]
     assert _digests(root)[1] not in passed and _digests(root)[0] in passed  # rules.yaml (changed) out, policy.yaml in
 
 
